@@ -1,0 +1,2 @@
+export { MemoryStorageAdapter, type MemoryStorageOptions } from './memory-storage-adapter.js';
+export { memoryStorageModule } from './module.js';

@@ -1,0 +1,410 @@
+import { type ConflictResolver, resolveRemoteEvent } from './conflict.js';
+import { ERROR_CODES, LocalFirstError } from './errors.js';
+import { HybridLogicalClock, type HlcState } from './hlc.js';
+import { randomId, uuidv7 } from './id.js';
+import { consoleLogger, type Logger } from './logger.js';
+import { eventStamp, type RecordData, type StoredEvent, type StoredRecord, type SyncEvent } from './model.js';
+import type { QuerySpec } from './query.js';
+import type { Repository, RepositoryBackend, WriteOptions } from './repository.js';
+import { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
+import { DEFAULT_NAMESPACE, type StorageAdapter } from './storage.js';
+import type { ApplyResult, ConnectionState, RemoteCursor, SyncHost, SyncStrategy } from './sync-strategy.js';
+import { validateEvent } from './validation.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: repositories of any record type share one list.
+type AnyRepository = Repository<any>;
+
+export interface LocalFirstClientOptions {
+  /** The repositories of the app; names must be unique. */
+  repositories: readonly AnyRepository[];
+  /** Where records, events and meta live. */
+  localStorage: StorageAdapter;
+  /** How changes reach remotes; none is fine for a local-only app. */
+  syncStrategies?: readonly SyncStrategy[];
+  /** Wall clock in milliseconds; injectable for tests. Default `Date.now`. */
+  now?: () => number;
+  /** Where warnings go (malformed remote events, failing strategies). Default: the console. */
+  logger?: Logger;
+}
+
+/** The connection state of every strategy, and one word for all of them. */
+export interface ClientConnectionState {
+  /** `connected` when every strategy is; otherwise the least advanced state among them. */
+  aggregate: ConnectionState;
+  /** True when there is at least one strategy and all are connected. */
+  isConnected: boolean;
+  strategies: Readonly<Record<string, ConnectionState>>;
+}
+
+const META_CLIENT_ID = 'client:id';
+const META_CLOCK = 'client:hlc';
+const CONFIG_PREFIX = 'config:';
+const STATE_RANK: Record<ConnectionState, number> = {
+  failed: 0,
+  stopped: 1,
+  reconnecting: 2,
+  connecting: 3,
+  connected: 4,
+};
+
+type Phase = 'created' | 'initializing' | 'ready' | 'disposed';
+
+/**
+ * The local-first client: it owns the local storage, the repositories and the sync strategies.
+ * Construct it with its parts (or resolve it from a container), `initialize()` it, then use the
+ * repositories; `start()` begins syncing.
+ */
+export class LocalFirstClient {
+  readonly storage: StorageAdapter;
+  readonly strategies: readonly SyncStrategy[];
+  private readonly repositories = new Map<string, AnyRepository>();
+  private readonly changeEmitters = new Map<string, Emitter<void>>();
+  private readonly wallClock: () => number;
+  private readonly logger: Logger;
+  private readonly connection: StateSignal<ClientConnectionState>;
+  private readonly strategySubscriptions: Unsubscribe[] = [];
+  private phase: Phase = 'created';
+  private initializing: Promise<void> | undefined;
+  private clock: HybridLogicalClock | undefined;
+  private currentClientId: string | undefined;
+  private running = false;
+
+  constructor(options: LocalFirstClientOptions) {
+    if (!options || !options.localStorage) {
+      throw new LocalFirstError(ERROR_CODES.invalidArgument, 'LocalFirstClient needs localStorage');
+    }
+    this.storage = options.localStorage;
+    this.strategies = [...(options.syncStrategies ?? [])];
+    this.wallClock = options.now ?? Date.now;
+    this.logger = options.logger ?? consoleLogger;
+    const backend = this.repositoryBackend();
+    for (const repository of options.repositories ?? []) {
+      if (this.repositories.has(repository.name)) {
+        throw new LocalFirstError(
+          ERROR_CODES.duplicateRepository,
+          `two repositories are named "${repository.name}"`,
+        );
+      }
+      repository.bind(backend);
+      this.repositories.set(repository.name, repository);
+      this.changeEmitters.set(repository.name, new Emitter<void>());
+    }
+    const names = new Set<string>();
+    for (const strategy of this.strategies) {
+      if (names.has(strategy.name)) {
+        throw new LocalFirstError(ERROR_CODES.invalidArgument, `two strategies are named "${strategy.name}"`);
+      }
+      names.add(strategy.name);
+    }
+    this.connection = new StateSignal(this.computeConnectionState());
+  }
+
+  /** Opens storage, loads this client's identity and clock, and attaches the strategies. */
+  initialize(): Promise<void> {
+    if (this.phase === 'disposed') return Promise.reject(this.closedError());
+    this.initializing ??= this.doInitialize();
+    return this.initializing;
+  }
+
+  private async doInitialize(): Promise<void> {
+    this.phase = 'initializing';
+    await this.storage.open();
+    await this.loadIdentity();
+    const host = this.syncHost();
+    for (const strategy of this.strategies) {
+      strategy.attach(host);
+      this.strategySubscriptions.push(
+        strategy.stateChanges.subscribe(() => this.connection.set(this.computeConnectionState())),
+      );
+    }
+    this.phase = 'ready';
+  }
+
+  private async loadIdentity(): Promise<void> {
+    let clientId = await this.storage.getMeta(META_CLIENT_ID);
+    if (!clientId) {
+      clientId = randomId();
+      await this.storage.setMeta(META_CLIENT_ID, clientId);
+    }
+    const saved = await this.storage.getMeta(META_CLOCK);
+    const state = saved ? (JSON.parse(saved) as HlcState) : undefined;
+    this.currentClientId = clientId;
+    this.clock = new HybridLogicalClock({ nodeId: clientId, now: this.wallClock, ...(state ? { state } : {}) });
+  }
+
+  /** The stable id of this client in the current namespace. */
+  get clientId(): string {
+    this.assertReady();
+    return this.currentClientId!;
+  }
+
+  /** The namespace in use. */
+  get namespace(): string {
+    return this.storage.namespace ?? DEFAULT_NAMESPACE;
+  }
+
+  /** A repository by name. */
+  getRepository<T extends RecordData = RecordData>(name: string): Repository<T> {
+    const repository = this.repositories.get(name);
+    if (!repository) {
+      throw new LocalFirstError(ERROR_CODES.unknownRepository, `no repository named "${name}"`);
+    }
+    return repository as Repository<T>;
+  }
+
+  /** Starts every strategy. */
+  async start(): Promise<void> {
+    this.assertReady();
+    this.running = true;
+    await Promise.all(this.strategies.map((strategy) => strategy.start()));
+  }
+
+  /** Stops every strategy; local reads and writes go on. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.strategies.map((strategy) => strategy.stop()));
+  }
+
+  /** Stops and disposes the strategies and closes storage; the client cannot be used again. */
+  async dispose(): Promise<void> {
+    if (this.phase === 'disposed') return;
+    if (this.initializing) await this.initializing.catch(() => undefined);
+    this.phase = 'disposed';
+    this.running = false;
+    for (const unsubscribe of this.strategySubscriptions.splice(0)) unsubscribe();
+    await Promise.all(this.strategies.map((strategy) => strategy.dispose()));
+    for (const emitter of this.changeEmitters.values()) emitter.clear();
+    await this.storage.close();
+  }
+
+  /**
+   * Switches to another isolated data set, for instance one per signed-in user. Strategies
+   * that were running are stopped and started again on the new namespace; watchers re-run.
+   */
+  async useNamespace(namespace: string): Promise<void> {
+    this.assertReady();
+    if (typeof namespace !== 'string' || namespace === '') {
+      throw new LocalFirstError(ERROR_CODES.invalidArgument, 'a namespace needs a name');
+    }
+    if (namespace === this.storage.namespace) return;
+    const wasRunning = this.running;
+    if (wasRunning) await this.stop();
+    await this.storage.useNamespace(namespace);
+    await this.loadIdentity();
+    for (const emitter of this.changeEmitters.values()) emitter.emit();
+    if (wasRunning) await this.start();
+  }
+
+  /** Stores an app setting in the current namespace. `undefined` removes it. */
+  async setConfigValue(key: string, value: string | undefined): Promise<void> {
+    this.assertReady();
+    await this.storage.setMeta(CONFIG_PREFIX + key, value);
+  }
+
+  /** Reads an app setting of the current namespace. */
+  async getConfigValue(key: string): Promise<string | undefined> {
+    this.assertReady();
+    return this.storage.getMeta(CONFIG_PREFIX + key);
+  }
+
+  /** The connection state of every strategy plus the aggregate. */
+  get connectionState(): ClientConnectionState {
+    return this.connection.value;
+  }
+
+  /** Every change of `connectionState` (the current value first). */
+  get connectionChanges(): Subscribable<ClientConnectionState> {
+    return this.connection;
+  }
+
+  private computeConnectionState(): ClientConnectionState {
+    const strategies: Record<string, ConnectionState> = {};
+    let aggregate: ConnectionState = this.strategies.length === 0 ? 'stopped' : 'connected';
+    for (const strategy of this.strategies) {
+      strategies[strategy.name] = strategy.connectionState;
+      if (STATE_RANK[strategy.connectionState] < STATE_RANK[aggregate]) aggregate = strategy.connectionState;
+    }
+    return { aggregate, isConnected: aggregate === 'connected', strategies };
+  }
+
+  private assertReady(): void {
+    if (this.phase === 'disposed') throw this.closedError();
+    if (this.phase !== 'ready') {
+      throw new LocalFirstError(ERROR_CODES.notInitialized, 'call initialize() on the client first');
+    }
+  }
+
+  private closedError(): LocalFirstError {
+    return new LocalFirstError(ERROR_CODES.closed, 'the client was disposed');
+  }
+
+  private repository(name: string): AnyRepository {
+    return this.getRepository(name);
+  }
+
+  private notify(repository: string): void {
+    this.changeEmitters.get(repository)?.emit();
+  }
+
+  private toItem(repository: AnyRepository, record: StoredRecord): RecordData {
+    if (!record.deleted) return record.data as RecordData;
+    return { [repository.idField]: record.id, _deleted: true };
+  }
+
+  private async writeLocal(
+    name: string,
+    id: string,
+    data: RecordData | null,
+    options: WriteOptions,
+  ): Promise<StoredEvent | undefined> {
+    this.assertReady();
+    this.repository(name);
+    const needSync = options.needSync ?? true;
+    const clock = this.clock!;
+    const event = await this.storage.transaction(async (tx) => {
+      const current = await tx.getRecord(name, id);
+      if (data === null && (!current || current.deleted)) return undefined;
+      const hlc = clock.now();
+      const written: StoredEvent = {
+        eventId: uuidv7(this.wallClock()),
+        operation: data === null ? 2 : current && !current.deleted ? 1 : 0,
+        createdAt: new Date(this.wallClock()).toISOString(),
+        dataId: id,
+        data: data === null ? null : structuredClone(data),
+        hlc,
+        repository: name,
+        syncStatus: needSync ? 'pending' : 'ok',
+        local: true,
+      };
+      await tx.appendEvent(written);
+      await tx.putRecord(name, { id, data: written.data, deleted: data === null, hlc, eventId: written.eventId });
+      await tx.setMeta(META_CLOCK, JSON.stringify(clock.state));
+      return written;
+    });
+    if (!event) return undefined;
+    this.notify(name);
+    if (needSync) this.pushToStrategies(event);
+    return event;
+  }
+
+  private pushToStrategies(event: StoredEvent): void {
+    for (const strategy of this.strategies) {
+      if (!strategy.handlesRepository(event.repository)) continue;
+      try {
+        const pushed = strategy.onPushToRemote(event);
+        if (pushed) {
+          pushed.catch((error: unknown) =>
+            this.logger.warn({ strategy: strategy.name, eventId: event.eventId, error }, 'push failed; the event stays pending'),
+          );
+        }
+      } catch (error) {
+        this.logger.warn({ strategy: strategy.name, eventId: event.eventId, error }, 'push failed; the event stays pending');
+      }
+    }
+  }
+
+  /**
+   * Applies events received from a remote. See `SyncHost.applyRemoteEvents`. Events from a
+   * server that this client wrote itself and still had pending are marked synced.
+   */
+  async applyRemoteEvents(
+    name: string,
+    events: readonly unknown[],
+    cursor?: RemoteCursor,
+  ): Promise<ApplyResult> {
+    this.assertReady();
+    const repository = this.repository(name);
+    const result: ApplyResult = { applied: [], skipped: [], invalid: [] };
+    const valid: SyncEvent[] = [];
+    for (const candidate of events) {
+      const checked = validateEvent(candidate);
+      if (checked.ok) valid.push(checked.event);
+      else result.invalid.push({ eventId: checked.eventId, message: checked.message });
+    }
+    const clock = this.clock!;
+    const resolver = repository.resolveConflict as ConflictResolver | undefined;
+    await this.storage.transaction(async (tx) => {
+      for (const event of valid) {
+        const known = await tx.getEvent(event.eventId);
+        if (known) {
+          if (known.syncStatus === 'pending') await tx.setEventStatus([event.eventId], 'ok');
+          result.skipped.push(event.eventId);
+          continue;
+        }
+        clock.receive(eventStamp(event).hlc);
+        const next = resolveRemoteEvent(await tx.getRecord(name, event.dataId), event, resolver);
+        if (next) await tx.putRecord(name, next);
+        await tx.appendEvent({ ...event, repository: name, syncStatus: 'ok', local: false });
+        result.applied.push(event.eventId);
+      }
+      if (cursor) await tx.setMeta(cursor.key, cursor.value);
+      if (result.applied.length > 0) await tx.setMeta(META_CLOCK, JSON.stringify(clock.state));
+    });
+    if (result.invalid.length > 0) {
+      this.logger.warn({ repository: name, invalid: result.invalid }, 'skipped malformed remote events');
+    }
+    if (result.applied.length > 0) this.notify(name);
+    return result;
+  }
+
+  /** Marks events as acknowledged by a remote. */
+  async markSynced(eventIds: readonly string[]): Promise<void> {
+    this.assertReady();
+    if (eventIds.length > 0) await this.storage.setEventStatus(eventIds, 'ok');
+  }
+
+  /** Marks events as refused by a remote. */
+  async markFailed(eventIds: readonly string[]): Promise<void> {
+    this.assertReady();
+    if (eventIds.length > 0) await this.storage.setEventStatus(eventIds, 'failed');
+  }
+
+  /** Pending events, oldest first, of one repository or all. */
+  async getPendingEvents(repository?: string): Promise<StoredEvent[]> {
+    this.assertReady();
+    return this.storage.getEvents({ status: 'pending', ...(repository ? { repository } : {}) });
+  }
+
+  private syncHost(): SyncHost {
+    // biome-ignore lint/complexity/noUselessThisAlias: a getter of the host reads the live id.
+    const client = this;
+    return {
+      get clientId() {
+        return client.clientId;
+      },
+      repositoryNames: () => [...this.repositories.keys()],
+      getPendingEvents: (repository) => this.getPendingEvents(repository),
+      applyRemoteEvents: (repository, events, cursor) => this.applyRemoteEvents(repository, events, cursor),
+      markSynced: (eventIds) => this.markSynced(eventIds),
+      markFailed: (eventIds) => this.markFailed(eventIds),
+      getMeta: (key) => {
+        this.assertReady();
+        return this.storage.getMeta(key);
+      },
+    };
+  }
+
+  private repositoryBackend(): RepositoryBackend {
+    return {
+      write: (repository, id, data, options) => this.writeLocal(repository, id, data, options),
+      read: async (repository, id, includeDeleted) => {
+        this.assertReady();
+        const record = await this.storage.getRecord(repository, id);
+        if (!record || (record.deleted && !includeDeleted)) return undefined;
+        return this.toItem(this.repository(repository), record);
+      },
+      query: async (repository, spec: QuerySpec) => {
+        this.assertReady();
+        const owner = this.repository(repository);
+        const records = await this.storage.queryRecords(repository, spec);
+        return records.map((record) => this.toItem(owner, record));
+      },
+      changes: (repository) => {
+        const emitter = this.changeEmitters.get(repository);
+        if (!emitter) throw new LocalFirstError(ERROR_CODES.unknownRepository, `no repository named "${repository}"`);
+        return emitter;
+      },
+      pendingEvents: (repository) => this.getPendingEvents(repository),
+    };
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Every error the framework raises on purpose is a `LocalFirstError` with one of these stable
+ * codes. Match on `error.code`, never on the message: messages may be reworded, codes may not.
+ */
+export const ERROR_CODES = {
+  /** An argument or option is missing or has the wrong shape. */
+  invalidArgument: 'invalid_argument',
+  /** An event failed validation (missing eventId/dataId, bad operation, data not an object). */
+  invalidEvent: 'invalid_event',
+  /** A record passed to a repository failed validation (no id, not a plain object). */
+  invalidRecord: 'invalid_record',
+  /** The client or adapter was used before `initialize()` / `open()`. */
+  notInitialized: 'not_initialized',
+  /** The client or adapter was used after `dispose()` / `close()`. */
+  closed: 'closed',
+  /** A repository name that the client does not know. */
+  unknownRepository: 'unknown_repository',
+  /** A repository with this name is already registered, or bound to another client. */
+  duplicateRepository: 'duplicate_repository',
+  /** An event with this eventId is already in the log. */
+  duplicateEvent: 'duplicate_event',
+  /** A storage operation failed; the cause holds the backend's own error. */
+  storageFailure: 'storage_failure',
+  /** A transaction was rolled back; nothing it wrote was kept. */
+  transactionAborted: 'transaction_aborted',
+  /** The adapter does not support the requested operation (see its capabilities). */
+  unsupported: 'unsupported',
+  /** A query is malformed (unknown operator, bad value for the operator). */
+  invalidQuery: 'invalid_query',
+  /** A connection could not be opened (refused, DNS failure, TLS failure). */
+  connectionFailed: 'connection_failed',
+  /** A message was sent on a connection that is not open. */
+  connectionClosed: 'connection_closed',
+  /** A message could not be parsed or does not follow the protocol. */
+  protocolViolation: 'protocol_violation',
+  /** A strategy failed in a way that needs the application's attention. */
+  syncFailed: 'sync_failed',
+} as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+/** The one error class of the framework: a stable `code`, a message for humans, a `cause`. */
+export class LocalFirstError extends Error {
+  override readonly name = 'LocalFirstError';
+  readonly code: ErrorCode;
+  /** Extra machine-readable facts (repository, eventId, field…), when there are any. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+/** True when `error` is a `LocalFirstError`, optionally with the given code. */
+export function isLocalFirstError(error: unknown, code?: ErrorCode): error is LocalFirstError {
+  return error instanceof LocalFirstError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,51 @@
+import type { SyncEvent } from './model.js';
+
+/** An event as the server holds it: both server fields are always set. */
+export interface ServerEvent extends SyncEvent {
+  serverSequence: number;
+  serverCreatedAt: string;
+}
+
+/** The outcome of appending one event. */
+export interface AppendOutcome {
+  eventId: string;
+  /** The sequence of the stored event; for a duplicate, the sequence it got the first time. */
+  serverSequence: number;
+  /** True when the event was already stored and nothing was written. */
+  duplicate: boolean;
+}
+
+/** A page of a repository's events. */
+export interface EventPage {
+  events: ServerEvent[];
+  /** True when more events follow the last one of the page. */
+  hasMore: boolean;
+  /** The sequence of the last event of the page, or the cursor asked for when it is empty. */
+  lastSequence: number;
+}
+
+/**
+ * The server's durable event log, one ordered stream per repository. Implementations must
+ * guarantee: each eventId is stored once per repository (a duplicate append returns the
+ * original sequence); sequences are strictly increasing in commit order and never reused, so
+ * a reader tailing with `readAfter` never skips an event; `append` resolves only after the
+ * events are durably committed.
+ */
+export interface EventStore {
+  /** A short name for health output and logs (`sqlite`, `postgres`, `memory`). */
+  readonly kind: string;
+  /** Prepares the schema; must be called once before anything else. */
+  open(): Promise<void>;
+  /** Appends events to a repository in the given order, in one commit. */
+  append(repository: string, events: readonly SyncEvent[]): Promise<AppendOutcome[]>;
+  /** Events with `serverSequence > afterSequence`, ascending, at most `limit`. */
+  readAfter(repository: string, afterSequence: number, limit: number): Promise<EventPage>;
+  /** Events with `serverCreatedAt >= since` (server clock), ascending, at most `limit`. */
+  readSince(repository: string, since: string, limit: number): Promise<EventPage>;
+  /** The highest sequence of a repository, 0 when it is empty. */
+  lastSequence(repository: string): Promise<number>;
+  /** Names of the repositories that hold events. */
+  listRepositories(): Promise<string[]>;
+  /** Releases connections and files. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,112 @@
+export {
+  type ApplyResult,
+  type ConnectionState,
+  type RemoteCursor,
+  type SyncHost,
+  type SyncStrategy,
+} from './sync-strategy.js';
+export { type ClientConnectionState, LocalFirstClient, type LocalFirstClientOptions } from './client.js';
+export {
+  type ConflictResolver,
+  type ConflictSide,
+  resolveRemoteEvent,
+  stateFromEvent,
+} from './conflict.js';
+export {
+  Container,
+  ContainerModule,
+  createLocalFirstContainer,
+  localFirstClientModule,
+  repositoriesModule,
+  resolveClient,
+} from './di.js';
+export { ERROR_CODES, type ErrorCode, isLocalFirstError, LocalFirstError } from './errors.js';
+export type { AppendOutcome, EventPage, EventStore, ServerEvent } from './event-store.js';
+export { formatHlc, HybridLogicalClock, type HlcState, hlcFromTimestamp, parseHlc } from './hlc.js';
+export { randomId, uuidv7 } from './id.js';
+export { consoleLogger, type Logger, silentLogger } from './logger.js';
+export {
+  compareStamps,
+  eventStamp,
+  type JsonValue,
+  type RecordData,
+  type Stamp,
+  type StoredEvent,
+  type StoredRecord,
+  type SyncEvent,
+  SyncOperation,
+  SyncStatus,
+} from './model.js';
+export {
+  type AckMessage,
+  type AuthFailedMessage,
+  type AuthMessage,
+  type AuthSuccessMessage,
+  type ClientMessage,
+  CLOSE_CODES,
+  DEFAULT_AUTH_TIMEOUT_MS,
+  DEFAULT_MAX_BATCH_EVENTS,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_PAGE_EVENTS,
+  DEFAULT_SOCKETIO_PATH,
+  DEFAULT_WS_PATH,
+  type ErrorMessage,
+  type EventsMessage,
+  type EventsReceivedMessage,
+  type PingMessage,
+  type PongMessage,
+  PROTOCOL_ERROR_CODES,
+  PROTOCOL_VERSION,
+  type ProtocolErrorCode,
+  type PushEventMessage,
+  type PushEventsBatchMessage,
+  type RejectedEvent,
+  REJECTION_CODES,
+  type RejectionCode,
+  type RequestAllEventsMessage,
+  type RequestEventsMessage,
+  type ServerMessage,
+  type SyncCompleteMessage,
+} from './protocol.js';
+export {
+  compareCodePoints,
+  compareValues,
+  evaluateQuery,
+  fieldValue,
+  matchesClause,
+  type OrderClause,
+  QUERY_OPERATORS,
+  type QueryOperator,
+  type QuerySpec,
+  recordComparator,
+  validateQuery,
+  type WhereClause,
+} from './query.js';
+export {
+  QueryBuilder,
+  Repository,
+  type RepositoryBackend,
+  type RepositoryOptions,
+  type Stored,
+  type WriteOptions,
+} from './repository.js';
+export { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
+export {
+  DEFAULT_NAMESPACE,
+  type EventQuery,
+  type StorageAdapter,
+  type StorageCapabilities,
+  type StorageReader,
+  type StorageTransaction,
+  type StorageWriter,
+} from './storage.js';
+export { type Token, TOKENS } from './tokens.js';
+export type {
+  CloseInfo,
+  IncomingConnectionInfo,
+  Transport,
+  TransportConnection,
+  TransportOpenOptions,
+  TransportServer,
+} from './transport.js';
+export { type EventValidation, eventRecord, validateEvent } from './validation.js';

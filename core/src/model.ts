@@ -1,0 +1,89 @@
+import { hlcFromTimestamp } from './hlc.js';
+
+/** A JSON value, as records and events carry them. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A record: a JSON object. Its id lives in one of its fields (`id` unless configured). */
+export type RecordData = { [key: string]: JsonValue };
+
+/** The operation of an event, numbered as on the wire. */
+export const SyncOperation = {
+  insert: 0,
+  update: 1,
+  delete: 2,
+} as const;
+export type SyncOperation = (typeof SyncOperation)[keyof typeof SyncOperation];
+
+/** Where a local event stands with the server. */
+export const SyncStatus = {
+  /** Written locally, not yet acknowledged by a server. */
+  pending: 'pending',
+  /** Acknowledged by a server, received from one, or never meant to sync. */
+  ok: 'ok',
+  /** Rejected by a server; it will not be re-sent. */
+  failed: 'failed',
+} as const;
+export type SyncStatus = (typeof SyncStatus)[keyof typeof SyncStatus];
+
+/**
+ * An immutable change to one record, as it travels on the wire. It carries the full record
+ * after the change, so re-sending an old event sends the state of that moment.
+ */
+export interface SyncEvent {
+  /** Globally unique id (UUID v7); the dedup key everywhere. */
+  eventId: string;
+  operation: SyncOperation;
+  /** The writer's wall clock, ISO-8601 UTC; informational. */
+  createdAt: string;
+  /** Id of the record the event changes. */
+  dataId: string;
+  /** Full record after the change; `null` for deletes. */
+  data: RecordData | null;
+  /** Hybrid logical clock stamp; when absent, `createdAt` is the stamp. */
+  hlc?: string;
+  /** Set by the server: per-repository sequence in commit order. */
+  serverSequence?: number;
+  /** Set by the server: its wall clock at the commit. */
+  serverCreatedAt?: string;
+}
+
+/** An event as a client keeps it in its log. */
+export interface StoredEvent extends SyncEvent {
+  repository: string;
+  syncStatus: SyncStatus;
+  /** True when the event was written on this device, false when it came from a server. */
+  local: boolean;
+}
+
+/**
+ * The current state of one record in a repository: the data of the event that won, or a
+ * tombstone when that event was a delete. `hlc` + `eventId` form the stamp that later events
+ * are compared against.
+ */
+export interface StoredRecord {
+  id: string;
+  /** The record, or `null` for a tombstone. */
+  data: RecordData | null;
+  deleted: boolean;
+  /** Stamp of the event that produced this state. */
+  hlc: string;
+  eventId: string;
+}
+
+/** The stamp that orders events: the clock first, the eventId as tie-break. */
+export interface Stamp {
+  hlc: string;
+  eventId: string;
+}
+
+/** The stamp of an event; an event without `hlc` (a seed-era client) is stamped by `createdAt`. */
+export function eventStamp(event: Pick<SyncEvent, 'hlc' | 'createdAt' | 'eventId'>): Stamp {
+  return { hlc: event.hlc ?? hlcFromTimestamp(event.createdAt), eventId: event.eventId };
+}
+
+/** Orders two stamps: negative when `a` is older, positive when newer, 0 when equal. */
+export function compareStamps(a: Stamp, b: Stamp): number {
+  if (a.hlc !== b.hlc) return a.hlc < b.hlc ? -1 : 1;
+  if (a.eventId !== b.eventId) return a.eventId < b.eventId ? -1 : 1;
+  return 0;
+}

@@ -1,0 +1,79 @@
+import type { StoredEvent, StoredRecord, SyncStatus } from './model.js';
+import type { QuerySpec } from './query.js';
+
+/** What an adapter can do beyond the required contract. The conformance suite skips by these. */
+export interface StorageCapabilities {
+  /** Data survives `close()` and a new adapter over the same backing store. */
+  persistent: boolean;
+  /** Queries run in the backend (SQL, an index) rather than over records loaded into JS. */
+  nativeQuery: boolean;
+}
+
+/** Options for reading the event log. */
+export interface EventQuery {
+  /** Only events of this repository. */
+  repository?: string;
+  /** Only events with this status. */
+  status?: SyncStatus;
+  /** At most this many events. */
+  limit?: number;
+}
+
+/** Reads available both on the adapter and inside a transaction. */
+export interface StorageReader {
+  /** The state of one record (a tombstone included), or `undefined` when it was never written. */
+  getRecord(repository: string, id: string): Promise<StoredRecord | undefined>;
+  /** Records of one repository that match a query; see `QuerySpec` for the exact semantics. */
+  queryRecords(repository: string, query: QuerySpec): Promise<StoredRecord[]>;
+  /** One event of the log by id, or `undefined`. */
+  getEvent(eventId: string): Promise<StoredEvent | undefined>;
+  /** True when the log holds an event with this id. */
+  hasEvent(eventId: string): Promise<boolean>;
+  /** Events of the log in the order they were appended, filtered as asked. */
+  getEvents(query?: EventQuery): Promise<StoredEvent[]>;
+  /** A meta value (cursors, client id, clock state, config), or `undefined`. */
+  getMeta(key: string): Promise<string | undefined>;
+}
+
+/** Writes available both on the adapter and inside a transaction. */
+export interface StorageWriter {
+  /** Creates or replaces the state of one record. */
+  putRecord(repository: string, record: StoredRecord): Promise<void>;
+  /** Appends an event to the log; fails with `duplicate_event` when its id is already there. */
+  appendEvent(event: StoredEvent): Promise<void>;
+  /** Sets the sync status of events by id; unknown ids are ignored. */
+  setEventStatus(eventIds: readonly string[], status: SyncStatus): Promise<void>;
+  /** Sets a meta value; `undefined` removes it. */
+  setMeta(key: string, value: string | undefined): Promise<void>;
+}
+
+/** The view of the store inside `transaction()`: every write lands with the others or none do. */
+export interface StorageTransaction extends StorageReader, StorageWriter {}
+
+/**
+ * The client-side store: records with tombstones, the event log with sync status, and meta
+ * key-values, all inside the current namespace. Each call outside `transaction()` is atomic
+ * on its own. Values returned are copies: changing them changes nothing stored.
+ */
+export interface StorageAdapter extends StorageTransaction {
+  /** A short name for logs and test titles (`memory`, `sqljs`, …). */
+  readonly name: string;
+  /** What this adapter supports beyond the contract. */
+  readonly capabilities: StorageCapabilities;
+  /** The namespace the adapter reads and writes; `default` until `useNamespace`. */
+  readonly namespace: string;
+  /** Opens the backing store; must be called once before anything else. */
+  open(): Promise<void>;
+  /** Switches to another isolated data set (for instance one per signed-in user). */
+  useNamespace(namespace: string): Promise<void>;
+  /**
+   * Runs `work` as one all-or-nothing unit: when it throws, nothing it wrote is kept and the
+   * error is re-thrown. Transactions of one adapter never interleave.
+   */
+  transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T>;
+  /** Flushes and releases the backing store; later calls fail with `closed`. */
+  close(): Promise<void>;
+}
+
+/** The namespace every adapter starts in. */
+export const DEFAULT_NAMESPACE = 'default';

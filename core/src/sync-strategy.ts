@@ -1,0 +1,89 @@
+import type { StoredEvent } from './model.js';
+import type { Subscribable } from './signal.js';
+
+/** Where a strategy's link to its remote stands. */
+export type ConnectionState =
+  /** Not started, or stopped. */
+  | 'stopped'
+  /** Opening the first connection. */
+  | 'connecting'
+  /** Connected and authenticated: changes flow both ways. */
+  | 'connected'
+  /** Lost the connection; waiting to retry. */
+  | 'reconnecting'
+  /** Gave up: credentials were refused and no new ones came. */
+  | 'failed';
+
+/** What `applyRemoteEvents` did with a batch. */
+export interface ApplyResult {
+  /** Events stored now. */
+  applied: string[];
+  /** Events already in the log; nothing changed. */
+  skipped: string[];
+  /** Events that were malformed; reported and left out, the rest of the batch went on. */
+  invalid: { eventId: string | undefined; message: string }[];
+}
+
+/** A position in a remote's stream, stored with the events that reached it. */
+export interface RemoteCursor {
+  /** Meta key of the cursor; strategies namespace it (`ws:<url>:<repository>`). */
+  key: string;
+  value: string;
+}
+
+/**
+ * What the client offers the strategies attached to it: the entry points a strategy needs to
+ * move events between local storage and its remote.
+ */
+export interface SyncHost {
+  /** The stable id of this client (kept in storage, per namespace). */
+  readonly clientId: string;
+  /** Names of the client's repositories. */
+  repositoryNames(): string[];
+  /** Pending events, oldest first, for one repository or all. */
+  getPendingEvents(repository?: string): Promise<StoredEvent[]>;
+  /**
+   * Applies events received from a remote: idempotent by eventId; the events, the record
+   * changes and the cursor are stored in one transaction; a malformed event is reported and
+   * skipped without blocking the rest.
+   */
+  applyRemoteEvents(
+    repository: string,
+    events: readonly unknown[],
+    cursor?: RemoteCursor,
+  ): Promise<ApplyResult>;
+  /** Marks events as acknowledged by a remote. */
+  markSynced(eventIds: readonly string[]): Promise<void>;
+  /** Marks events as refused by a remote; they will not be re-sent. */
+  markFailed(eventIds: readonly string[]): Promise<void>;
+  /** Reads a meta value of the current namespace (for cursors and similar state). */
+  getMeta(key: string): Promise<string | undefined>;
+}
+
+/**
+ * A way of moving changes between this client and a remote. The client attaches each of its
+ * strategies, calls `onPushToRemote` for every local change that needs sync, and starts and
+ * stops them.
+ */
+export interface SyncStrategy {
+  /** A name unique among the client's strategies, for connection state and logs. */
+  readonly name: string;
+  /** The current connection state. */
+  readonly connectionState: ConnectionState;
+  /** Every change of the connection state (the current state first). */
+  readonly stateChanges: Subscribable<ConnectionState>;
+  /** True while connected, false otherwise (the current value first), as in the seed. */
+  readonly connectionChanges: Subscribable<boolean>;
+  /** Called once by the client before anything else. */
+  attach(host: SyncHost): void;
+  /** Begins syncing; resolves once started (not necessarily connected). */
+  start(): Promise<void>;
+  /** Stops syncing and closes connections; pending events stay pending. */
+  stop(): Promise<void>;
+  /** Stops and releases everything; the strategy cannot start again. */
+  dispose(): Promise<void>;
+  /** A local change that needs sync was committed; push it when possible. */
+  onPushToRemote(event: StoredEvent): void | Promise<void>;
+  /** True when this strategy syncs the named repository. */
+  handlesRepository(name: string): boolean;
+}

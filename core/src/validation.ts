@@ -1,0 +1,49 @@
+import type { RecordData, SyncEvent } from './model.js';
+
+export type EventValidation =
+  | { ok: true; event: SyncEvent }
+  | { ok: false; eventId: string | undefined; message: string };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks an event received from elsewhere (the wire, a file). It needs a non-empty `eventId`
+ * and `dataId`, an `operation` of 0, 1 or 2, and an object `data` for 0 and 1. Optional fields,
+ * when present, must have their types. The event is returned as it came, never rewritten.
+ */
+export function validateEvent(value: unknown): EventValidation {
+  if (!isPlainObject(value)) return { ok: false, eventId: undefined, message: 'event must be an object' };
+  const eventId = typeof value.eventId === 'string' && value.eventId !== '' ? value.eventId : undefined;
+  const fail = (message: string): EventValidation => ({ ok: false, eventId, message });
+  if (eventId === undefined) return fail('eventId must be a non-empty string');
+  if (typeof value.dataId !== 'string' || value.dataId === '') {
+    return fail('dataId must be a non-empty string');
+  }
+  const operation = value.operation;
+  if (operation !== 0 && operation !== 1 && operation !== 2) return fail('operation must be 0, 1 or 2');
+  if (operation !== 2 && !isPlainObject(value.data)) {
+    return fail('data must be an object for insert and update');
+  }
+  if (operation === 2 && value.data !== undefined && value.data !== null && !isPlainObject(value.data)) {
+    return fail('data of a delete must be absent, null or an object');
+  }
+  for (const field of ['createdAt', 'hlc', 'serverCreatedAt'] as const) {
+    if (value[field] !== undefined && typeof value[field] !== 'string') {
+      return fail(`${field} must be a string`);
+    }
+  }
+  if (
+    value.serverSequence !== undefined &&
+    (!Number.isSafeInteger(value.serverSequence) || (value.serverSequence as number) < 0)
+  ) {
+    return fail('serverSequence must be a non-negative integer');
+  }
+  return { ok: true, event: value as unknown as SyncEvent };
+}
+
+/** The record carried by an event, `null` for deletes. */
+export function eventRecord(event: SyncEvent): RecordData | null {
+  return event.operation === 2 ? null : (event.data as RecordData);
+}

@@ -1,0 +1,40 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultClientConditions, defaultServerConditions } from 'vite';
+import { defineConfig, type TestProjectConfiguration } from 'vitest/config';
+
+// Workspace packages export their TypeScript sources under this condition, so tests run
+// against sibling packages by name with no build step.
+const SOURCE_CONDITION = '@local-first/source';
+
+const PACKAGE_GROUPS = ['core', 'adapters/*', 'strategies/*', 'examples/*', 'test/*'];
+
+function packageDirs(): string[] {
+  return PACKAGE_GROUPS.flatMap((group) => {
+    if (!group.endsWith('/*')) return [group];
+    const parent = group.slice(0, -2);
+    if (!existsSync(parent)) return [];
+    return readdirSync(parent, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && existsSync(join(parent, entry.name, 'package.json')))
+      .map((entry) => join(parent, entry.name));
+  });
+}
+
+// A package with its own vitest.config.ts owns its settings; every other package gets the
+// shared defaults and runs the tests in its test/ folder.
+const projects: TestProjectConfiguration[] = packageDirs()
+  .filter((dir) => existsSync(join(dir, 'test')) || existsSync(join(dir, 'vitest.config.ts')))
+  .map((dir) =>
+    existsSync(join(dir, 'vitest.config.ts'))
+      ? dir
+      : { extends: true, test: { name: dir, root: dir, include: ['test/**/*.test.ts'] } },
+  );
+
+export default defineConfig({
+  resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
+  test: {
+    projects,
+    testTimeout: 20_000,
+  },
+});
