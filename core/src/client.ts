@@ -1,14 +1,20 @@
-import { type ConflictResolver, resolveRemoteEvent } from './conflict.js';
+import type { ConflictResolver } from './conflict.js';
 import { ERROR_CODES, LocalFirstError } from './errors.js';
-import { HybridLogicalClock, type HlcState } from './hlc.js';
-import { randomId, uuidv7 } from './id.js';
+import type { HybridLogicalClock } from './hlc.js';
 import { consoleLogger, type Logger } from './logger.js';
-import { eventStamp, type RecordData, type StoredEvent, type StoredRecord, type SyncEvent } from './model.js';
+import type { RecordData, StoredEvent, StoredRecord, SyncEvent } from './model.js';
 import type { QuerySpec } from './query.js';
+import { applyRemoteBatch, loadIdentity, writeLocalEvent } from './replica-log.js';
 import type { Repository, RepositoryBackend, WriteOptions } from './repository.js';
 import { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
 import { DEFAULT_NAMESPACE, type StorageAdapter } from './storage.js';
-import type { ApplyResult, ConnectionState, RemoteCursor, SyncHost, SyncStrategy } from './sync-strategy.js';
+import type {
+  ApplyResult,
+  ConnectionState,
+  RemoteCursor,
+  SyncHost,
+  SyncStrategy,
+} from './sync-strategy.js';
 import { validateEvent } from './validation.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: repositories of any record type share one list.
@@ -36,8 +42,6 @@ export interface ClientConnectionState {
   strategies: Readonly<Record<string, ConnectionState>>;
 }
 
-const META_CLIENT_ID = 'client:id';
-const META_CLOCK = 'client:hlc';
 const CONFIG_PREFIX = 'config:';
 const STATE_RANK: Record<ConnectionState, number> = {
   failed: 0,
@@ -70,14 +74,13 @@ export class LocalFirstClient {
   private running = false;
 
   constructor(options: LocalFirstClientOptions) {
-    if (!options || !options.localStorage) {
+    if (!options?.localStorage) {
       throw new LocalFirstError(ERROR_CODES.invalidArgument, 'LocalFirstClient needs localStorage');
     }
     this.storage = options.localStorage;
     this.strategies = [...(options.syncStrategies ?? [])];
     this.wallClock = options.now ?? Date.now;
     this.logger = options.logger ?? consoleLogger;
-    const backend = this.repositoryBackend();
     for (const repository of options.repositories ?? []) {
       if (this.repositories.has(repository.name)) {
         throw new LocalFirstError(
@@ -85,18 +88,23 @@ export class LocalFirstClient {
           `two repositories are named "${repository.name}"`,
         );
       }
-      repository.bind(backend);
       this.repositories.set(repository.name, repository);
       this.changeEmitters.set(repository.name, new Emitter<void>());
     }
     const names = new Set<string>();
     for (const strategy of this.strategies) {
       if (names.has(strategy.name)) {
-        throw new LocalFirstError(ERROR_CODES.invalidArgument, `two strategies are named "${strategy.name}"`);
+        throw new LocalFirstError(
+          ERROR_CODES.invalidArgument,
+          `two strategies are named "${strategy.name}"`,
+        );
       }
       names.add(strategy.name);
     }
     this.connection = new StateSignal(this.computeConnectionState());
+    // Bound last, so a client that fails to construct leaves its repositories free.
+    const backend = this.repositoryBackend();
+    for (const repository of this.repositories.values()) repository.bind(backend);
   }
 
   /** Opens storage, loads this client's identity and clock, and attaches the strategies. */
@@ -121,15 +129,9 @@ export class LocalFirstClient {
   }
 
   private async loadIdentity(): Promise<void> {
-    let clientId = await this.storage.getMeta(META_CLIENT_ID);
-    if (!clientId) {
-      clientId = randomId();
-      await this.storage.setMeta(META_CLIENT_ID, clientId);
-    }
-    const saved = await this.storage.getMeta(META_CLOCK);
-    const state = saved ? (JSON.parse(saved) as HlcState) : undefined;
-    this.currentClientId = clientId;
-    this.clock = new HybridLogicalClock({ nodeId: clientId, now: this.wallClock, ...(state ? { state } : {}) });
+    const identity = await loadIdentity(this.storage, this.wallClock);
+    this.currentClientId = identity.clientId;
+    this.clock = identity.clock;
   }
 
   /** The stable id of this client in the current namespace. */
@@ -171,8 +173,8 @@ export class LocalFirstClient {
     if (this.initializing) await this.initializing.catch(() => undefined);
     this.phase = 'disposed';
     this.running = false;
-    for (const unsubscribe of this.strategySubscriptions.splice(0)) unsubscribe();
     await Promise.all(this.strategies.map((strategy) => strategy.dispose()));
+    for (const unsubscribe of this.strategySubscriptions.splice(0)) unsubscribe();
     for (const emitter of this.changeEmitters.values()) emitter.clear();
     await this.storage.close();
   }
@@ -222,7 +224,8 @@ export class LocalFirstClient {
     let aggregate: ConnectionState = this.strategies.length === 0 ? 'stopped' : 'connected';
     for (const strategy of this.strategies) {
       strategies[strategy.name] = strategy.connectionState;
-      if (STATE_RANK[strategy.connectionState] < STATE_RANK[aggregate]) aggregate = strategy.connectionState;
+      if (STATE_RANK[strategy.connectionState] < STATE_RANK[aggregate])
+        aggregate = strategy.connectionState;
     }
     return { aggregate, isConnected: aggregate === 'connected', strategies };
   }
@@ -230,7 +233,10 @@ export class LocalFirstClient {
   private assertReady(): void {
     if (this.phase === 'disposed') throw this.closedError();
     if (this.phase !== 'ready') {
-      throw new LocalFirstError(ERROR_CODES.notInitialized, 'call initialize() on the client first');
+      throw new LocalFirstError(
+        ERROR_CODES.notInitialized,
+        'call initialize() on the client first',
+      );
     }
   }
 
@@ -261,26 +267,9 @@ export class LocalFirstClient {
     this.repository(name);
     const needSync = options.needSync ?? true;
     const clock = this.clock!;
-    const event = await this.storage.transaction(async (tx) => {
-      const current = await tx.getRecord(name, id);
-      if (data === null && (!current || current.deleted)) return undefined;
-      const hlc = clock.now();
-      const written: StoredEvent = {
-        eventId: uuidv7(this.wallClock()),
-        operation: data === null ? 2 : current && !current.deleted ? 1 : 0,
-        createdAt: new Date(this.wallClock()).toISOString(),
-        dataId: id,
-        data: data === null ? null : structuredClone(data),
-        hlc,
-        repository: name,
-        syncStatus: needSync ? 'pending' : 'ok',
-        local: true,
-      };
-      await tx.appendEvent(written);
-      await tx.putRecord(name, { id, data: written.data, deleted: data === null, hlc, eventId: written.eventId });
-      await tx.setMeta(META_CLOCK, JSON.stringify(clock.state));
-      return written;
-    });
+    const event = await this.storage.transaction((tx) =>
+      writeLocalEvent(tx, { clock, now: this.wallClock, repository: name, id, data, needSync }),
+    );
     if (!event) return undefined;
     this.notify(name);
     if (needSync) this.pushToStrategies(event);
@@ -294,11 +283,17 @@ export class LocalFirstClient {
         const pushed = strategy.onPushToRemote(event);
         if (pushed) {
           pushed.catch((error: unknown) =>
-            this.logger.warn({ strategy: strategy.name, eventId: event.eventId, error }, 'push failed; the event stays pending'),
+            this.logger.warn(
+              { strategy: strategy.name, eventId: event.eventId, error },
+              'push failed; the event stays pending',
+            ),
           );
         }
       } catch (error) {
-        this.logger.warn({ strategy: strategy.name, eventId: event.eventId, error }, 'push failed; the event stays pending');
+        this.logger.warn(
+          { strategy: strategy.name, eventId: event.eventId, error },
+          'push failed; the event stays pending',
+        );
       }
     }
   }
@@ -323,25 +318,14 @@ export class LocalFirstClient {
     }
     const clock = this.clock!;
     const resolver = repository.resolveConflict as ConflictResolver | undefined;
-    await this.storage.transaction(async (tx) => {
-      for (const event of valid) {
-        const known = await tx.getEvent(event.eventId);
-        if (known) {
-          if (known.syncStatus === 'pending') await tx.setEventStatus([event.eventId], 'ok');
-          result.skipped.push(event.eventId);
-          continue;
-        }
-        clock.receive(eventStamp(event).hlc);
-        const next = resolveRemoteEvent(await tx.getRecord(name, event.dataId), event, resolver);
-        if (next) await tx.putRecord(name, next);
-        await tx.appendEvent({ ...event, repository: name, syncStatus: 'ok', local: false });
-        result.applied.push(event.eventId);
-      }
-      if (cursor) await tx.setMeta(cursor.key, cursor.value);
-      if (result.applied.length > 0) await tx.setMeta(META_CLOCK, JSON.stringify(clock.state));
-    });
+    await this.storage.transaction((tx) =>
+      applyRemoteBatch(tx, { clock, repository: name, events: valid, resolver, cursor, result }),
+    );
     if (result.invalid.length > 0) {
-      this.logger.warn({ repository: name, invalid: result.invalid }, 'skipped malformed remote events');
+      this.logger.warn(
+        { repository: name, invalid: result.invalid },
+        'skipped malformed remote events',
+      );
     }
     if (result.applied.length > 0) this.notify(name);
     return result;
@@ -366,7 +350,6 @@ export class LocalFirstClient {
   }
 
   private syncHost(): SyncHost {
-    // biome-ignore lint/complexity/noUselessThisAlias: a getter of the host reads the live id.
     const client = this;
     return {
       get clientId() {
@@ -374,7 +357,8 @@ export class LocalFirstClient {
       },
       repositoryNames: () => [...this.repositories.keys()],
       getPendingEvents: (repository) => this.getPendingEvents(repository),
-      applyRemoteEvents: (repository, events, cursor) => this.applyRemoteEvents(repository, events, cursor),
+      applyRemoteEvents: (repository, events, cursor) =>
+        this.applyRemoteEvents(repository, events, cursor),
       markSynced: (eventIds) => this.markSynced(eventIds),
       markFailed: (eventIds) => this.markFailed(eventIds),
       getMeta: (key) => {
@@ -401,7 +385,11 @@ export class LocalFirstClient {
       },
       changes: (repository) => {
         const emitter = this.changeEmitters.get(repository);
-        if (!emitter) throw new LocalFirstError(ERROR_CODES.unknownRepository, `no repository named "${repository}"`);
+        if (!emitter)
+          throw new LocalFirstError(
+            ERROR_CODES.unknownRepository,
+            `no repository named "${repository}"`,
+          );
         return emitter;
       },
       pendingEvents: (repository) => this.getPendingEvents(repository),

@@ -1,4 +1,10 @@
-import { compareStamps, eventStamp, type RecordData, type StoredRecord, type SyncEvent } from './model.js';
+import {
+  compareStamps,
+  eventStamp,
+  type RecordData,
+  type StoredRecord,
+  type SyncEvent,
+} from './model.js';
 import { eventRecord } from './validation.js';
 
 /** One side of a conflict: a record state (`data` is `null` for a tombstone) and its stamp. */

@@ -22,7 +22,10 @@ export function repositoriesModule(...repositories: Repository<any>[]): Containe
  * storage adapter, every sync strategy, and the optional client options and logger.
  */
 export function localFirstClientModule(
-  options: Omit<Partial<LocalFirstClientOptions>, 'repositories' | 'localStorage' | 'syncStrategies'> = {},
+  options: Omit<
+    Partial<LocalFirstClientOptions>,
+    'repositories' | 'localStorage' | 'syncStrategies'
+  > = {},
 ): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(TOKENS.LocalFirstClient)

@@ -1,11 +1,8 @@
 export {
-  type ApplyResult,
-  type ConnectionState,
-  type RemoteCursor,
-  type SyncHost,
-  type SyncStrategy,
-} from './sync-strategy.js';
-export { type ClientConnectionState, LocalFirstClient, type LocalFirstClientOptions } from './client.js';
+  type ClientConnectionState,
+  LocalFirstClient,
+  type LocalFirstClientOptions,
+} from './client.js';
 export {
   type ConflictResolver,
   type ConflictSide,
@@ -22,7 +19,7 @@ export {
 } from './di.js';
 export { ERROR_CODES, type ErrorCode, isLocalFirstError, LocalFirstError } from './errors.js';
 export type { AppendOutcome, EventPage, EventStore, ServerEvent } from './event-store.js';
-export { formatHlc, HybridLogicalClock, type HlcState, hlcFromTimestamp, parseHlc } from './hlc.js';
+export { formatHlc, type HlcState, HybridLogicalClock, hlcFromTimestamp, parseHlc } from './hlc.js';
 export { randomId, uuidv7 } from './id.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export {
@@ -42,8 +39,8 @@ export {
   type AuthFailedMessage,
   type AuthMessage,
   type AuthSuccessMessage,
-  type ClientMessage,
   CLOSE_CODES,
+  type ClientMessage,
   DEFAULT_AUTH_TIMEOUT_MS,
   DEFAULT_MAX_BATCH_EVENTS,
   DEFAULT_MAX_FRAME_BYTES,
@@ -60,8 +57,8 @@ export {
   type ProtocolErrorCode,
   type PushEventMessage,
   type PushEventsBatchMessage,
-  type RejectedEvent,
   REJECTION_CODES,
+  type RejectedEvent,
   type RejectionCode,
   type RequestAllEventsMessage,
   type RequestEventsMessage,
@@ -100,7 +97,14 @@ export {
   type StorageTransaction,
   type StorageWriter,
 } from './storage.js';
-export { type Token, TOKENS } from './tokens.js';
+export type {
+  ApplyResult,
+  ConnectionState,
+  RemoteCursor,
+  SyncHost,
+  SyncStrategy,
+} from './sync-strategy.js';
+export { TOKENS, type Token } from './tokens.js';
 export type {
   CloseInfo,
   IncomingConnectionInfo,

@@ -1,7 +1,13 @@
 import { hlcFromTimestamp } from './hlc.js';
 
 /** A JSON value, as records and events carry them. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
 /** A record: a JSON object. Its id lives in one of its fields (`id` unless configured). */
 export type RecordData = { [key: string]: JsonValue };

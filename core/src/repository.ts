@@ -1,7 +1,13 @@
 import type { ConflictResolver } from './conflict.js';
 import { ERROR_CODES, LocalFirstError } from './errors.js';
 import type { JsonValue, RecordData, StoredEvent } from './model.js';
-import { type OrderClause, type QueryOperator, type QuerySpec, validateQuery, type WhereClause } from './query.js';
+import {
+  type OrderClause,
+  type QueryOperator,
+  type QuerySpec,
+  validateQuery,
+  type WhereClause,
+} from './query.js';
 import type { Subscribable, Unsubscribe } from './signal.js';
 
 /** How a repository is declared. */
@@ -111,7 +117,10 @@ export class Repository<T extends RecordData = RecordData> {
   }
 
   /** One record by id; tombstones only with `includeDeleted` (then marked `_deleted: true`). */
-  async getById(id: string, options: { includeDeleted?: boolean } = {}): Promise<Stored<T> | undefined> {
+  async getById(
+    id: string,
+    options: { includeDeleted?: boolean } = {},
+  ): Promise<Stored<T> | undefined> {
     return (await this.client.read(this.name, id, options.includeDeleted ?? false)) as
       | Stored<T>
       | undefined;
@@ -141,7 +150,11 @@ export class QueryBuilder<T extends RecordData> {
   where(field: keyof T & string, op: 'is null' | 'is not null'): this;
   where(field: keyof T & string, op: 'in' | 'not in', value: readonly JsonValue[]): this;
   where(field: keyof T & string, op: QueryOperator, value: JsonValue): this;
-  where(field: keyof T & string, op: QueryOperator, value?: JsonValue | readonly JsonValue[]): this {
+  where(
+    field: keyof T & string,
+    op: QueryOperator,
+    value?: JsonValue | readonly JsonValue[],
+  ): this {
     const clause: WhereClause = { field, op };
     if (value !== undefined) clause.value = value as JsonValue;
     this.spec.where.push(clause);
@@ -187,7 +200,9 @@ export class QueryBuilder<T extends RecordData> {
    * that writes many records is one change. Results arrive in order; if changes come faster
    * than the query runs, the listener gets the newest results rather than every step.
    */
-  watch(): Subscribable<Stored<T>[]> & { onError(listener: (error: unknown) => void): Unsubscribe } {
+  watch(): Subscribable<Stored<T>[]> & {
+    onError(listener: (error: unknown) => void): Unsubscribe;
+  } {
     const spec = this.toSpec();
     validateQuery(spec);
     const backend = this.backend;

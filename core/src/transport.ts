@@ -67,7 +67,9 @@ export interface IncomingConnectionInfo {
 export interface TransportServer {
   readonly name: string;
   /** Registers the engine's handler for new connections. */
-  onConnection(handler: (connection: TransportConnection, info: IncomingConnectionInfo) => void): Unsubscribe;
+  onConnection(
+    handler: (connection: TransportConnection, info: IncomingConnectionInfo) => void,
+  ): Unsubscribe;
   /** Stops accepting connections and closes the open ones with the given code. */
   close(code?: number, reason?: string): Promise<void>;
 }

@@ -14,19 +14,27 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * when present, must have their types. The event is returned as it came, never rewritten.
  */
 export function validateEvent(value: unknown): EventValidation {
-  if (!isPlainObject(value)) return { ok: false, eventId: undefined, message: 'event must be an object' };
-  const eventId = typeof value.eventId === 'string' && value.eventId !== '' ? value.eventId : undefined;
+  if (!isPlainObject(value))
+    return { ok: false, eventId: undefined, message: 'event must be an object' };
+  const eventId =
+    typeof value.eventId === 'string' && value.eventId !== '' ? value.eventId : undefined;
   const fail = (message: string): EventValidation => ({ ok: false, eventId, message });
   if (eventId === undefined) return fail('eventId must be a non-empty string');
   if (typeof value.dataId !== 'string' || value.dataId === '') {
     return fail('dataId must be a non-empty string');
   }
   const operation = value.operation;
-  if (operation !== 0 && operation !== 1 && operation !== 2) return fail('operation must be 0, 1 or 2');
+  if (operation !== 0 && operation !== 1 && operation !== 2)
+    return fail('operation must be 0, 1 or 2');
   if (operation !== 2 && !isPlainObject(value.data)) {
     return fail('data must be an object for insert and update');
   }
-  if (operation === 2 && value.data !== undefined && value.data !== null && !isPlainObject(value.data)) {
+  if (
+    operation === 2 &&
+    value.data !== undefined &&
+    value.data !== null &&
+    !isPlainObject(value.data)
+  ) {
     return fail('data of a delete must be absent, null or an object');
   }
   for (const field of ['createdAt', 'hlc', 'serverCreatedAt'] as const) {

@@ -195,9 +195,13 @@ export class MemoryStorageAdapter implements StorageAdapter {
       },
       async appendEvent(event) {
         if (data.events.has(event.eventId)) {
-          throw new LocalFirstError(ERROR_CODES.duplicateEvent, `event ${event.eventId} is already in the log`, {
-            details: { eventId: event.eventId },
-          });
+          throw new LocalFirstError(
+            ERROR_CODES.duplicateEvent,
+            `event ${event.eventId} is already in the log`,
+            {
+              details: { eventId: event.eventId },
+            },
+          );
         }
         data.events.set(event.eventId, copy(event));
         undo?.push(() => data.events.delete(event.eventId));
@@ -217,7 +221,9 @@ export class MemoryStorageAdapter implements StorageAdapter {
         const previous = data.meta.get(key);
         if (value === undefined) data.meta.delete(key);
         else data.meta.set(key, value);
-        undo?.push(() => (previous === undefined ? data.meta.delete(key) : data.meta.set(key, previous)));
+        undo?.push(() =>
+          previous === undefined ? data.meta.delete(key) : data.meta.set(key, previous),
+        );
       },
     };
   }

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig, type TestProjectConfiguration } from 'vitest/config';
 
@@ -7,15 +8,20 @@ import { defineConfig, type TestProjectConfiguration } from 'vitest/config';
 // against sibling packages by name with no build step.
 const SOURCE_CONDITION = '@local-first/source';
 
+// This file lives in .config/; everything is found from the workspace root.
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
 const PACKAGE_GROUPS = ['core', 'adapters/*', 'strategies/*', 'examples/*', 'test/*'];
 
 function packageDirs(): string[] {
   return PACKAGE_GROUPS.flatMap((group) => {
-    if (!group.endsWith('/*')) return [group];
-    const parent = group.slice(0, -2);
+    if (!group.endsWith('/*')) return [join(ROOT, group)];
+    const parent = join(ROOT, group.slice(0, -2));
     if (!existsSync(parent)) return [];
     return readdirSync(parent, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && existsSync(join(parent, entry.name, 'package.json')))
+      .filter(
+        (entry) => entry.isDirectory() && existsSync(join(parent, entry.name, 'package.json')),
+      )
       .map((entry) => join(parent, entry.name));
   });
 }
@@ -27,10 +33,14 @@ const projects: TestProjectConfiguration[] = packageDirs()
   .map((dir) =>
     existsSync(join(dir, 'vitest.config.ts'))
       ? dir
-      : { extends: true, test: { name: dir, root: dir, include: ['test/**/*.test.ts'] } },
+      : {
+          extends: true,
+          test: { name: relative(ROOT, dir), root: dir, include: ['test/**/*.test.ts'] },
+        },
   );
 
 export default defineConfig({
+  root: ROOT,
   resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
   ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
   test: {

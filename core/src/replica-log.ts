@@ -1,0 +1,111 @@
+import { type ConflictResolver, resolveRemoteEvent } from './conflict.js';
+import { type HlcState, HybridLogicalClock } from './hlc.js';
+import { randomId, uuidv7 } from './id.js';
+import { eventStamp, type RecordData, type StoredEvent, type SyncEvent } from './model.js';
+import type { StorageAdapter, StorageTransaction } from './storage.js';
+import type { ApplyResult, RemoteCursor } from './sync-strategy.js';
+
+// The transactional steps of the client: what a local write and a remote batch store, and
+// how a client finds its identity. Kept apart from the client's lifecycle code.
+
+const META_CLIENT_ID = 'client:id';
+const META_CLOCK = 'client:hlc';
+
+/** Reads (or creates) the client id and the saved clock of the current namespace. */
+export async function loadIdentity(
+  storage: StorageAdapter,
+  now: () => number,
+): Promise<{ clientId: string; clock: HybridLogicalClock }> {
+  let clientId = await storage.getMeta(META_CLIENT_ID);
+  if (!clientId) {
+    clientId = randomId();
+    await storage.setMeta(META_CLIENT_ID, clientId);
+  }
+  const saved = await storage.getMeta(META_CLOCK);
+  const state = saved ? (JSON.parse(saved) as HlcState) : undefined;
+  return {
+    clientId,
+    clock: new HybridLogicalClock({ nodeId: clientId, now, ...(state ? { state } : {}) }),
+  };
+}
+
+/**
+ * Stores a local change: the event with its snapshot, the record state and the clock, in the
+ * caller's transaction. A delete of a record that is absent or already deleted writes nothing.
+ */
+export async function writeLocalEvent(
+  tx: StorageTransaction,
+  change: {
+    clock: HybridLogicalClock;
+    now: () => number;
+    repository: string;
+    id: string;
+    data: RecordData | null;
+    needSync: boolean;
+  },
+): Promise<StoredEvent | undefined> {
+  const { clock, repository, id, data } = change;
+  const current = await tx.getRecord(repository, id);
+  if (data === null && (!current || current.deleted)) return undefined;
+  const hlc = clock.now();
+  const wall = change.now();
+  const event: StoredEvent = {
+    eventId: uuidv7(wall),
+    operation: data === null ? 2 : current && !current.deleted ? 1 : 0,
+    createdAt: new Date(wall).toISOString(),
+    dataId: id,
+    data: data === null ? null : structuredClone(data),
+    hlc,
+    repository,
+    syncStatus: change.needSync ? 'pending' : 'ok',
+    local: true,
+  };
+  await tx.appendEvent(event);
+  await tx.putRecord(repository, {
+    id,
+    data: event.data,
+    deleted: data === null,
+    hlc,
+    eventId: event.eventId,
+  });
+  await tx.setMeta(META_CLOCK, JSON.stringify(clock.state));
+  return event;
+}
+
+/**
+ * Stores a batch of validated remote events in the caller's transaction: each eventId once,
+ * record states resolved, the clock advanced past every stamp, and the cursor. An event this
+ * client wrote and still had pending is marked synced: the server holds it.
+ */
+export async function applyRemoteBatch(
+  tx: StorageTransaction,
+  batch: {
+    clock: HybridLogicalClock;
+    repository: string;
+    events: readonly SyncEvent[];
+    resolver: ConflictResolver | undefined;
+    cursor: RemoteCursor | undefined;
+    result: ApplyResult;
+  },
+): Promise<void> {
+  const { clock, repository, result } = batch;
+  for (const event of batch.events) {
+    const known = await tx.getEvent(event.eventId);
+    if (known) {
+      if (known.syncStatus === 'pending') await tx.setEventStatus([event.eventId], 'ok');
+      result.skipped.push(event.eventId);
+      continue;
+    }
+    clock.receive(eventStamp(event).hlc);
+    const next = resolveRemoteEvent(
+      await tx.getRecord(repository, event.dataId),
+      event,
+      batch.resolver,
+    );
+    if (next) await tx.putRecord(repository, next);
+    await tx.appendEvent({ ...event, repository, syncStatus: 'ok', local: false });
+    result.applied.push(event.eventId);
+  }
+  if (batch.cursor) await tx.setMeta(batch.cursor.key, batch.cursor.value);
+  if (result.applied.length > 0) await tx.setMeta(META_CLOCK, JSON.stringify(clock.state));
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { StoredRecord } from '../src/model.js';
+import { compareCodePoints, evaluateQuery, type QuerySpec, validateQuery } from '../src/query.js';
+
+const spec = (partial: Partial<QuerySpec>): QuerySpec => ({ where: [], orderBy: [], ...partial });
+
+describe('validateQuery', () => {
+  it.each([
+    ['an unknown operator', spec({ where: [{ field: 'a', op: 'like' as '==', value: 1 }] })],
+    ['an empty field', spec({ where: [{ field: '', op: '==', value: 1 }] })],
+    ['a comparison without value', spec({ where: [{ field: 'a', op: '<' }] })],
+    ['an object value', spec({ where: [{ field: 'a', op: '==', value: { x: 1 } }] })],
+    ['"in" with a scalar', spec({ where: [{ field: 'a', op: 'in', value: 1 }] })],
+    ['"not in" with objects', spec({ where: [{ field: 'a', op: 'not in', value: [{ x: 1 }] }] })],
+    ['a bad direction', spec({ orderBy: [{ field: 'a', direction: 'up' as 'asc' }] })],
+    ['a negative limit', spec({ limit: -1 })],
+    ['a fractional offset', spec({ offset: 1.5 })],
+  ])('rejects %s with invalid_query', (_label, query) => {
+    expect(() => validateQuery(query)).toThrowError(
+      expect.objectContaining({ code: 'invalid_query' }),
+    );
+  });
+
+  it('accepts every operator in its proper form', () => {
+    expect(() =>
+      validateQuery(
+        spec({
+          where: [
+            { field: 'a', op: '==', value: 1 },
+            { field: 'a', op: '==', value: null },
+            { field: 'a', op: '!=', value: 'x' },
+            { field: 'a', op: '<', value: 1 },
+            { field: 'a', op: '<=', value: 1 },
+            { field: 'a', op: '>', value: 1 },
+            { field: 'a', op: '>=', value: true },
+            { field: 'a', op: 'in', value: [1, 'x', null] },
+            { field: 'a', op: 'not in', value: [] },
+            { field: 'a', op: 'is null' },
+            { field: 'a', op: 'is not null' },
+          ],
+          orderBy: [{ field: 'a', direction: 'desc' }],
+          limit: 0,
+          offset: 3,
+        }),
+      ),
+    ).not.toThrow();
+  });
+});
+
+describe('compareCodePoints', () => {
+  it('orders characters outside the BMP after U+FFFD, as UTF-8 bytes do', () => {
+    expect(compareCodePoints('\u{1F600}', '\uFFFD')).toBeGreaterThan(0);
+    // UTF-16 code units would say the opposite.
+    expect('\u{1F600}' < '\uFFFD').toBe(true);
+    expect(compareCodePoints('ab', 'abc')).toBeLessThan(0);
+    expect(compareCodePoints('same', 'same')).toBe(0);
+  });
+});
+
+describe('evaluateQuery', () => {
+  const record = (id: string, data: StoredRecord['data']): StoredRecord => ({
+    id,
+    data,
+    deleted: data === null,
+    hlc: '',
+    eventId: id,
+  });
+  const records = [
+    record('c', { n: 2 }),
+    record('a', { n: 1 }),
+    record('b', {}),
+    record('d', null),
+  ];
+
+  it('sorts nulls first and breaks ties by id', () => {
+    const found = evaluateQuery(records, spec({ orderBy: [{ field: 'n', direction: 'asc' }] }));
+    expect(found.map((r) => r.id)).toEqual(['b', 'a', 'c']);
+  });
+
+  it('includes tombstones only on request and pages after sorting', () => {
+    const found = evaluateQuery(records, spec({ includeDeleted: true, offset: 1, limit: 2 }));
+    expect(found.map((r) => r.id)).toEqual(['b', 'c']);
+  });
+});

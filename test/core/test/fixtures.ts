@@ -1,0 +1,109 @@
+import {
+  type ConnectionState,
+  LocalFirstClient,
+  type LocalFirstClientOptions,
+  Repository,
+  StateSignal,
+  type StoredEvent,
+  type Subscribable,
+  type SyncHost,
+  type SyncStrategy,
+  silentLogger,
+} from '@local-first/core';
+import { MemoryStorageAdapter } from '@local-first/storage-memory';
+
+export interface Todo {
+  [key: string]: string | number | boolean | null;
+  id: string;
+  title: string;
+  done: boolean;
+  priority: number;
+}
+
+export const todo = (id: string, title = `todo ${id}`, priority = 1, done = false): Todo => ({
+  id,
+  title,
+  done,
+  priority,
+});
+
+/** A strategy that records what the client hands it and lets the test drive its state. */
+export class RecordingStrategy implements SyncStrategy {
+  readonly pushed: StoredEvent[] = [];
+  host: SyncHost | undefined;
+  private readonly state = new StateSignal<ConnectionState>('stopped');
+  readonly connectionChanges: Subscribable<boolean> = {
+    subscribe: (listener) => this.state.subscribe((state) => listener(state === 'connected')),
+  };
+
+  constructor(
+    readonly name = 'recording',
+    private readonly repositories?: readonly string[],
+  ) {}
+
+  get connectionState(): ConnectionState {
+    return this.state.value;
+  }
+  get stateChanges(): Subscribable<ConnectionState> {
+    return this.state;
+  }
+  setState(state: ConnectionState): void {
+    this.state.set(state);
+  }
+  attach(host: SyncHost): void {
+    this.host = host;
+  }
+  async start(): Promise<void> {
+    this.state.set('connected');
+  }
+  async stop(): Promise<void> {
+    this.state.set('stopped');
+  }
+  async dispose(): Promise<void> {
+    this.state.set('stopped');
+  }
+  onPushToRemote(event: StoredEvent): void {
+    this.pushed.push(event);
+  }
+  handlesRepository(name: string): boolean {
+    return this.repositories === undefined || this.repositories.includes(name);
+  }
+}
+
+/** A client over a fresh memory adapter, initialized, with a `todos` repository. */
+export async function makeClient(options: Partial<LocalFirstClientOptions> = {}) {
+  const todos = new Repository<Todo>({ name: 'todos' });
+  const client = new LocalFirstClient({
+    repositories: [todos],
+    localStorage: new MemoryStorageAdapter(),
+    logger: silentLogger,
+    ...options,
+  });
+  await client.initialize();
+  return { client, todos };
+}
+
+/** Collects the values of a subscribable and resolves when one matches. */
+export function collect<T>(source: Subscribable<T>) {
+  const values: T[] = [];
+  const waiters: { test: (value: T) => boolean; resolve: (value: T) => void }[] = [];
+  const unsubscribe = source.subscribe((value) => {
+    values.push(value);
+    for (const waiter of [...waiters]) {
+      if (waiter.test(value)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(value);
+      }
+    }
+  });
+  return {
+    values,
+    unsubscribe,
+    /** Resolves with the first value (already seen or future) that matches. */
+    until(test: (value: T) => boolean): Promise<T> {
+      const seen = values.find(test);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.push({ test, resolve }));
+    },
+  };
+}
