@@ -11,6 +11,8 @@ export interface AppendOutcome {
   eventId: string;
   /** The sequence of the stored event; for a duplicate, the sequence it got the first time. */
   serverSequence: number;
+  /** The server time of the commit that stored it (the first commit, for a duplicate). */
+  serverCreatedAt: string;
   /** True when the event was already stored and nothing was written. */
   duplicate: boolean;
 }

@@ -21,6 +21,7 @@ export { ERROR_CODES, type ErrorCode, isLocalFirstError, LocalFirstError } from 
 export type { AppendOutcome, EventPage, EventStore, ServerEvent } from './event-store.js';
 export { formatHlc, type HlcState, HybridLogicalClock, hlcFromTimestamp, parseHlc } from './hlc.js';
 export { randomId, uuidv7 } from './id.js';
+export { createLocalConnectionPair, type LocalConnection } from './local-connection.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export {
   compareStamps,

@@ -54,7 +54,9 @@ type Scalar = null | boolean | number | string;
 /** The value of a top-level field, with absent, undefined and tombstoned all read as null. */
 export function fieldValue(record: StoredRecord, field: string): JsonValue {
   if (field === 'id') return record.id;
-  const value = record.data?.[field];
+  // Own fields only: `constructor` or `toString` inherited from Object.prototype are absent.
+  if (!record.data || !Object.hasOwn(record.data, field)) return null;
+  const value = record.data[field];
   return value === undefined ? null : value;
 }
 

@@ -46,6 +46,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
   private current = DEFAULT_NAMESPACE;
   private state: 'new' | 'open' | 'closed' = 'new';
   private queue: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
 
   constructor(options: MemoryStorageOptions = {}) {
     this.copy = options.clone === false ? (value) => value : (value) => structuredClone(value);
@@ -70,9 +71,12 @@ export class MemoryStorageAdapter implements StorageAdapter {
   }
 
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    await this.queue.catch(() => undefined);
-    this.state = 'closed';
+    if (this.state !== 'closed') {
+      // Refuse new calls at once; calls queued before close() still run before it resolves.
+      this.state = 'closed';
+      this.closing = this.queue.then(() => undefined);
+    }
+    await this.closing;
   }
 
   transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {

@@ -1,1 +1,1 @@
-export {};
+export { describeStorageAdapter, type StorageSetup } from './storage/index.js';

@@ -1,0 +1,203 @@
+import {
+  type AckMessage,
+  CLOSE_CODES,
+  type EventStore,
+  type IncomingConnectionInfo,
+  type Logger,
+  type RejectedEvent,
+  type ServerEvent,
+  type SyncEvent,
+  silentLogger,
+  type TransportConnection,
+  type TransportServer,
+  type Unsubscribe,
+  validateEvent,
+} from '@local-first/core';
+import { type AuthenticatedUser, type Authenticator, type Authorizer, allowAll } from './auth.js';
+import { DEFAULT_LIMITS, type SyncLimits } from './options.js';
+import { Session } from './session.js';
+
+/** Options of the sync engine. */
+export interface SyncEngineOptions {
+  /** Where events are stored; acks are sent only after it commits. */
+  store: EventStore;
+  /** Who may connect. */
+  authenticator: Authenticator;
+  /** What each user may read and write. Default: everything. */
+  authorizer?: Authorizer;
+  /** Limits; each one defaults to `DEFAULT_LIMITS`. */
+  limits?: Partial<SyncLimits>;
+  /** Structured logger (pino fits). Default: silent. */
+  logger?: Logger;
+  /** Server wall clock in ms; injectable for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** The outcome of a push, as `ack` reports it, plus what was newly stored. */
+export interface PushResult {
+  ack: AckMessage;
+  stored: ServerEvent[];
+}
+
+/**
+ * The sync server's engine. It knows nothing of sockets: transports hand it message-level
+ * connections, REST hands it pushes and reads. It runs the protocol of PROTOCOL.md for each
+ * connection (messages of one connection strictly in order, connections in parallel), stores
+ * events in the `EventStore`, acknowledges after commit, and broadcasts what is new to every
+ * other authenticated connection allowed to read it.
+ */
+export class SyncEngine {
+  readonly store: EventStore;
+  readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
+  readonly limits: Readonly<SyncLimits>;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly startedAt: number;
+  private readonly sessions = new Set<Session>();
+  private readonly detach: Unsubscribe[] = [];
+  private readonly transports: TransportServer[] = [];
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private closing = false;
+
+  constructor(options: SyncEngineOptions) {
+    this.store = options.store;
+    this.authenticator = options.authenticator;
+    this.authorizer = options.authorizer ?? allowAll;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
+    if (this.limits.pingIntervalMs > 0) {
+      this.pingTimer = setInterval(() => this.checkLiveness(), this.limits.pingIntervalMs);
+      this.pingTimer.unref?.();
+    }
+  }
+
+  /** Open connections (authenticated or not). */
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Accepts the connections of a transport's server half. */
+  attach(transport: TransportServer): void {
+    this.transports.push(transport);
+    this.detach.push(transport.onConnection((connection, info) => this.accept(connection, info)));
+  }
+
+  /** Runs the protocol on one connection (transports call this through `attach`). */
+  accept(connection: TransportConnection, info: IncomingConnectionInfo): void {
+    if (this.closing) {
+      connection.close(CLOSE_CODES.goingAway, 'server shutting down');
+      return;
+    }
+    const session = new Session(this, connection, info);
+    this.sessions.add(session);
+    connection.onClose(() => this.sessions.delete(session));
+  }
+
+  /**
+   * Validates, authorizes and stores a push, and broadcasts what is new to the other readers.
+   * Invalid or forbidden events are listed in `rejected`; the others are stored all the same.
+   */
+  async push(
+    user: AuthenticatedUser,
+    repository: string,
+    candidates: readonly unknown[],
+    origin?: Session,
+  ): Promise<PushResult> {
+    const rejected: RejectedEvent[] = [];
+    const valid: SyncEvent[] = [];
+    const mayWrite = await this.authorizer.canWrite(user, repository);
+    for (const candidate of candidates) {
+      const checked = validateEvent(candidate);
+      if (!checked.ok) {
+        rejected.push({
+          eventId: checked.eventId ?? '',
+          code: 'invalid_event',
+          message: checked.message,
+        });
+      } else if (!mayWrite) {
+        rejected.push({
+          eventId: checked.event.eventId,
+          code: 'forbidden',
+          message: `no write access to "${repository}"`,
+        });
+      } else {
+        valid.push(checked.event);
+      }
+    }
+    const outcomes = valid.length > 0 ? await this.store.append(repository, valid) : [];
+    const eventIds = outcomes.map((outcome) => outcome.eventId);
+    const duplicates = outcomes
+      .filter((outcome) => outcome.duplicate)
+      .map((outcome) => outcome.eventId);
+    const stored: ServerEvent[] = [];
+    outcomes.forEach((outcome, index) => {
+      if (!outcome.duplicate) {
+        stored.push({
+          ...valid[index]!,
+          serverSequence: outcome.serverSequence,
+          serverCreatedAt: outcome.serverCreatedAt,
+        });
+      }
+    });
+    const ack: AckMessage = {
+      type: 'ack',
+      eventIds,
+      repositories: eventIds.length > 0 ? { [repository]: eventIds } : {},
+    };
+    if (duplicates.length > 0) ack.duplicates = duplicates;
+    if (rejected.length > 0) ack.rejected = rejected;
+    if (outcomes.length > 0)
+      ack.lastSequence = Math.max(...outcomes.map((outcome) => outcome.serverSequence));
+    if (stored.length > 0) void this.broadcast(repository, stored, origin);
+    return { ack, stored };
+  }
+
+  private async broadcast(
+    repository: string,
+    events: ServerEvent[],
+    origin: Session | undefined,
+  ): Promise<void> {
+    const message = {
+      type: 'events' as const,
+      repository,
+      events,
+      lastSequence: events[events.length - 1]!.serverSequence,
+    };
+    for (const session of this.sessions) {
+      if (session === origin || !session.user) continue;
+      try {
+        if (await session.mayRead(repository)) session.send(message);
+      } catch (error) {
+        this.logger.warn({ error, repository }, 'broadcast to one connection failed');
+      }
+    }
+  }
+
+  private checkLiveness(): void {
+    for (const session of this.sessions) session.checkLiveness();
+  }
+
+  /**
+   * Graceful shutdown: stop accepting connections, let every message already received finish
+   * (so each push that will be acknowledged is committed first), then close the sockets with
+   * 1001 and the store.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    for (const stop of this.detach.splice(0)) stop();
+    await Promise.all([...this.sessions].map((session) => session.drain()));
+    for (const session of this.sessions)
+      session.close(CLOSE_CODES.goingAway, 'server shutting down');
+    await Promise.all(
+      this.transports.map((transport) =>
+        transport.close(CLOSE_CODES.goingAway, 'server shutting down'),
+      ),
+    );
+    this.sessions.clear();
+  }
+}

@@ -1,0 +1,27 @@
+export {
+  type AuthenticatedUser,
+  AuthenticationError,
+  type Authenticator,
+  type Authorizer,
+  allowAll,
+  bearerToken,
+  type Credentials,
+  DEFAULT_JWT_CLOCK_TOLERANCE_SECONDS,
+  type JwtAuthOptions,
+  jwtAuth,
+  noAuth,
+  staticTokens,
+} from './auth.js';
+export { type PushResult, SyncEngine, type SyncEngineOptions } from './engine.js';
+export { MAX_REPOSITORY_NAME_LENGTH, type ParsedMessage, parseClientMessage } from './messages.js';
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_RATE_LIMIT_CAPACITY,
+  DEFAULT_RATE_LIMIT_MAX_VIOLATIONS,
+  DEFAULT_RATE_LIMIT_REFILL_PER_SECOND,
+  DEFAULT_RATE_LIMIT_WINDOW_MS,
+  type SyncLimits,
+} from './options.js';
+export { TokenBucket } from './rate-limit.js';
+export { createRestHandler, type RestHandler } from './rest.js';

@@ -1,0 +1,48 @@
+import {
+  DEFAULT_AUTH_TIMEOUT_MS,
+  DEFAULT_MAX_BATCH_EVENTS,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_PAGE_EVENTS,
+} from '@local-first/core';
+
+export const DEFAULT_PING_INTERVAL_MS = 30_000;
+export const DEFAULT_RATE_LIMIT_CAPACITY = 1_000;
+export const DEFAULT_RATE_LIMIT_REFILL_PER_SECOND = 500;
+export const DEFAULT_RATE_LIMIT_MAX_VIOLATIONS = 200;
+export const DEFAULT_RATE_LIMIT_WINDOW_MS = 10_000;
+
+/** The limits a server enforces on every connection. */
+export interface SyncLimits {
+  /** Largest frame accepted, in bytes; larger ones close the socket with 1009. Used by the transports. */
+  maxFrameBytes: number;
+  /** Most events in one `push_events_batch`; more get `error` `too_large`. */
+  maxBatchEvents: number;
+  /** Most events in one `events` page. */
+  maxPageEvents: number;
+  /** A socket must send `auth` within this time or is closed with 4408. */
+  authTimeoutMs: number;
+  /**
+   * The server pings every connection this often; one that has sent nothing since the
+   * previous ping is closed. 0 turns liveness checks off.
+   */
+  pingIntervalMs: number;
+  /** Token bucket per connection: burst size. */
+  rateLimitCapacity: number;
+  /** Token bucket per connection: messages per second refilled. */
+  rateLimitRefillPerSecond: number;
+  /** A connection refused this many messages within `rateLimitWindowMs` is closed with 4429. */
+  rateLimitMaxViolations: number;
+  rateLimitWindowMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<SyncLimits> = {
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxBatchEvents: DEFAULT_MAX_BATCH_EVENTS,
+  maxPageEvents: DEFAULT_MAX_PAGE_EVENTS,
+  authTimeoutMs: DEFAULT_AUTH_TIMEOUT_MS,
+  pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
+  rateLimitCapacity: DEFAULT_RATE_LIMIT_CAPACITY,
+  rateLimitRefillPerSecond: DEFAULT_RATE_LIMIT_REFILL_PER_SECOND,
+  rateLimitMaxViolations: DEFAULT_RATE_LIMIT_MAX_VIOLATIONS,
+  rateLimitWindowMs: DEFAULT_RATE_LIMIT_WINDOW_MS,
+};

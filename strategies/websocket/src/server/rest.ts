@@ -1,0 +1,161 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthenticatedUser } from './auth.js';
+import { AuthenticationError, bearerToken } from './auth.js';
+import type { SyncEngine } from './engine.js';
+import { MAX_REPOSITORY_NAME_LENGTH } from './messages.js';
+
+/** Handles a request if it is one of the REST routes; resolves `false` for anything else. */
+export type RestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
+
+const EVENTS_ROUTE = /^\/api\/events\/([^/]+)(\/batch)?$/;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+async function readJson(request: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes)
+      throw new HttpError(413, 'too_large', `the body exceeds ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'invalid_message', 'the body is not valid JSON');
+  }
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (typeof value === 'string') headers[name] = value;
+    else if (Array.isArray(value)) headers[name] = value.join(', ');
+  }
+  return headers;
+}
+
+/**
+ * The REST routes of the protocol: health, paged reads and pushes. They go through the same
+ * authenticator and authorizer as sockets, and pushes are broadcast to socket clients.
+ */
+export function createRestHandler(engine: SyncEngine): RestHandler {
+  async function authenticate(request: IncomingMessage): Promise<AuthenticatedUser> {
+    const headers = headersOf(request);
+    try {
+      return await engine.authenticator.authenticate({ token: bearerToken(headers), headers });
+    } catch (error) {
+      if (error instanceof AuthenticationError) throw new HttpError(401, error.code, error.message);
+      throw error;
+    }
+  }
+
+  async function route(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+  ): Promise<void> {
+    if (url.pathname === '/api/health') {
+      if (request.method !== 'GET') throw new HttpError(405, 'invalid_message', 'use GET');
+      return reply(response, 200, {
+        status: 'ok',
+        store: engine.store.kind,
+        connections: engine.connectionCount,
+        uptimeSeconds: Math.round((engine.now() - engine.startedAt) / 1000),
+      });
+    }
+    const match = EVENTS_ROUTE.exec(url.pathname);
+    if (!match) throw new HttpError(404, 'not_found', 'no such route');
+    let repository: string;
+    try {
+      repository = decodeURIComponent(match[1]!);
+    } catch {
+      throw new HttpError(400, 'invalid_message', 'the repository name is not valid URL encoding');
+    }
+    if (repository.length > MAX_REPOSITORY_NAME_LENGTH)
+      throw new HttpError(400, 'invalid_message', 'repository name too long');
+    const user = await authenticate(request);
+    const batch = match[2] !== undefined;
+    if (request.method === 'GET' && !batch) {
+      if (!(await engine.authorizer.canRead(user, repository)))
+        throw new HttpError(403, 'forbidden', `no read access to "${repository}"`);
+      const after = Number(url.searchParams.get('afterSequence') ?? '0');
+      const limitParam = url.searchParams.get('limit');
+      const limit = limitParam === null ? engine.limits.maxPageEvents : Number(limitParam);
+      if (!Number.isSafeInteger(after) || after < 0 || !Number.isSafeInteger(limit) || limit < 1) {
+        throw new HttpError(400, 'invalid_message', 'afterSequence must be >= 0 and limit >= 1');
+      }
+      const page = await engine.store.readAfter(
+        repository,
+        after,
+        Math.min(limit, engine.limits.maxPageEvents),
+      );
+      return reply(response, 200, {
+        repository,
+        events: page.events,
+        hasMore: page.hasMore,
+        lastSequence: page.lastSequence,
+      });
+    }
+    if (request.method !== 'POST') throw new HttpError(405, 'invalid_message', 'use GET or POST');
+    const body = await readJson(request, engine.limits.maxFrameBytes);
+    let events: unknown[];
+    if (batch) {
+      const list = (body as { events?: unknown } | null)?.events;
+      if (!Array.isArray(list))
+        throw new HttpError(400, 'invalid_message', 'the body must be {"events": [...]}');
+      events = list;
+    } else {
+      events = [body];
+    }
+    if (events.length > engine.limits.maxBatchEvents) {
+      throw new HttpError(
+        413,
+        'too_large',
+        `at most ${engine.limits.maxBatchEvents} events per batch`,
+      );
+    }
+    if (!(await engine.authorizer.canWrite(user, repository)))
+      throw new HttpError(403, 'forbidden', `no write access to "${repository}"`);
+    const { ack } = await engine.push(user, repository, events);
+    return reply(response, 201, ack);
+  }
+
+  return async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith('/api/')) return false;
+    try {
+      await route(request, response, url);
+    } catch (error) {
+      if (error instanceof HttpError) {
+        reply(response, error.status, { type: 'error', code: error.code, message: error.message });
+      } else {
+        engine.logger.error({ error, path: url.pathname }, 'REST request failed');
+        reply(response, 500, {
+          type: 'error',
+          code: 'internal',
+          message: 'the server could not handle this request',
+        });
+      }
+    }
+    return true;
+  };
+}

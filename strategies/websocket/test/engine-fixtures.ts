@@ -1,0 +1,91 @@
+import {
+  type CloseInfo,
+  createLocalConnectionPair,
+  type LocalConnection,
+  type SyncEvent,
+} from '@local-first/core';
+import { MemoryEventStore } from '@local-first/store-memory';
+import { SyncEngine, type SyncEngineOptions, staticTokens } from '../src/server/index.js';
+
+export const TOKENS_FIXTURE = { 'token-alice': 'alice', 'token-bob': 'bob' };
+
+export async function makeEngine(options: Partial<SyncEngineOptions> = {}) {
+  const store = new MemoryEventStore({ now: () => new Date('2025-01-23T10:00:00.000Z') });
+  await store.open();
+  const engine = new SyncEngine({ store, authenticator: staticTokens(TOKENS_FIXTURE), ...options });
+  return { engine, store };
+}
+
+export type Message = { type: string } & Record<string, unknown>;
+
+/** A client end attached to the engine, with helpers that await protocol messages. */
+export function connect(engine: SyncEngine, headers: Record<string, string> = {}) {
+  const { client, server } = createLocalConnectionPair();
+  const inbox: Message[] = [];
+  const waiters: { type: string; resolve: (message: Message) => void }[] = [];
+  let closeInfo: CloseInfo | undefined;
+  const closed = new Promise<CloseInfo>((resolve) =>
+    client.onClose((info) => {
+      closeInfo = info;
+      resolve(info);
+    }),
+  );
+  client.onMessage((raw) => {
+    const message = raw as Message;
+    const waiter = waiters.find((candidate) => candidate.type === message.type);
+    if (waiter) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(message);
+    } else {
+      inbox.push(message);
+    }
+  });
+  engine.accept(server, { headers, remoteAddress: '127.0.0.1', transport: 'local' });
+  return {
+    connection: client as LocalConnection,
+    send: (message: object) => client.send(message),
+    /** The next message of this type (already received or to come). */
+    next<T extends Message = Message>(type: string): Promise<T> {
+      const index = inbox.findIndex((message) => message.type === type);
+      if (index >= 0) return Promise.resolve(inbox.splice(index, 1)[0] as T);
+      return new Promise((resolve) =>
+        waiters.push({ type, resolve: resolve as (message: Message) => void }),
+      );
+    },
+    /** Messages received and not yet taken by `next`. */
+    inbox,
+    closed,
+    get closeInfo() {
+      return closeInfo;
+    },
+  };
+}
+
+export type TestClient = ReturnType<typeof connect>;
+
+export async function authenticated(
+  engine: SyncEngine,
+  token = 'token-alice',
+): Promise<TestClient> {
+  const client = connect(engine);
+  client.send({ type: 'auth', token });
+  await client.next('auth_success');
+  return client;
+}
+
+export function event(id: string, overrides: Partial<SyncEvent> = {}): SyncEvent {
+  return {
+    eventId: id,
+    operation: 0,
+    createdAt: '2025-01-23T09:00:00.000Z',
+    dataId: `record-${id}`,
+    data: { id: `record-${id}`, title: `title ${id}` },
+    ...overrides,
+  };
+}
+
+/** Sends a ping and waits for its pong: every message sent before it has been handled. */
+export async function settle(client: TestClient): Promise<void> {
+  client.send({ type: 'ping' });
+  await client.next('pong');
+}
