@@ -1,1 +1,17 @@
-export {};
+export { webSocketSyncModule } from './client/module.js';
+export {
+  type AuthFailure,
+  backoffDelay,
+  type Credentials,
+  DEFAULT_AUTH_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_RECONNECT_DELAY_MS,
+  DEFAULT_PONG_TIMEOUT_MS,
+  DEFAULT_RECONNECT_DELAY_MS,
+  DEFAULT_STABLE_CONNECTION_MS,
+  DEFAULT_STRATEGY_NAME,
+  type WebSocketSyncStrategyOptions,
+} from './client/options.js';
+export { PushQueue } from './client/push-queue.js';
+export { type SyncActivity, WebSocketSyncStrategy } from './client/strategy.js';

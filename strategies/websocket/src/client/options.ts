@@ -1,0 +1,88 @@
+import { DEFAULT_MAX_BATCH_EVENTS, type Logger, type Transport } from '@local-first/core';
+
+export const DEFAULT_STRATEGY_NAME = 'websocket';
+export const DEFAULT_RECONNECT_DELAY_MS = 3_000;
+export const DEFAULT_MAX_RECONNECT_DELAY_MS = 60_000;
+export const DEFAULT_STABLE_CONNECTION_MS = 10_000;
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+export const DEFAULT_PONG_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+
+/** Credentials sent in `auth` (and, where the platform allows, on the upgrade). */
+export interface Credentials {
+  authToken?: string | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+/** Why the server refused the credentials. */
+export interface AuthFailure {
+  /** The `auth_failed` code (`invalid_token`, `token_expired`…), or `expired` when the session ran out. */
+  code: string;
+  message: string;
+}
+
+export interface WebSocketSyncStrategyOptions {
+  /** The server's URL, e.g. `ws://localhost:8080/sync` (raw ws) or `http://localhost:8080` (socket.io). */
+  websocketUrl: string;
+  /** The client half of a transport (`WsTransport`, `SocketIoTransport`, or your own). */
+  transport: Transport;
+  /** Name among the client's strategies. Default `websocket`. */
+  name?: string;
+  /** Repositories this strategy syncs. Default: all of the client's. */
+  repositories?: readonly string[];
+  /** Token sent in `auth` and as `Authorization: Bearer` on the upgrade. */
+  authToken?: string;
+  /** Headers sent in `auth` and on the upgrade. */
+  headers?: Record<string, string>;
+  /** First reconnect delay, doubled per failed attempt, with full jitter. Default 3 s. */
+  reconnectDelay?: number;
+  /** Longest reconnect delay. Default 60 s. */
+  maxReconnectDelay?: number;
+  /** A connection up this long resets the backoff. Default 10 s. */
+  stableConnectionMs?: number;
+  /** How often to ping the server. Default 30 s; 0 turns heartbeats off. */
+  heartbeatInterval?: number;
+  /** A ping unanswered (no message at all) for this long drops the connection. Default 10 s. */
+  pongTimeout?: number;
+  /** Opening the socket may take this long. Default 10 s. */
+  connectTimeout?: number;
+  /** The server must answer `auth` within this long. Default 10 s. */
+  authTimeout?: number;
+  /** Most events in one `push_events_batch`. Default 500 (the server's default limit). */
+  maxBatchEvents?: number;
+  /**
+   * Called when the server refuses the credentials (or they expire). Return new credentials to
+   * retry with them; return nothing to stop in the `failed` state.
+   */
+  onAuthFailed?: (
+    failure: AuthFailure,
+  ) => Credentials | undefined | Promise<Credentials | undefined>;
+  /** Random numbers in [0, 1) for the jitter; injectable for tests. */
+  random?: () => number;
+  logger?: Logger;
+}
+
+export const DEFAULTS = {
+  name: DEFAULT_STRATEGY_NAME,
+  reconnectDelay: DEFAULT_RECONNECT_DELAY_MS,
+  maxReconnectDelay: DEFAULT_MAX_RECONNECT_DELAY_MS,
+  stableConnectionMs: DEFAULT_STABLE_CONNECTION_MS,
+  heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL_MS,
+  pongTimeout: DEFAULT_PONG_TIMEOUT_MS,
+  connectTimeout: DEFAULT_CONNECT_TIMEOUT_MS,
+  authTimeout: DEFAULT_AUTH_TIMEOUT_MS,
+  maxBatchEvents: DEFAULT_MAX_BATCH_EVENTS,
+} as const;
+
+/** Delay before reconnect attempt `attempt` (0-based): full jitter over a capped exponential. */
+export function backoffDelay(
+  attempt: number,
+  options: { reconnectDelay: number; maxReconnectDelay: number; random: () => number },
+): number {
+  const ceiling = Math.min(
+    options.maxReconnectDelay,
+    options.reconnectDelay * 2 ** Math.min(attempt, 30),
+  );
+  return Math.floor(options.random() * ceiling);
+}
