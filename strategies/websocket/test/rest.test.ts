@@ -1,0 +1,123 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRestHandler } from '../src/server/index.js';
+import { authenticated, event, makeEngine } from './engine-fixtures.js';
+
+let server: Server | undefined;
+
+afterEach(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+async function serve(options: Parameters<typeof makeEngine>[0] = {}) {
+  const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 }, ...options });
+  const rest = createRestHandler(engine);
+  server = createServer((request, response) => {
+    void rest(request, response).then((handled) => {
+      if (!handled) response.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+  const call = async (path: string, init: RequestInit & { token?: string } = {}) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (init.token) headers.authorization = `Bearer ${init.token}`;
+    const response = await fetch(base + path, { ...init, headers });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  return { engine, store, call };
+}
+
+describe('REST routes', () => {
+  it('serves health without credentials', async () => {
+    const { call, engine } = await serve();
+    const { status, body } = await call('/api/health');
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      status: 'ok',
+      store: 'memory',
+      connections: 0,
+      uptimeSeconds: expect.any(Number),
+    });
+    await engine.close();
+  });
+
+  it('pushes one event and a batch, with ack bodies, and broadcasts them to sockets', async () => {
+    const { call, engine } = await serve();
+    const listener = await authenticated(engine, 'token-bob');
+    const single = await call('/api/events/todos', {
+      method: 'POST',
+      token: 'token-alice',
+      body: JSON.stringify(event('r1')),
+    });
+    expect(single).toEqual({
+      status: 201,
+      body: { type: 'ack', eventIds: ['r1'], repositories: { todos: ['r1'] }, lastSequence: 1 },
+    });
+    expect(await listener.next('events')).toMatchObject({ repository: 'todos', lastSequence: 1 });
+    const batch = await call('/api/events/todos/batch', {
+      method: 'POST',
+      token: 'token-alice',
+      body: JSON.stringify({ events: [event('r1'), event('r2'), { eventId: 'bad' }] }),
+    });
+    expect(batch.status).toBe(201);
+    expect(batch.body).toMatchObject({
+      eventIds: ['r1', 'r2'],
+      duplicates: ['r1'],
+      rejected: [{ eventId: 'bad', code: 'invalid_event' }],
+    });
+    await engine.close();
+  });
+
+  it('reads pages by afterSequence and limit', async () => {
+    const { call, engine, store } = await serve();
+    await store.append('todos', [event('a'), event('b'), event('c')]);
+    const page = await call('/api/events/todos?afterSequence=1&limit=1', { token: 'token-alice' });
+    expect(page.status).toBe(200);
+    expect(page.body).toMatchObject({ repository: 'todos', hasMore: true, lastSequence: 2 });
+    expect((page.body.events as { eventId: string }[]).map((stored) => stored.eventId)).toEqual([
+      'b',
+    ]);
+    await engine.close();
+  });
+
+  it('answers bad credentials with 401, forbidden access with 403, bad input with 400/413', async () => {
+    const { call, engine } = await serve({
+      limits: { pingIntervalMs: 0, maxBatchEvents: 2 },
+      authorizer: {
+        canRead: (user) => user.userId === 'alice',
+        canWrite: (user) => user.userId === 'alice',
+      },
+    });
+    expect((await call('/api/events/todos')).status).toBe(401);
+    expect((await call('/api/events/todos', { token: 'wrong' })).body).toMatchObject({
+      code: 'invalid_token',
+    });
+    expect((await call('/api/events/todos', { token: 'token-bob' })).status).toBe(403);
+    const forbidden = await call('/api/events/todos', {
+      method: 'POST',
+      token: 'token-bob',
+      body: JSON.stringify(event('x')),
+    });
+    expect(forbidden.status).toBe(403);
+    const broken = await call('/api/events/todos', {
+      method: 'POST',
+      token: 'token-alice',
+      body: '{oops',
+    });
+    expect(broken).toMatchObject({ status: 400, body: { code: 'invalid_message' } });
+    const tooMany = await call('/api/events/todos/batch', {
+      method: 'POST',
+      token: 'token-alice',
+      body: JSON.stringify({ events: [event('1'), event('2'), event('3')] }),
+    });
+    expect(tooMany).toMatchObject({ status: 413, body: { code: 'too_large' } });
+    expect(
+      (await call('/api/events/todos?afterSequence=-3', { token: 'token-alice' })).status,
+    ).toBe(400);
+    expect((await call('/api/nothing-here', { token: 'token-alice' })).status).toBe(404);
+    await engine.close();
+  });
+});
