@@ -1,0 +1,4 @@
+import { describeTransport } from '@local-first/contract';
+import { socketIoSetup } from './setup.js';
+
+describeTransport('socketio', socketIoSetup);

@@ -1,0 +1,193 @@
+import {
+  CLOSE_CODES,
+  type CloseInfo,
+  Emitter,
+  ERROR_CODES,
+  LocalFirstError,
+  type TransportConnection,
+  type Unsubscribe,
+} from '@local-first/core';
+import { InboundQueue } from './inbound-queue.js';
+
+/**
+ * The part of a WebSocket this package uses. The browser's `WebSocket`, the `ws` package's
+ * class and Node's own `WebSocket` all fit it.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open', listener: () => void): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(
+    type: 'close',
+    listener: (event: { code: number; reason: string }) => void,
+  ): void;
+  addEventListener(type: 'error', listener: (event: unknown) => void): void;
+}
+
+/** `WebSocket.OPEN` of every implementation; read from here so no global is needed. */
+export const WEB_SOCKET_OPEN = 1;
+
+/** A close reason may hold at most 123 bytes of UTF-8 (RFC 6455, 5.5). */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** The error code `ws` gives a frame over its `maxPayload`; it has already closed with 1009. */
+const WS_TOO_LARGE_ERROR = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+
+/** Options of a `WebSocketConnection`. */
+export interface WebSocketConnectionOptions {
+  /** Hold incoming events until the first subscription (client connections). */
+  holdUntilSubscribed: boolean;
+}
+
+/**
+ * A `TransportConnection` over one WebSocket: one JSON text frame per message. Serves both the
+ * client half (over an injected WebSocket class) and the server half (over `ws`).
+ */
+export class WebSocketConnection implements TransportConnection {
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  /** What this side asked for; reported instead of the peer's echo, as the in-memory pair does. */
+  private localClose: CloseInfo | undefined;
+  private readonly inbound: InboundQueue;
+  private readonly messages = new Emitter<unknown>();
+  private readonly invalid = new Emitter<{ code: string; message: string }>();
+  private readonly closes = new Emitter<CloseInfo>();
+  private readonly errors = new Emitter<Error>();
+
+  constructor(
+    private readonly socket: WebSocketLike,
+    options: WebSocketConnectionOptions,
+  ) {
+    this.inbound = new InboundQueue(options.holdUntilSubscribed);
+    socket.addEventListener('message', (event) => this.receive(event.data));
+    socket.addEventListener('error', (event) => this.failed(errorOf(event)));
+    socket.addEventListener('close', (event) => this.ended(event));
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open' && this.socket.readyState === WEB_SOCKET_OPEN;
+  }
+
+  send(message: object): void {
+    if (!this.isOpen)
+      throw new LocalFirstError(ERROR_CODES.connectionClosed, 'the connection is closed');
+    this.socket.send(encode(message));
+  }
+
+  close(code: number = CLOSE_CODES.normal, reason = ''): void {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    const text = truncateUtf8(reason, MAX_CLOSE_REASON_BYTES);
+    try {
+      this.socket.close(code, text);
+      this.localClose = { code, reason: text };
+    } catch {
+      // Browsers accept only 1000 and 3000-4999 from scripts; 1001 or 1009 would throw here.
+      this.socket.close(CLOSE_CODES.normal, text);
+      this.localClose = { code: CLOSE_CODES.normal, reason: text };
+    }
+  }
+
+  onMessage(listener: (message: unknown) => void): Unsubscribe {
+    return this.subscribe(this.messages, listener);
+  }
+  onInvalidMessage(listener: (problem: { code: string; message: string }) => void): Unsubscribe {
+    return this.subscribe(this.invalid, listener);
+  }
+  onClose(listener: (info: CloseInfo) => void): Unsubscribe {
+    return this.subscribe(this.closes, listener);
+  }
+  onError(listener: (error: Error) => void): Unsubscribe {
+    return this.subscribe(this.errors, listener);
+  }
+
+  private subscribe<T>(emitter: Emitter<T>, listener: (value: T) => void): Unsubscribe {
+    const unsubscribe = emitter.subscribe(listener);
+    this.inbound.subscribed();
+    return unsubscribe;
+  }
+
+  private receive(data: unknown): void {
+    this.inbound.deliver(() => {
+      // After a local close() nothing more is handed out, as with the in-memory pair.
+      if (this.state !== 'open') return;
+      const decoded = decode(data);
+      if (decoded.ok) this.messages.emit(decoded.message);
+      else this.invalid.emit({ code: 'invalid_message', message: decoded.problem });
+    });
+  }
+
+  private failed(error: Error): void {
+    const tooLarge = (error as { code?: unknown }).code === WS_TOO_LARGE_ERROR;
+    // ws has already sent 1009; the peer's echo is never read, so record the code here.
+    if (tooLarge && !this.localClose) {
+      this.localClose = { code: CLOSE_CODES.tooLarge, reason: 'frame too large' };
+    }
+    this.inbound.deliver(() => {
+      if (tooLarge) this.invalid.emit({ code: 'too_large', message: error.message });
+      this.errors.emit(error);
+    });
+  }
+
+  private ended(event: { code: number; reason: string }): void {
+    this.state = 'closed';
+    const info = this.localClose ?? { code: event.code, reason: event.reason };
+    this.inbound.deliver(() => this.closes.emit(info));
+  }
+}
+
+/** One message → one text frame; a value JSON cannot carry is the caller's mistake. */
+function encode(message: object): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(message);
+  } catch (error) {
+    throw new LocalFirstError(ERROR_CODES.invalidArgument, 'the message is not JSON-serializable', {
+      cause: error,
+    });
+  }
+  if (typeof text !== 'string')
+    throw new LocalFirstError(ERROR_CODES.invalidArgument, 'the message is not a JSON object');
+  return text;
+}
+
+type Decoded = { ok: true; message: object } | { ok: false; problem: string };
+
+/** A text frame holding one JSON object is a message; anything else is reported, not thrown. */
+export function decode(data: unknown): Decoded {
+  if (typeof data !== 'string') return { ok: false, problem: 'binary frames are not supported' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return { ok: false, problem: 'the frame is not JSON' };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return { ok: false, problem: 'the frame is not a JSON object' };
+  return { ok: true, message: parsed };
+}
+
+/** `ws` hands an ErrorEvent with the error inside; browsers hand a bare Event. */
+function errorOf(event: unknown): Error {
+  if (event instanceof Error) return event;
+  const inner = (event as { error?: unknown } | undefined)?.error;
+  if (inner instanceof Error) return inner;
+  const message = (event as { message?: unknown } | undefined)?.message;
+  return new Error(typeof message === 'string' && message ? message : 'websocket error');
+}
+
+/** Cuts a string to at most `maxBytes` of UTF-8 without splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(text).length <= maxBytes) return text;
+  let result = '';
+  let bytes = 0;
+  for (const character of text) {
+    const size = encoder.encode(character).length;
+    if (bytes + size > maxBytes) break;
+    result += character;
+    bytes += size;
+  }
+  return result;
+}

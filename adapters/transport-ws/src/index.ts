@@ -1,0 +1,9 @@
+export type { WebSocketLike } from './connection.js';
+export { wsTransportModule } from './module.js';
+export {
+  DEFAULT_OPEN_TIMEOUT_MS,
+  type WebSocketClientOptions,
+  type WebSocketConstructor,
+  WsTransport,
+  type WsTransportOptions,
+} from './ws-transport.js';

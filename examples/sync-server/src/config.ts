@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util';
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_STORE = 'sqlite:./data/sync.db';
+export const DEFAULT_AUTH = 'none';
+
+/** Where events are kept. */
+export type StoreConfig =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; connectionString: string }
+  | { kind: 'memory' };
+
+/** Who may connect. */
+export type AuthConfig =
+  | { kind: 'none' }
+  | { kind: 'tokens'; file: string }
+  | { kind: 'jwt'; secret: string };
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  store: StoreConfig;
+  auth: AuthConfig;
+  /** A folder of static files served at `/` (the built web app), if any. */
+  staticDir: string | undefined;
+}
+
+export const USAGE = `Usage: local-first-sync-server [options]
+
+Serves the sync protocol over raw WebSocket (/sync) and socket.io (/socket.io), plus REST (/api),
+on one port.
+
+Options:
+  --port N          port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)
+  --host ADDR       address to listen on (default ${DEFAULT_HOST}; 0.0.0.0 for other devices)
+  --store SPEC      sqlite:PATH | postgres://user:pass@host:port/db | memory
+                    (default ${DEFAULT_STORE})
+  --auth SPEC       none | tokens:FILE | jwt:SECRET (default ${DEFAULT_AUTH}; none is for development)
+                    FILE is JSON mapping each token to its user id: {"token-1": "alice"}
+  --static DIR      serve the files of DIR at / (the built web app)
+  --help            print this and exit
+`;
+
+/** A command line that cannot be run; the message says why. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function parseStore(spec: string): StoreConfig {
+  if (spec === 'memory') return { kind: 'memory' };
+  if (spec.startsWith('sqlite:')) {
+    const path = spec.slice('sqlite:'.length);
+    if (!path)
+      throw new ConfigError('--store sqlite: needs a file path, e.g. sqlite:./data/sync.db');
+    return { kind: 'sqlite', path };
+  }
+  if (spec.startsWith('postgres://') || spec.startsWith('postgresql://')) {
+    return { kind: 'postgres', connectionString: spec };
+  }
+  throw new ConfigError(`--store "${spec}" is not sqlite:PATH, postgres://… or memory`);
+}
+
+export function parseAuth(spec: string): AuthConfig {
+  if (spec === 'none') return { kind: 'none' };
+  if (spec.startsWith('tokens:') && spec.length > 'tokens:'.length) {
+    return { kind: 'tokens', file: spec.slice('tokens:'.length) };
+  }
+  if (spec.startsWith('jwt:') && spec.length > 'jwt:'.length)
+    return { kind: 'jwt', secret: spec.slice('jwt:'.length) };
+  throw new ConfigError(`--auth "${spec}" is not none, tokens:FILE or jwt:SECRET`);
+}
+
+/** Reads the command line; `help` is true when the usage should be printed instead. */
+export function parseCommandLine(
+  argv: readonly string[],
+): { help: true } | { help: false; config: ServerConfig } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        store: { type: 'string' },
+        auth: { type: 'string' },
+        static: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (values.help) return { help: true };
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ConfigError(`--port "${values.port}" is not a port number`);
+  }
+  return {
+    help: false,
+    config: {
+      port,
+      host: values.host ?? DEFAULT_HOST,
+      store: parseStore(values.store ?? DEFAULT_STORE),
+      auth: parseAuth(values.auth ?? DEFAULT_AUTH),
+      staticDir: values.static,
+    },
+  };
+}

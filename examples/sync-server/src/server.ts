@@ -1,0 +1,158 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import type { EventStore, Logger } from '@local-first/core';
+import { SocketIoTransportServer } from '@local-first/transport-socketio/server';
+import { WsTransportServer } from '@local-first/transport-ws/server';
+import {
+  type Authenticator,
+  type Authorizer,
+  createRestHandler,
+  jwtAuth,
+  noAuth,
+  SyncEngine,
+  type SyncLimits,
+  staticTokens,
+} from '@local-first/websocket/server';
+import type { AuthConfig, ServerConfig, StoreConfig } from './config.js';
+import { createStaticHandler } from './static-files.js';
+
+/** A started server. */
+export interface RunningServer {
+  /** `http://host:port` it listens on. */
+  url: string;
+  port: number;
+  engine: SyncEngine;
+  http: Server;
+  /** Graceful shutdown: in-flight commits finish, sockets close with 1001, the store closes. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions extends ServerConfig {
+  logger: Logger;
+  /** Replaces the authorizer (default: everyone may read and write everything). */
+  authorizer?: Authorizer;
+  limits?: Partial<SyncLimits>;
+}
+
+/** Opens the configured store; drivers are loaded only for the store in use. */
+export async function openStore(config: StoreConfig): Promise<EventStore> {
+  let store: EventStore;
+  switch (config.kind) {
+    case 'memory': {
+      const { MemoryEventStore } = await import('@local-first/store-memory');
+      store = new MemoryEventStore();
+      break;
+    }
+    case 'sqlite': {
+      const { SqliteEventStore } = await import('@local-first/store-sqlite');
+      await mkdir(dirname(config.path), { recursive: true });
+      store = new SqliteEventStore({ path: config.path });
+      break;
+    }
+    case 'postgres': {
+      const { PostgresEventStore } = await import('@local-first/store-postgres');
+      store = new PostgresEventStore({ connectionString: config.connectionString });
+      break;
+    }
+  }
+  await store.open();
+  return store;
+}
+
+export async function createAuthenticator(
+  config: AuthConfig,
+  logger: Logger,
+): Promise<Authenticator> {
+  switch (config.kind) {
+    case 'none':
+      return noAuth({ logger });
+    case 'tokens': {
+      const tokens: unknown = JSON.parse(await readFile(config.file, 'utf8'));
+      if (
+        typeof tokens !== 'object' ||
+        tokens === null ||
+        Object.values(tokens).some((user) => typeof user !== 'string')
+      ) {
+        throw new Error(`${config.file} must be a JSON object mapping each token to a user id`);
+      }
+      return staticTokens(tokens as Record<string, string>);
+    }
+    case 'jwt':
+      return jwtAuth({ secret: config.secret });
+  }
+}
+
+/**
+ * Starts the sync server: one HTTP server carrying REST, the static app, raw WebSocket at
+ * `/sync` and socket.io at `/socket.io`, all served by one engine over one store.
+ */
+export async function startSyncServer(options: StartOptions): Promise<RunningServer> {
+  const { logger } = options;
+  const store = await openStore(options.store);
+  const engine = new SyncEngine({
+    store,
+    authenticator: await createAuthenticator(options.auth, logger),
+    logger,
+    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  const rest = createRestHandler(engine);
+  const serveStatic = options.staticDir ? createStaticHandler(options.staticDir) : undefined;
+  const http = createServer((request, response) => {
+    void (async () => {
+      if (await rest(request, response)) return;
+      if (serveStatic && (await serveStatic(request, response))) return;
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ type: 'error', code: 'not_found', message: 'no such route' }));
+    })().catch((error: unknown) => {
+      logger.error({ error }, 'HTTP request failed');
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
+  });
+  engine.attach(new WsTransportServer({ server: http, maxPayload: engine.limits.maxFrameBytes }));
+  engine.attach(
+    new SocketIoTransportServer({ server: http, maxPayload: engine.limits.maxFrameBytes }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+  logger.info(
+    {
+      url,
+      ws: `ws://${host}:${port}/sync`,
+      socketio: `${url}/socket.io`,
+      store: store.kind,
+      auth: engine.authenticator.kind,
+    },
+    `sync server listening on ${url} (store: ${store.kind}, auth: ${engine.authenticator.kind})`,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    engine,
+    http,
+    close() {
+      closing ??= (async () => {
+        await engine.close();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeAllConnections();
+        await store.close();
+        logger.info({}, 'sync server stopped');
+      })();
+      return closing;
+    },
+  };
+}

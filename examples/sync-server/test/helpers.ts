@@ -1,0 +1,109 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@local-first/core';
+import WebSocket from 'ws';
+import type { ServerConfig } from '../src/config.js';
+import { type RunningServer, type StartOptions, startSyncServer } from '../src/server.js';
+
+export const TEST_TOKENS = { 'token-alice': 'alice', 'token-bob': 'bob', 'token-fuzz': 'fuzz' };
+
+/** A server on a free loopback port with token auth, in a temp folder removed by `stop`. */
+export async function startTestServer(overrides: Partial<StartOptions> = {}) {
+  const directory = await mkdtemp(join(tmpdir(), 'lf-sync-server-'));
+  const tokensFile = join(directory, 'tokens.json');
+  await writeFile(tokensFile, JSON.stringify(TEST_TOKENS));
+  const config: ServerConfig = {
+    port: 0,
+    host: '127.0.0.1',
+    store: { kind: 'memory' },
+    auth: { kind: 'tokens', file: tokensFile },
+    staticDir: undefined,
+  };
+  const server: RunningServer = await startSyncServer({
+    ...config,
+    logger: silentLogger,
+    ...overrides,
+  });
+  return {
+    server,
+    directory,
+    wsUrl: `ws://127.0.0.1:${server.port}/sync`,
+    async stop() {
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Message = { type: string } & Record<string, unknown>;
+
+/** A raw `ws` client speaking the protocol by hand, with awaitable message types. */
+export class RawClient {
+  readonly socket: WebSocket;
+  readonly received: Message[] = [];
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly waiters: {
+    test: (message: Message) => boolean;
+    resolve: (message: Message) => void;
+  }[] = [];
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.socket = new WebSocket(url, { headers });
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.closed = new Promise((resolve) =>
+      this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    this.socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as Message;
+      const waiter = this.waiters.find((candidate) => candidate.test(message));
+      if (waiter) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.resolve(message);
+      } else {
+        this.received.push(message);
+      }
+    });
+  }
+
+  static async connect(url: string, token?: string): Promise<RawClient> {
+    const client = new RawClient(url);
+    await client.opened;
+    if (token) {
+      client.send({ type: 'auth', token });
+      await client.next((message) => message.type === 'auth_success');
+    }
+    return client;
+  }
+
+  /** Sends a protocol object as JSON, or a raw text or binary frame as is. */
+  send(message: object | string | Uint8Array): Promise<void> {
+    const frame =
+      typeof message === 'string' || message instanceof Uint8Array
+        ? message
+        : JSON.stringify(message);
+    return new Promise((resolve, reject) =>
+      this.socket.send(frame, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /** True while the socket is open. */
+  get isOpen(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** The next message (already received or to come) that passes the test. */
+  next(test: (message: Message) => boolean): Promise<Message> {
+    const index = this.received.findIndex(test);
+    if (index >= 0) return Promise.resolve(this.received.splice(index, 1)[0]!);
+    return new Promise((resolve) => this.waiters.push({ test, resolve }));
+  }
+
+  close(): void {
+    this.socket.close(1000);
+  }
+}
