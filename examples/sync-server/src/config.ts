@@ -71,25 +71,29 @@ export function parseAuth(spec: string): AuthConfig {
   throw new ConfigError(`--auth "${spec}" is not none, tokens:FILE or jwt:SECRET`);
 }
 
+function parseOptions(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      store: { type: 'string' },
+      auth: { type: 'string' },
+      static: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
 /** Reads the command line; `help` is true when the usage should be printed instead. */
 export function parseCommandLine(
   argv: readonly string[],
 ): { help: true } | { help: false; config: ServerConfig } {
-  let values;
+  let values: ReturnType<typeof parseOptions>['values'];
   try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        store: { type: 'string' },
-        auth: { type: 'string' },
-        static: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    ({ values } = parseOptions(argv));
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }

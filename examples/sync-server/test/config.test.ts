@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseCommandLine } from '../src/config.js';
+
+describe('command line', () => {
+  it('defaults to SQLite at ./data/sync.db on port 8080 with no auth', () => {
+    expect(parseCommandLine([])).toEqual({
+      help: false,
+      config: {
+        port: 8080,
+        host: '127.0.0.1',
+        store: { kind: 'sqlite', path: './data/sync.db' },
+        auth: { kind: 'none' },
+        staticDir: undefined,
+      },
+    });
+  });
+
+  it('reads every option', () => {
+    const parsed = parseCommandLine([
+      '--port',
+      '0',
+      '--host',
+      '0.0.0.0',
+      '--store',
+      'postgres://u:p@127.0.0.1:5432/db',
+      '--auth',
+      'jwt:s3cret',
+      '--static',
+      'dist',
+    ]);
+    expect(parsed).toEqual({
+      help: false,
+      config: {
+        port: 0,
+        host: '0.0.0.0',
+        store: { kind: 'postgres', connectionString: 'postgres://u:p@127.0.0.1:5432/db' },
+        auth: { kind: 'jwt', secret: 's3cret' },
+        staticDir: 'dist',
+      },
+    });
+    expect(parseCommandLine(['--store', 'memory', '--auth', 'tokens:t.json'])).toMatchObject({
+      config: { store: { kind: 'memory' }, auth: { kind: 'tokens', file: 't.json' } },
+    });
+    expect(parseCommandLine(['--help'])).toEqual({ help: true });
+  });
+
+  it.each([
+    [['--port', 'eighty']],
+    [['--port', '70000']],
+    [['--store', 'mongodb://x']],
+    [['--store', 'sqlite:']],
+    [['--auth', 'basic']],
+    [['--auth', 'jwt:']],
+    [['--unknown']],
+    [['positional']],
+  ])('refuses %j with a ConfigError', (argv) => {
+    expect(() => parseCommandLine(argv)).toThrow(ConfigError);
+  });
+});
