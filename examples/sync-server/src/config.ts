@@ -24,6 +24,8 @@ export interface ServerConfig {
   auth: AuthConfig;
   /** A folder of static files served at `/` (the built web app), if any. */
   staticDir: string | undefined;
+  /** Limits given on the command line; the engine's defaults apply to the rest. */
+  limits?: { maxPageEvents?: number; maxBatchEvents?: number; maxFrameBytes?: number };
 }
 
 export const USAGE = `Usage: local-first-sync-server [options]
@@ -39,6 +41,9 @@ Options:
   --auth SPEC       none | tokens:FILE | jwt:SECRET (default ${DEFAULT_AUTH}; none is for development)
                     FILE is JSON mapping each token to its user id: {"token-1": "alice"}
   --static DIR      serve the files of DIR at / (the built web app)
+  --max-page N      most events in one catch-up page (default 1000)
+  --max-batch N     most events in one pushed batch (default 500)
+  --max-frame N     largest frame in bytes (default 1048576)
   --help            print this and exit
 `;
 
@@ -80,6 +85,9 @@ function parseOptions(argv: readonly string[]) {
       store: { type: 'string' },
       auth: { type: 'string' },
       static: { type: 'string' },
+      'max-page': { type: 'string' },
+      'max-batch': { type: 'string' },
+      'max-frame': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -102,9 +110,23 @@ export function parseCommandLine(
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new ConfigError(`--port "${values.port}" is not a port number`);
   }
+  const limits: NonNullable<ServerConfig['limits']> = {};
+  for (const [option, key] of [
+    ['max-page', 'maxPageEvents'],
+    ['max-batch', 'maxBatchEvents'],
+    ['max-frame', 'maxFrameBytes'],
+  ] as const) {
+    const text = values[option];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new ConfigError(`--${option} "${text}" is not a positive integer`);
+    limits[key] = value;
+  }
   return {
     help: false,
     config: {
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
       port,
       host: values.host ?? DEFAULT_HOST,
       store: parseStore(values.store ?? DEFAULT_STORE),

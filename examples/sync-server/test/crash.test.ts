@@ -107,10 +107,18 @@ describe('durability of acknowledged events (SQLite, SIGKILL)', () => {
     await client.send({
       type: 'push_event',
       repository: 'todos',
-      event: { eventId: 'graceful-1', operation: 0, createdAt: '2025-01-23T10:00:00.000Z', dataId: 'g', data: {} },
+      event: {
+        eventId: 'graceful-1',
+        operation: 0,
+        createdAt: '2025-01-23T10:00:00.000Z',
+        dataId: 'g',
+        data: {},
+      },
     });
     await client.next((message) => message.type === 'ack');
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
     child.kill('SIGTERM');
     expect((await client.closed).code).toBe(1001);
     expect(await exited).toBe(0);
@@ -118,7 +126,9 @@ describe('durability of acknowledged events (SQLite, SIGKILL)', () => {
     const reader = await RawClient.connect(`ws://127.0.0.1:${restarted.port}/sync`, 'any');
     await reader.send({ type: 'request_events', repository: 'todos' });
     const page = await reader.next((message) => message.type === 'events');
-    expect((page.events as { eventId: string }[]).map((event) => event.eventId)).toEqual(['graceful-1']);
+    expect((page.events as { eventId: string }[]).map((event) => event.eventId)).toEqual([
+      'graceful-1',
+    ]);
     reader.close();
     await killed(restarted.child);
   });

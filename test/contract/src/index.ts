@@ -1,1 +1,3 @@
+export { describeEventStore, type EventStoreSetup } from './event-store/index.js';
 export { describeStorageAdapter, type StorageSetup } from './storage/index.js';
+export { describeTransport, type RawPeer, type TransportSetup } from './transport/index.js';

@@ -1,0 +1,2 @@
+export { MemoryEventStore, type MemoryEventStoreOptions } from './memory-event-store.js';
+export { memoryEventStoreModule } from './module.js';

@@ -1,0 +1,2 @@
+export { postgresEventStoreModule } from './module.js';
+export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';

@@ -1,0 +1,48 @@
+import { ERROR_CODES, LocalFirstError, type SyncEvent } from '@local-first/core';
+
+/**
+ * The client's event as JSON, without the two fields only the server sets. Unknown extra fields
+ * are kept: the server never changes what a client sent.
+ */
+export function encodeEvent(event: SyncEvent): string {
+  const { serverSequence: _sequence, serverCreatedAt: _createdAt, ...sent } = event;
+  try {
+    return JSON.stringify(sent);
+  } catch (cause) {
+    throw new LocalFirstError(ERROR_CODES.invalidEvent, 'the event cannot be stored as JSON', {
+      cause,
+      details: { eventId: event.eventId },
+    });
+  }
+}
+
+export function checkSequence(afterSequence: number): void {
+  if (!Number.isSafeInteger(afterSequence) || afterSequence < 0) {
+    throw new LocalFirstError(
+      ERROR_CODES.invalidArgument,
+      'afterSequence must be an integer >= 0',
+      {
+        details: { afterSequence },
+      },
+    );
+  }
+}
+
+export function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new LocalFirstError(ERROR_CODES.invalidArgument, 'limit must be an integer >= 1', {
+      details: { limit },
+    });
+  }
+}
+
+/** `since` as epoch milliseconds; any ISO-8601 spelling of an instant is accepted. */
+export function parseSince(since: string): number {
+  const ms = typeof since === 'string' ? Date.parse(since) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new LocalFirstError(ERROR_CODES.invalidArgument, 'since must be an ISO-8601 timestamp', {
+      details: { since },
+    });
+  }
+  return ms;
+}

@@ -1,0 +1,290 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  type AppendOutcome,
+  ERROR_CODES,
+  type EventPage,
+  type EventStore,
+  LocalFirstError,
+  type ServerEvent,
+  type SyncEvent,
+} from '@local-first/core';
+import type BetterSqlite3 from 'better-sqlite3';
+import { checkLimit, checkSequence, encodeEvent, parseSince } from './codec.js';
+
+/** Where the database lives unless `path` says otherwise. */
+export const DEFAULT_SQLITE_PATH = 'data/events.sqlite';
+/** How long a write waits for another process's lock before it fails. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+
+/** Options of `SqliteEventStore`. */
+export interface SqliteEventStoreOptions {
+  /**
+   * The database file; it and its folder are created when missing. Default
+   * `DEFAULT_SQLITE_PATH`. `':memory:'` gives a store that keeps nothing.
+   */
+  path?: string;
+  /** The better-sqlite3 `Database` constructor. Default: imported from `better-sqlite3` by `open()`. */
+  Database?: typeof BetterSqlite3;
+  /** Milliseconds a write waits for another connection's lock. Default `DEFAULT_BUSY_TIMEOUT_MS`. */
+  busyTimeoutMs?: number;
+  /** The server clock that stamps `serverCreatedAt`. Default: the system clock. */
+  now?: () => Date;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS repositories (
+  name TEXT PRIMARY KEY,
+  last_sequence INTEGER NOT NULL,
+  last_created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS events (
+  repository TEXT NOT NULL,
+  server_sequence INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  server_created_at INTEGER NOT NULL,
+  PRIMARY KEY (repository, server_sequence),
+  UNIQUE (repository, event_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS events_by_time ON events (repository, server_created_at);
+`;
+
+interface EventRow {
+  server_sequence: number;
+  payload: string;
+  server_created_at: number;
+}
+
+interface Statements {
+  counter: BetterSqlite3.Statement<[string], { last_sequence: number; last_created_at: number }>;
+  saveCounter: BetterSqlite3.Statement<[string, number, number]>;
+  insert: BetterSqlite3.Statement<[string, number, string, string, number]>;
+  original: BetterSqlite3.Statement<
+    [string, string],
+    { server_sequence: number; server_created_at: number }
+  >;
+  after: BetterSqlite3.Statement<[string, number, number], EventRow>;
+  since: BetterSqlite3.Statement<[string, number, number], EventRow>;
+  before: BetterSqlite3.Statement<[string, number], number>;
+  last: BetterSqlite3.Statement<[string], number>;
+  list: BetterSqlite3.Statement<[], string>;
+}
+
+/**
+ * The embedded event store: one SQLite file through better-sqlite3, for a single server
+ * process (other processes may read it). Each `append` is one IMMEDIATE transaction: it reads
+ * the repository's counter row, inserts every event with `INSERT … ON CONFLICT DO NOTHING` on
+ * the UNIQUE (repository, event_id) key (a conflict is a duplicate, whose original sequence is
+ * read back), and saves the counter. Sequences are gap-free because only inserted rows take one.
+ *
+ * Durability: the file runs in WAL mode with `synchronous=FULL`, so every commit is fsynced to
+ * the WAL before `append` resolves. With `NORMAL`, WAL commits reach the disk only at the next
+ * checkpoint: a process crash would keep them, but a power cut or kernel crash could lose events
+ * that clients already hold an ack for.
+ *
+ * Events are stored as the client's JSON minus the two server fields; `serverCreatedAt` never
+ * decreases along a repository's sequence (a clock that steps back is clamped to the last stamp).
+ */
+export class SqliteEventStore implements EventStore {
+  readonly kind = 'sqlite';
+  private readonly path: string;
+  private readonly busyTimeoutMs: number;
+  private readonly now: () => Date;
+  private readonly injected: typeof BetterSqlite3 | undefined;
+  private db: BetterSqlite3.Database | undefined;
+  private statements: Statements | undefined;
+  private appendBatch:
+    | ((repository: string, events: readonly SyncEvent[]) => AppendOutcome[])
+    | undefined;
+  private state: 'new' | 'open' | 'closed' = 'new';
+
+  constructor(options: SqliteEventStoreOptions = {}) {
+    this.path = options.path ?? DEFAULT_SQLITE_PATH;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.now = options.now ?? (() => new Date());
+    this.injected = options.Database;
+  }
+
+  async open(): Promise<void> {
+    if (this.state === 'closed') throw closedError();
+    if (this.state === 'open') return;
+    const Database = this.injected ?? (await import('better-sqlite3')).default;
+    const db = guard('open the database', () => {
+      if (this.path !== ':memory:' && this.path !== '') {
+        mkdirSync(dirname(this.path), { recursive: true });
+      }
+      const opened = new Database(this.path, { timeout: this.busyTimeoutMs });
+      try {
+        opened.pragma('journal_mode = WAL');
+        opened.pragma('synchronous = FULL');
+        opened.exec(SCHEMA);
+      } catch (error) {
+        opened.close();
+        throw error;
+      }
+      return opened;
+    });
+    this.statements = prepare(db);
+    this.appendBatch = db.transaction((repository: string, events: readonly SyncEvent[]) =>
+      this.write(repository, events),
+    ).immediate;
+    this.db = db;
+    this.state = 'open';
+  }
+
+  async append(repository: string, events: readonly SyncEvent[]): Promise<AppendOutcome[]> {
+    const append = this.ready().appendBatch!;
+    if (events.length === 0) return [];
+    return guard('append events', () => append(repository, events));
+  }
+
+  async readAfter(repository: string, afterSequence: number, limit: number): Promise<EventPage> {
+    const { after } = this.ready().statements!;
+    checkSequence(afterSequence);
+    checkLimit(limit);
+    const rows = guard('read events', () => after.all(repository, afterSequence, limit + 1));
+    return toPage(rows, limit, afterSequence);
+  }
+
+  async readSince(repository: string, since: string, limit: number): Promise<EventPage> {
+    const { since: sinceStatement, before } = this.ready().statements!;
+    const sinceMs = parseSince(since);
+    checkLimit(limit);
+    return guard('read events', () => {
+      const rows = sinceStatement.all(repository, sinceMs, limit + 1);
+      // An empty page still names a cursor: the last event older than `since`.
+      return toPage(rows, limit, rows.length > 0 ? 0 : (before.get(repository, sinceMs) ?? 0));
+    });
+  }
+
+  async lastSequence(repository: string): Promise<number> {
+    const { last } = this.ready().statements!;
+    return guard('read the last sequence', () => last.get(repository) ?? 0);
+  }
+
+  async listRepositories(): Promise<string[]> {
+    const { list } = this.ready().statements!;
+    return guard('list repositories', () => list.all());
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.db?.close();
+    this.db = undefined;
+    this.statements = undefined;
+    this.appendBatch = undefined;
+  }
+
+  /** The body of one append transaction; runs inside BEGIN IMMEDIATE. */
+  private write(repository: string, events: readonly SyncEvent[]): AppendOutcome[] {
+    const statements = this.statements!;
+    // Encode first: an event that cannot be stored must fail the batch before anything is written.
+    const payloads = events.map(encodeEvent);
+    const counter = statements.counter.get(repository);
+    let sequence = counter?.last_sequence ?? 0;
+    const createdAtMs = Math.max(this.now().getTime(), counter?.last_created_at ?? 0);
+    const serverCreatedAt = new Date(createdAtMs).toISOString();
+    const outcomes = events.map((event, index): AppendOutcome => {
+      const eventId = event.eventId;
+      const inserted = statements.insert.run(
+        repository,
+        sequence + 1,
+        eventId,
+        payloads[index]!,
+        createdAtMs,
+      );
+      if (inserted.changes === 1) {
+        sequence += 1;
+        return { eventId, serverSequence: sequence, serverCreatedAt, duplicate: false };
+      }
+      const original = statements.original.get(repository, eventId)!;
+      return {
+        eventId,
+        serverSequence: original.server_sequence,
+        serverCreatedAt: new Date(original.server_created_at).toISOString(),
+        duplicate: true,
+      };
+    });
+    if (sequence !== (counter?.last_sequence ?? 0)) {
+      statements.saveCounter.run(repository, sequence, createdAtMs);
+    }
+    return outcomes;
+  }
+
+  private ready(): this {
+    if (this.state === 'open') return this;
+    if (this.state === 'closed') throw closedError();
+    throw new LocalFirstError(ERROR_CODES.notInitialized, 'call open() on the event store first');
+  }
+}
+
+function prepare(db: BetterSqlite3.Database): Statements {
+  const columns = 'SELECT server_sequence, payload, server_created_at FROM events';
+  return {
+    counter: db.prepare('SELECT last_sequence, last_created_at FROM repositories WHERE name = ?'),
+    saveCounter: db.prepare(
+      `INSERT INTO repositories (name, last_sequence, last_created_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE
+       SET last_sequence = excluded.last_sequence, last_created_at = excluded.last_created_at`,
+    ),
+    insert: db.prepare(
+      `INSERT INTO events (repository, server_sequence, event_id, payload, server_created_at)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (repository, event_id) DO NOTHING`,
+    ),
+    original: db.prepare(
+      'SELECT server_sequence, server_created_at FROM events WHERE repository = ? AND event_id = ?',
+    ),
+    after: db.prepare(
+      `${columns} WHERE repository = ? AND server_sequence > ? ORDER BY server_sequence LIMIT ?`,
+    ),
+    since: db.prepare(
+      `${columns} WHERE repository = ? AND server_created_at >= ? ORDER BY server_sequence LIMIT ?`,
+    ),
+    before: db
+      .prepare<[string, number], number>(
+        `SELECT coalesce(max(server_sequence), 0) FROM events
+         WHERE repository = ? AND server_created_at < ?`,
+      )
+      .pluck(),
+    last: db
+      .prepare<[string], number>('SELECT last_sequence FROM repositories WHERE name = ?')
+      .pluck(),
+    list: db
+      .prepare<[], string>('SELECT name FROM repositories WHERE last_sequence > 0 ORDER BY name')
+      .pluck(),
+  };
+}
+
+/** Turns `limit + 1` rows into a page; `emptyCursor` is the page's lastSequence when it is empty. */
+function toPage(rows: EventRow[], limit: number, emptyCursor: number): EventPage {
+  const events = rows.slice(0, limit).map(
+    (row): ServerEvent => ({
+      ...(JSON.parse(row.payload) as SyncEvent),
+      serverSequence: row.server_sequence,
+      serverCreatedAt: new Date(row.server_created_at).toISOString(),
+    }),
+  );
+  return {
+    events,
+    hasMore: rows.length > limit,
+    lastSequence: events.at(-1)?.serverSequence ?? emptyCursor,
+  };
+}
+
+/** Runs a database call; a failure of the database becomes a `storage_failure`. */
+function guard<T>(what: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof LocalFirstError) throw error;
+    throw new LocalFirstError(ERROR_CODES.storageFailure, `SQLite could not ${what}`, {
+      cause: error,
+    });
+  }
+}
+
+function closedError(): LocalFirstError {
+  return new LocalFirstError(ERROR_CODES.closed, 'the event store is closed');
+}

@@ -1,0 +1,2 @@
+export type { EventStoreFixture, EventStoreSetup, EventStoreSetupContext } from './fixtures.js';
+export { describeEventStore } from './suite.js';

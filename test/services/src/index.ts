@@ -1,0 +1,9 @@
+export {
+  DEBIAN_POSTGRES_ROOT,
+  POSTGRES_BIN_ENV,
+  POSTGRES_OS_USER,
+  type PostgresInstance,
+  postgresAvailable,
+  postgresUnavailableReason,
+  startPostgres,
+} from './postgres.js';
