@@ -19,6 +19,7 @@ export {
 } from './di.js';
 export { ERROR_CODES, type ErrorCode, isLocalFirstError, LocalFirstError } from './errors.js';
 export type { AppendOutcome, EventPage, EventStore, ServerEvent } from './event-store.js';
+export { checkLimit, checkSequence, encodeStoredEvent, parseSince } from './event-store-args.js';
 export { formatHlc, type HlcState, HybridLogicalClock, hlcFromTimestamp, parseHlc } from './hlc.js';
 export { randomId, uuidv7 } from './id.js';
 export { createLocalConnectionPair, type LocalConnection } from './local-connection.js';

@@ -1,14 +1,17 @@
 import {
   type AppendOutcome,
+  checkLimit,
+  checkSequence,
   compareCodePoints,
   ERROR_CODES,
   type EventPage,
   type EventStore,
+  encodeStoredEvent,
   LocalFirstError,
+  parseSince,
   type ServerEvent,
   type SyncEvent,
 } from '@local-first/core';
-import { checkLimit, checkSequence, encodeEvent, parseSince } from './codec.js';
 
 /** Options of `MemoryEventStore`. */
 export interface MemoryEventStoreOptions {
@@ -57,7 +60,7 @@ export class MemoryEventStore implements EventStore {
     this.ready();
     if (events.length === 0) return [];
     // Encode everything first: an event that cannot be stored must leave nothing written.
-    const payloads = events.map(encodeEvent);
+    const payloads = events.map(encodeStoredEvent);
     const stream: Stream = this.streams.get(repository) ?? { entries: [], sequences: new Map() };
     const lastCreatedAtMs = stream.entries.at(-1)?.createdAtMs ?? Number.NEGATIVE_INFINITY;
     const createdAtMs = Math.max(this.now().getTime(), lastCreatedAtMs);

@@ -1,16 +1,19 @@
 import {
   type AppendOutcome,
+  checkLimit,
+  checkSequence,
   consoleLogger,
   ERROR_CODES,
   type EventPage,
   type EventStore,
+  encodeStoredEvent,
   LocalFirstError,
   type Logger,
+  parseSince,
   type ServerEvent,
   type SyncEvent,
 } from '@local-first/core';
 import type { Pool, PoolClient, PoolConfig, QueryResultRow } from 'pg';
-import { checkLimit, checkSequence, encodeEvent, parseSince } from './codec.js';
 import {
   type CounterRow,
   type EventRow,
@@ -118,7 +121,7 @@ export class PostgresEventStore implements EventStore {
     const pool = this.ready();
     if (events.length === 0) return [];
     // Encode first: an event that cannot be stored fails the batch before anything is written.
-    const payloads = events.map(encodeEvent);
+    const payloads = events.map(encodeStoredEvent);
     let client: PoolClient;
     try {
       client = await pool.connect();

@@ -2,15 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   type AppendOutcome,
+  checkLimit,
+  checkSequence,
   ERROR_CODES,
   type EventPage,
   type EventStore,
+  encodeStoredEvent,
   LocalFirstError,
+  parseSince,
   type ServerEvent,
   type SyncEvent,
 } from '@local-first/core';
 import type BetterSqlite3 from 'better-sqlite3';
-import { checkLimit, checkSequence, encodeEvent, parseSince } from './codec.js';
 
 /** Where the database lives unless `path` says otherwise. */
 export const DEFAULT_SQLITE_PATH = 'data/events.sqlite';
@@ -181,7 +184,7 @@ export class SqliteEventStore implements EventStore {
   private write(repository: string, events: readonly SyncEvent[]): AppendOutcome[] {
     const statements = this.statements!;
     // Encode first: an event that cannot be stored must fail the batch before anything is written.
-    const payloads = events.map(encodeEvent);
+    const payloads = events.map(encodeStoredEvent);
     const counter = statements.counter.get(repository);
     let sequence = counter?.last_sequence ?? 0;
     const createdAtMs = Math.max(this.now().getTime(), counter?.last_created_at ?? 0);

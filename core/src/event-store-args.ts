@@ -1,10 +1,14 @@
-import { ERROR_CODES, LocalFirstError, type SyncEvent } from '@local-first/core';
+import { ERROR_CODES, LocalFirstError } from './errors.js';
+import type { SyncEvent } from './model.js';
+
+// Argument checks and the JSON form shared by every EventStore implementation, so each store
+// refuses the same inputs with the same codes.
 
 /**
  * The client's event as JSON, without the two fields only the server sets. Unknown extra fields
  * are kept: the server never changes what a client sent.
  */
-export function encodeEvent(event: SyncEvent): string {
+export function encodeStoredEvent(event: SyncEvent): string {
   const { serverSequence: _sequence, serverCreatedAt: _createdAt, ...sent } = event;
   try {
     return JSON.stringify(sent);
@@ -16,6 +20,7 @@ export function encodeEvent(event: SyncEvent): string {
   }
 }
 
+/** Refuses a cursor that is not an integer >= 0 with `invalid_argument`. */
 export function checkSequence(afterSequence: number): void {
   if (!Number.isSafeInteger(afterSequence) || afterSequence < 0) {
     throw new LocalFirstError(
@@ -28,6 +33,7 @@ export function checkSequence(afterSequence: number): void {
   }
 }
 
+/** Refuses a page size that is not an integer >= 1 with `invalid_argument`. */
 export function checkLimit(limit: number): void {
   if (!Number.isSafeInteger(limit) || limit < 1) {
     throw new LocalFirstError(ERROR_CODES.invalidArgument, 'limit must be an integer >= 1', {
