@@ -22,7 +22,10 @@ export interface EventPage {
   events: ServerEvent[];
   /** True when more events follow the last one of the page. */
   hasMore: boolean;
-  /** The sequence of the last event of the page, or the cursor asked for when it is empty. */
+  /**
+   * The sequence of the last event of the page; for an empty page, the cursor asked for
+   * (`readAfter`) or the highest sequence older than `since` (`readSince`).
+   */
   lastSequence: number;
 }
 
@@ -31,7 +34,11 @@ export interface EventPage {
  * guarantee: each eventId is stored once per repository (a duplicate append returns the
  * original sequence); sequences are strictly increasing in commit order and never reused, so
  * a reader tailing with `readAfter` never skips an event; `append` resolves only after the
- * events are durably committed.
+ * events are durably committed; `serverCreatedAt` never decreases along a repository's
+ * sequence. Events are kept as the client sent them, unknown fields included; only the two
+ * server fields are set (or overwritten). Bad arguments fail with `invalid_argument`, calls
+ * before `open()` with `not_initialized`, after `close()` with `closed`; closing twice is
+ * harmless.
  */
 export interface EventStore {
   /** A short name for health output and logs (`sqlite`, `postgres`, `memory`). */
@@ -42,7 +49,7 @@ export interface EventStore {
   append(repository: string, events: readonly SyncEvent[]): Promise<AppendOutcome[]>;
   /** Events with `serverSequence > afterSequence`, ascending, at most `limit`. */
   readAfter(repository: string, afterSequence: number, limit: number): Promise<EventPage>;
-  /** Events with `serverCreatedAt >= since` (server clock), ascending, at most `limit`. */
+  /** Events with `serverCreatedAt >= since` (server clock), ascending by sequence, at most `limit`. */
   readSince(repository: string, since: string, limit: number): Promise<EventPage>;
   /** The highest sequence of a repository, 0 when it is empty. */
   lastSequence(repository: string): Promise<number>;

@@ -22,6 +22,7 @@ export type { AppendOutcome, EventPage, EventStore, ServerEvent } from './event-
 export { checkLimit, checkSequence, encodeStoredEvent, parseSince } from './event-store-args.js';
 export { formatHlc, type HlcState, HybridLogicalClock, hlcFromTimestamp, parseHlc } from './hlc.js';
 export { randomId, uuidv7 } from './id.js';
+export { InboundQueue } from './inbound-queue.js';
 export { createLocalConnectionPair, type LocalConnection } from './local-connection.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export {
@@ -110,6 +111,7 @@ export { TOKENS, type Token } from './tokens.js';
 export type {
   CloseInfo,
   IncomingConnectionInfo,
+  InvalidFrame,
   Transport,
   TransportConnection,
   TransportOpenOptions,

@@ -1,13 +1,13 @@
 import { ERROR_CODES, LocalFirstError } from './errors.js';
 import { Emitter, type Unsubscribe } from './signal.js';
-import type { CloseInfo, TransportConnection } from './transport.js';
+import type { CloseInfo, InvalidFrame, TransportConnection } from './transport.js';
 
 /** One end of an in-memory connection; the other end is its `peer`. */
 class LocalEnd implements TransportConnection {
   peer!: LocalEnd;
   private open = true;
   private readonly messages = new Emitter<unknown>();
-  private readonly invalid = new Emitter<{ code: string; message: string }>();
+  private readonly invalid = new Emitter<InvalidFrame>();
   private readonly closes = new Emitter<CloseInfo>();
   private readonly errors = new Emitter<Error>();
   /** Every message this end has sent, for assertions. */
@@ -62,7 +62,7 @@ class LocalEnd implements TransportConnection {
   onMessage(listener: (message: unknown) => void): Unsubscribe {
     return this.messages.subscribe(listener);
   }
-  onInvalidMessage(listener: (problem: { code: string; message: string }) => void): Unsubscribe {
+  onInvalidMessage(listener: (problem: InvalidFrame) => void): Unsubscribe {
     return this.invalid.subscribe(listener);
   }
   onClose(listener: (info: CloseInfo) => void): Unsubscribe {

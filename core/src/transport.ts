@@ -7,9 +7,17 @@ export interface CloseInfo {
   reason: string;
 }
 
+/** Why a frame was not delivered as a message. */
+export interface InvalidFrame {
+  code: 'invalid_message' | 'too_large';
+  message: string;
+}
+
 /**
  * One open, message-level connection. Messages are JSON objects; framing and encoding are the
- * transport's business. The same shape serves the client and the server side.
+ * transport's business. The same shape serves the client and the server side. Messages that
+ * arrive before the first `onMessage` subscription are held and delivered to it, never dropped
+ * (a server may speak first, in the same read as the handshake).
  */
 export interface TransportConnection {
   /** True until the connection closes. */
@@ -22,12 +30,17 @@ export interface TransportConnection {
   onMessage(listener: (message: unknown) => void): Unsubscribe;
   /**
    * A frame that arrived but is not a message: not JSON, not an object, too large. Carries a
-   * protocol error code (`invalid_message`, `too_large`) and a description.
+   * protocol error code and a description; the connection stays open unless the transport
+   * must close it (an oversized frame closes with 1009).
    */
-  onInvalidMessage(listener: (problem: { code: string; message: string }) => void): Unsubscribe;
-  /** Fires once, when the connection has closed for any reason. */
+  onInvalidMessage(listener: (problem: InvalidFrame) => void): Unsubscribe;
+  /**
+   * Fires once, when the connection has closed for any reason. The side that called `close()`
+   * reports its own code; the other side reports the code it received (1006 when none came).
+   * Browsers let scripts close only with 1000 or 3000–4999.
+   */
   onClose(listener: (info: CloseInfo) => void): Unsubscribe;
-  /** Errors that do not close the connection by themselves (they are followed by a close). */
+  /** Errors worth logging, such as a failed write; a fatal one is followed by a close. */
   onError(listener: (error: Error) => void): Unsubscribe;
 }
 
@@ -35,7 +48,7 @@ export interface TransportConnection {
 export interface TransportOpenOptions {
   /** Headers for the HTTP upgrade, where the platform allows (Node); browsers cannot send them. */
   headers?: Record<string, string>;
-  /** Give up opening after this long, with `connection_failed`. */
+  /** Give up opening after this long, with `connection_failed`. Each transport documents its default. */
   timeoutMs?: number;
 }
 
@@ -70,6 +83,6 @@ export interface TransportServer {
   onConnection(
     handler: (connection: TransportConnection, info: IncomingConnectionInfo) => void,
   ): Unsubscribe;
-  /** Stops accepting connections and closes the open ones with the given code. */
+  /** Stops accepting connections and closes the open ones with the given code (default 1001). */
   close(code?: number, reason?: string): Promise<void>;
 }

@@ -3,11 +3,12 @@ import {
   type CloseInfo,
   Emitter,
   ERROR_CODES,
+  InboundQueue,
+  type InvalidFrame,
   LocalFirstError,
   type TransportConnection,
   type Unsubscribe,
 } from '@local-first/core';
-import { InboundQueue } from './inbound-queue.js';
 
 /** The socket.io event that carries protocol messages (`socket.send(obj)`). */
 export const MESSAGE_EVENT = 'message';
@@ -58,7 +59,7 @@ export class SocketIoConnection implements TransportConnection {
   private remoteClose: CloseInfo | undefined;
   private readonly inbound: InboundQueue;
   private readonly messages = new Emitter<unknown>();
-  private readonly invalid = new Emitter<{ code: string; message: string }>();
+  private readonly invalid = new Emitter<InvalidFrame>();
   private readonly closes = new Emitter<CloseInfo>();
   private readonly errors = new Emitter<Error>();
 
@@ -93,7 +94,7 @@ export class SocketIoConnection implements TransportConnection {
   onMessage(listener: (message: unknown) => void): Unsubscribe {
     return this.subscribe(this.messages, listener);
   }
-  onInvalidMessage(listener: (problem: { code: string; message: string }) => void): Unsubscribe {
+  onInvalidMessage(listener: (problem: InvalidFrame) => void): Unsubscribe {
     return this.subscribe(this.invalid, listener);
   }
   onClose(listener: (info: CloseInfo) => void): Unsubscribe {

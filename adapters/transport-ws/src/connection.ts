@@ -3,11 +3,12 @@ import {
   type CloseInfo,
   Emitter,
   ERROR_CODES,
+  InboundQueue,
+  type InvalidFrame,
   LocalFirstError,
   type TransportConnection,
   type Unsubscribe,
 } from '@local-first/core';
-import { InboundQueue } from './inbound-queue.js';
 
 /**
  * The part of a WebSocket this package uses. The browser's `WebSocket`, the `ws` package's
@@ -51,7 +52,7 @@ export class WebSocketConnection implements TransportConnection {
   private localClose: CloseInfo | undefined;
   private readonly inbound: InboundQueue;
   private readonly messages = new Emitter<unknown>();
-  private readonly invalid = new Emitter<{ code: string; message: string }>();
+  private readonly invalid = new Emitter<InvalidFrame>();
   private readonly closes = new Emitter<CloseInfo>();
   private readonly errors = new Emitter<Error>();
 
@@ -92,7 +93,7 @@ export class WebSocketConnection implements TransportConnection {
   onMessage(listener: (message: unknown) => void): Unsubscribe {
     return this.subscribe(this.messages, listener);
   }
-  onInvalidMessage(listener: (problem: { code: string; message: string }) => void): Unsubscribe {
+  onInvalidMessage(listener: (problem: InvalidFrame) => void): Unsubscribe {
     return this.subscribe(this.invalid, listener);
   }
   onClose(listener: (info: CloseInfo) => void): Unsubscribe {
