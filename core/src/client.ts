@@ -66,6 +66,7 @@ export class LocalFirstClient {
   private readonly wallClock: () => number;
   private readonly logger: Logger;
   private readonly connection: StateSignal<ClientConnectionState>;
+  private readonly pending = new Emitter<void>();
   private readonly strategySubscriptions: Unsubscribe[] = [];
   private phase: Phase = 'created';
   private initializing: Promise<void> | undefined;
@@ -194,6 +195,7 @@ export class LocalFirstClient {
     await this.storage.useNamespace(namespace);
     await this.loadIdentity();
     for (const emitter of this.changeEmitters.values()) emitter.emit();
+    this.pending.emit();
     if (wasRunning) await this.start();
   }
 
@@ -272,7 +274,10 @@ export class LocalFirstClient {
     );
     if (!event) return undefined;
     this.notify(name);
-    if (needSync) this.pushToStrategies(event);
+    if (needSync) {
+      this.pending.emit();
+      this.pushToStrategies(event);
+    }
     return event;
   }
 
@@ -328,19 +333,34 @@ export class LocalFirstClient {
       );
     }
     if (result.applied.length > 0) this.notify(name);
+    // A skipped event may be this client's own, now known to be on the server.
+    if (result.skipped.length > 0) this.pending.emit();
     return result;
   }
 
   /** Marks events as acknowledged by a remote. */
   async markSynced(eventIds: readonly string[]): Promise<void> {
     this.assertReady();
-    if (eventIds.length > 0) await this.storage.setEventStatus(eventIds, 'ok');
+    if (eventIds.length === 0) return;
+    await this.storage.setEventStatus(eventIds, 'ok');
+    this.pending.emit();
   }
 
   /** Marks events as refused by a remote. */
   async markFailed(eventIds: readonly string[]): Promise<void> {
     this.assertReady();
-    if (eventIds.length > 0) await this.storage.setEventStatus(eventIds, 'failed');
+    if (eventIds.length === 0) return;
+    await this.storage.setEventStatus(eventIds, 'failed');
+    this.pending.emit();
+  }
+
+  /**
+   * Fires after anything that may change the set of pending events: a local write that needs
+   * sync, an acknowledgement, a rejection, a namespace switch. Read `getPendingEvents()` (or
+   * count them) when it fires, e.g. to show how many changes are not yet on the server.
+   */
+  get pendingChanges(): Subscribable<void> {
+    return this.pending;
   }
 
   /** Pending events, oldest first, of one repository or all. */
