@@ -39,12 +39,17 @@ const projects: TestProjectConfiguration[] = packageDirs()
         },
   );
 
+// A package may also run tests in a real browser: its vitest.browser.config.ts is one more project.
+const browserProjects = packageDirs()
+  .map((dir) => join(dir, 'vitest.browser.config.ts'))
+  .filter((file) => existsSync(file));
+
 export default defineConfig({
   root: ROOT,
   resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
   ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
   test: {
-    projects,
+    projects: [...projects, ...browserProjects],
     testTimeout: 20_000,
   },
 });

@@ -90,6 +90,7 @@ export {
   type Stored,
   type WriteOptions,
 } from './repository.js';
+export { SerialQueue, storageClosedError, storageFailure } from './serial-queue.js';
 export { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
 export {
   DEFAULT_NAMESPACE,

@@ -1,22 +1,34 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { silentLogger } from '@local-first/core';
+import { startSyncServer } from '@local-first/sync-server';
 import { describe, expect, it } from 'vitest';
 
-const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const packageDir = join(here, '..');
 const root = join(packageDir, '..', '..');
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
-async function runExample(file: string): Promise<string> {
-  const { stdout } = await run(process.execPath, [tsxCli, '--conditions=@local-first/source', file], {
-    cwd: packageDir,
+/** Runs an example as its own process, as a user would, and resolves with what it printed. */
+function runExample(file: string, env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsxCli, '--conditions=@local-first/source', file], {
+      cwd: packageDir,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${file} exited with ${code}:\n${output}`)),
+    );
   });
-  return stdout;
 }
 
 describe('quickstart examples', () => {
@@ -34,12 +46,33 @@ describe('quickstart examples', () => {
     expect(output).toContain('storage adapter: memory');
   });
 
-  it('the README shows exactly the code of both examples', async () => {
+  it('the sync example moves a todo from one device to another through a running server', async () => {
+    const server = await startSyncServer({
+      port: 0,
+      host: '127.0.0.1',
+      store: { kind: 'memory' },
+      auth: { kind: 'none' },
+      staticDir: undefined,
+      logger: silentLogger,
+    });
+    try {
+      const output = await runExample('src/sync.ts', {
+        SYNC_URL: `ws://127.0.0.1:${server.port}/sync`,
+      });
+      expect(output).toContain('laptop: connected');
+      expect(output).toContain("title: 'Written on the laptop'");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the README shows exactly the code of every example', async () => {
     const readme = await readFile(join(root, 'README.md'), 'utf8');
     const blocks = [...readme.matchAll(/<!-- example:(\S+) -->\n```ts\n([\s\S]*?)```/g)];
     expect(blocks.map((block) => block[1])).toEqual([
       'examples/quickstart/src/plain.ts',
       'examples/quickstart/src/di.ts',
+      'examples/quickstart/src/sync.ts',
     ]);
     for (const [, file, code] of blocks) {
       expect(code).toBe(await readFile(join(root, file!), 'utf8'));

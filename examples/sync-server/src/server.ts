@@ -147,8 +147,10 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
     close() {
       closing ??= (async () => {
         await engine.close();
-        await new Promise<void>((resolve) => http.close(() => resolve()));
+        // close() waits for every connection to end; idle keep-alive ones never would.
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();
+        await closed;
         await store.close();
         logger.info({}, 'sync server stopped');
       })();

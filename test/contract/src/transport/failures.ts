@@ -1,4 +1,6 @@
-import { createServer, type Server, type Socket } from 'node:net';
+// node:net is loaded inside the tests that need it, so the package also loads in browsers
+// (the storage suite runs there).
+import type { Server, Socket } from 'node:net';
 import { CLOSE_CODES, ERROR_CODES, type LocalFirstError } from '@local-first/core';
 import { describe, expect, it } from 'vitest';
 import { largeText, OVERSIZE_MARGIN_BYTES } from './fixtures.js';
@@ -40,6 +42,7 @@ async function openFailure(open: () => Promise<unknown>): Promise<LocalFirstErro
 export function describeFailures(harness: TransportHarness): void {
   describe('failures', () => {
     it('rejects with connection_failed and a cause when the port is closed', async () => {
+      const { createServer } = await import('node:net');
       const probe = createServer();
       const port = await listen(probe);
       await stop(probe);
@@ -51,6 +54,7 @@ export function describeFailures(harness: TransportHarness): void {
     });
 
     it('rejects with connection_failed when the handshake gets no answer in time', async () => {
+      const { createServer } = await import('node:net');
       const held: Socket[] = [];
       const silent = createServer((socket) => held.push(socket));
       const port = await listen(silent);

@@ -1,0 +1,244 @@
+import {
+  DEFAULT_NAMESPACE,
+  ERROR_CODES,
+  type EventQuery,
+  evaluateQuery,
+  LocalFirstError,
+  type QuerySpec,
+  SerialQueue,
+  type StorageAdapter,
+  type StorageCapabilities,
+  type StorageTransaction,
+  type StoredEvent,
+  type StoredRecord,
+  type SyncStatus,
+  validateQuery,
+} from '@local-first/core';
+import { inChunks } from './chunks.js';
+import { Indexes, type StoredEventEntry } from './indexes.js';
+import { JournaledStore, type KvTransaction, type LocalForageLike } from './journaled-store.js';
+import { isIndexKey, keys } from './keys.js';
+
+/** Entries per page of the id and log indexes: an append rewrites one page of this size. */
+export const DEFAULT_INDEX_PAGE_SIZE = 512;
+
+/** Options of `LocalForageStorageAdapter`. */
+export interface LocalForageStorageOptions {
+  /**
+   * The store, made by the caller: `localforage.createInstance({ name, storeName })`, on
+   * whichever driver it picked (IndexedDB or localStorage). Give each app, and each adapter,
+   * an instance of its own: the adapter assumes it is the only writer.
+   */
+  localforage: LocalForageLike;
+  /** Default `DEFAULT_INDEX_PAGE_SIZE`. */
+  indexPageSize?: number;
+}
+
+/**
+ * A `StorageAdapter` on localforage: every record, event and meta value is one key, and small
+ * paged indexes list a repository's ids and the event log, so nothing ever lists or scans the
+ * store's keys. Pending events are read from the pages that hold some, in creation order.
+ *
+ * localforage has no transactions over several keys; `JournaledStore` adds them with a
+ * rollback journal, so every call and every `transaction()` lands entirely or not at all, even
+ * across a crash. Queries run in JavaScript with core's `evaluateQuery` over the records of
+ * one repository (`nativeQuery: false`). Every operation waits its turn in one queue.
+ */
+export class LocalForageStorageAdapter implements StorageAdapter {
+  readonly name = 'localforage';
+  readonly capabilities: StorageCapabilities = { persistent: true, nativeQuery: false };
+  private readonly store: JournaledStore;
+  private readonly pageSize: number;
+  private readonly queue = new SerialQueue();
+  private current = DEFAULT_NAMESPACE;
+  private opening: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: LocalForageStorageOptions) {
+    const store = options?.localforage;
+    if (!store || typeof store.getItem !== 'function' || typeof store.setItem !== 'function') {
+      throw new LocalFirstError(
+        ERROR_CODES.invalidArgument,
+        'options.localforage must be a localforage instance',
+      );
+    }
+    const pageSize = options.indexPageSize ?? DEFAULT_INDEX_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) {
+      throw new LocalFirstError(
+        ERROR_CODES.invalidArgument,
+        'indexPageSize must be a positive integer',
+      );
+    }
+    this.pageSize = pageSize;
+    this.store = new JournaledStore(store, isIndexKey);
+  }
+
+  get namespace(): string {
+    return this.current;
+  }
+
+  open(): Promise<void> {
+    this.opening ??= (async () => {
+      if (!this.queue.beginOpen()) return;
+      try {
+        await this.store.recover();
+        this.queue.endOpen(true);
+      } catch (error) {
+        this.queue.endOpen(false);
+        this.opening = undefined;
+        throw error;
+      }
+    })();
+    return this.opening;
+  }
+
+  useNamespace(namespace: string): Promise<void> {
+    if (typeof namespace !== 'string' || namespace === '') {
+      return Promise.reject(
+        new LocalFirstError(ERROR_CODES.invalidArgument, 'a namespace needs a name'),
+      );
+    }
+    return this.queue.run(() => {
+      this.current = namespace;
+    });
+  }
+
+  close(): Promise<void> {
+    // Refuse new calls at once; localforage has nothing to release.
+    const shutdown = () => this.queue.close(async () => {});
+    const stillOpening = this.opening !== undefined && !this.queue.isOpen;
+    this.closing ??= (
+      stillOpening ? this.opening!.catch(() => undefined).then(shutdown) : shutdown()
+    ).then(() => undefined);
+    return this.closing;
+  }
+
+  transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      const kv = this.store.begin();
+      let ended = false;
+      let result: T;
+      try {
+        result = await work(this.view(kv, () => ended));
+      } finally {
+        ended = true;
+      }
+      await this.store.commit(kv);
+      return result;
+    });
+  }
+
+  getRecord(repository: string, id: string): Promise<StoredRecord | undefined> {
+    return this.once((view) => view.getRecord(repository, id));
+  }
+  queryRecords(repository: string, query: QuerySpec): Promise<StoredRecord[]> {
+    return this.once((view) => view.queryRecords(repository, query));
+  }
+  getEvent(eventId: string): Promise<StoredEvent | undefined> {
+    return this.once((view) => view.getEvent(eventId));
+  }
+  hasEvent(eventId: string): Promise<boolean> {
+    return this.once((view) => view.hasEvent(eventId));
+  }
+  getEvents(query?: EventQuery): Promise<StoredEvent[]> {
+    return this.once((view) => view.getEvents(query));
+  }
+  getMeta(key: string): Promise<string | undefined> {
+    return this.once((view) => view.getMeta(key));
+  }
+  putRecord(repository: string, record: StoredRecord): Promise<void> {
+    return this.once((view) => view.putRecord(repository, record));
+  }
+  appendEvent(event: StoredEvent): Promise<void> {
+    return this.once((view) => view.appendEvent(event));
+  }
+  setEventStatus(eventIds: readonly string[], status: SyncStatus): Promise<void> {
+    return this.once((view) => view.setEventStatus(eventIds, status));
+  }
+  setMeta(key: string, value: string | undefined): Promise<void> {
+    return this.once((view) => view.setMeta(key, value));
+  }
+
+  /** One call on its own: its own small transaction (reads commit nothing). */
+  private once<T>(operation: (view: StorageTransaction) => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      const kv = this.store.begin();
+      const result = await operation(this.view(kv, () => false));
+      await this.store.commit(kv);
+      return result;
+    });
+  }
+
+  /** The contract's operations over one pending transaction in the current namespace. */
+  private view(kv: KvTransaction, ended: () => boolean): StorageTransaction {
+    const ns = this.current;
+    const indexes = new Indexes(kv, ns, this.pageSize);
+    const guard = <A extends unknown[], R>(body: (...args: A) => Promise<R>) => {
+      return async (...args: A): Promise<R> => {
+        if (ended()) {
+          throw new LocalFirstError(ERROR_CODES.closed, 'this transaction has already ended');
+        }
+        return body(...args);
+      };
+    };
+    const readEvent = (eventId: string) => kv.get<StoredEventEntry>(keys.event(ns, eventId));
+    return {
+      getRecord: guard(async (repository: string, id: string) => {
+        const found = await kv.get<StoredRecord>(keys.record(ns, repository, id));
+        return found && structuredClone(found);
+      }),
+      queryRecords: guard(async (repository: string, query: QuerySpec) => {
+        validateQuery(query);
+        const ids = await indexes.ids(repository);
+        const records = await inChunks(ids, (id) =>
+          kv.get<StoredRecord>(keys.record(ns, repository, id)),
+        );
+        const present = records.filter((item): item is StoredRecord => item !== undefined);
+        return evaluateQuery(present, query).map((item) => structuredClone(item));
+      }),
+      getEvent: guard(async (eventId: string) => {
+        const entry = await readEvent(eventId);
+        return entry && structuredClone(entry.event);
+      }),
+      hasEvent: guard(async (eventId: string) => (await readEvent(eventId)) !== undefined),
+      getEvents: guard(async (query: EventQuery = {}) => {
+        const ids = await indexes.eventIds(query, query.limit ?? Number.POSITIVE_INFINITY);
+        const entries = await inChunks(ids, readEvent);
+        return entries.map((entry) => structuredClone(entry!.event));
+      }),
+      getMeta: guard((key: string) => kv.get<string>(keys.meta(ns, key))),
+      putRecord: guard(async (repository: string, record: StoredRecord) => {
+        const key = keys.record(ns, repository, record.id);
+        if ((await kv.get(key)) === undefined) await indexes.addId(repository, record.id);
+        kv.set(key, structuredClone(record));
+      }),
+      appendEvent: guard(async (event: StoredEvent) => {
+        const key = keys.event(ns, event.eventId);
+        if ((await kv.get(key)) !== undefined) {
+          throw new LocalFirstError(
+            ERROR_CODES.duplicateEvent,
+            `event ${event.eventId} is already in the log`,
+            { details: { eventId: event.eventId } },
+          );
+        }
+        const seq = await indexes.appendEvent(event);
+        kv.set(key, { seq, event: structuredClone(event) } satisfies StoredEventEntry);
+      }),
+      setEventStatus: guard(async (eventIds: readonly string[], status: SyncStatus) => {
+        for (const eventId of eventIds) {
+          const entry = await readEvent(eventId);
+          if (!entry || entry.event.syncStatus === status) continue;
+          await indexes.setStatus(entry.seq, status);
+          kv.set(keys.event(ns, eventId), {
+            seq: entry.seq,
+            event: { ...entry.event, syncStatus: status },
+          } satisfies StoredEventEntry);
+        }
+      }),
+      setMeta: guard(async (key: string, value: string | undefined) => {
+        if (value === undefined) kv.remove(keys.meta(ns, key));
+        else kv.set(keys.meta(ns, key), value);
+      }),
+    };
+  }
+}

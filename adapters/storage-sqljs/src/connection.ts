@@ -1,0 +1,128 @@
+import { ERROR_CODES, LocalFirstError } from '@local-first/core';
+import { SCHEMA_VERSION, schemaSql } from './schema.js';
+import type { SqlJsDatabase, SqlJsModule, SqlJsStatement, SqlValue } from './types.js';
+
+/**
+ * One open sql.js database with a cache of prepared statements. sql.js is synchronous, so every
+ * method here runs to its end before anything else can touch the database.
+ */
+export class Connection {
+  private readonly statements = new Map<string, SqlJsStatement>();
+
+  private constructor(private db: SqlJsDatabase | undefined) {}
+
+  /** Opens `bytes` (or a new database), refusing newer schemas, and creates what is missing. */
+  static open(
+    sql: SqlJsModule,
+    bytes: Uint8Array | undefined,
+    indexes: Readonly<Record<string, readonly string[]>>,
+  ): Connection {
+    const db = new sql.Database(bytes);
+    try {
+      const connection = new Connection(db);
+      const version = Number(connection.rows('PRAGMA user_version', [], false)[0]?.[0] ?? 0);
+      if (version > SCHEMA_VERSION) {
+        throw new LocalFirstError(
+          ERROR_CODES.unsupported,
+          `the database has schema version ${version}; this adapter knows up to ${SCHEMA_VERSION}`,
+        );
+      }
+      configure(db);
+      db.exec(schemaSql(indexes));
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      return connection;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  exec(sql: string): void {
+    this.database().exec(sql);
+  }
+
+  /** Runs a query; fixed statements stay prepared, generated ones are freed after use. */
+  rows(sql: string, params: SqlValue[], keep = true): SqlValue[][] {
+    const statement = keep ? this.prepared(sql) : this.database().prepare(sql);
+    try {
+      statement.bind(params);
+      const rows: SqlValue[][] = [];
+      while (statement.step()) rows.push(statement.get());
+      return rows;
+    } finally {
+      if (keep) statement.reset();
+      else statement.free();
+    }
+  }
+
+  run(sql: string, params: SqlValue[]): void {
+    const statement = this.prepared(sql);
+    try {
+      statement.bind(params);
+      statement.step();
+    } finally {
+      statement.reset();
+    }
+  }
+
+  rollback(): void {
+    try {
+      this.db?.exec('ROLLBACK');
+    } catch {
+      // SQLite already rolled back on its own (after some errors it does); nothing is left.
+    }
+  }
+
+  /** The whole database file. Only between write transactions. */
+  export(): Uint8Array {
+    const db = this.database();
+    try {
+      return db.export();
+    } finally {
+      // Older sql.js versions close and reopen the connection to export, which frees the
+      // prepared statements and resets the connection's pragmas.
+      this.dropStatements();
+      configure(db);
+    }
+  }
+
+  close(): void {
+    this.dropStatements();
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  private database(): SqlJsDatabase {
+    if (!this.db) throw new LocalFirstError(ERROR_CODES.closed, 'the storage adapter is closed');
+    return this.db;
+  }
+
+  private prepared(sql: string): SqlJsStatement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.database().prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private dropStatements(): void {
+    for (const statement of this.statements.values()) {
+      try {
+        statement.free();
+      } catch {
+        // Already freed by sql.js itself.
+      }
+    }
+    this.statements.clear();
+  }
+}
+
+/**
+ * The database file lives in sql.js's in-memory file system, and durability comes from the
+ * persister, never from SQLite syncing that memory. A journal kept in memory still rolls back
+ * a failed transaction, and is ten times faster than one written as a file there.
+ */
+function configure(db: SqlJsDatabase): void {
+  db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;');
+}

@@ -1,0 +1,112 @@
+import {
+  ERROR_CODES,
+  LocalFirstError,
+  type StoredEvent,
+  type StoredRecord,
+  type SyncStatus,
+} from '@local-first/core';
+import { indexedExpression } from './sql-query.js';
+import type { SqlValue } from './types.js';
+
+/** The `user_version` of the schema below; a file written by a newer version is refused. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * One database holds every namespace: each row carries its namespace, so switching user is a
+ * different `ns` in every WHERE rather than another file. `events.seq` is the rowid, so the log
+ * reads back in append order; the `(ns, status, seq)` index hands out pending events in that
+ * order without reading the others.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS records (
+  ns TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  id TEXT NOT NULL,
+  data TEXT,
+  deleted INTEGER NOT NULL,
+  hlc TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  PRIMARY KEY (ns, repo, id)
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  ns TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  status TEXT NOT NULL,
+  body TEXT NOT NULL,
+  UNIQUE (ns, event_id)
+);
+CREATE INDEX IF NOT EXISTS events_by_status ON events (ns, status, seq);
+CREATE INDEX IF NOT EXISTS events_by_repository ON events (ns, repo, seq);
+CREATE TABLE IF NOT EXISTS meta (
+  ns TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+`;
+
+/** Text to identify an index by field, made of characters that are safe in an SQL name. */
+function hex(text: string): string {
+  return Array.from(new TextEncoder().encode(text), (byte) =>
+    byte.toString(16).padStart(2, '0'),
+  ).join('');
+}
+
+/**
+ * The DDL for the tables and for one expression index per declared field. An index on a field
+ * serves that field in every repository, so a field declared by two repositories gets one.
+ */
+export function schemaSql(indexes: Readonly<Record<string, readonly string[]>>): string {
+  const fields = new Set(Object.values(indexes).flat());
+  const statements = [SCHEMA];
+  for (const field of [...fields].sort()) {
+    if (field === 'id') continue; // the primary key already covers it
+    const expression = indexedExpression(field);
+    if (expression === undefined) {
+      throw new LocalFirstError(
+        ERROR_CODES.invalidArgument,
+        `field "${field}" cannot be indexed: its name holds a quote, a backslash or a control character`,
+        { details: { field } },
+      );
+    }
+    statements.push(
+      `CREATE INDEX IF NOT EXISTS field_${hex(field)} ON records (ns, repo, ${expression});`,
+    );
+  }
+  return statements.join('\n');
+}
+
+/** A row of `RECORD_COLUMNS` as a record. */
+export function rowToRecord(row: SqlValue[]): StoredRecord {
+  const [id, data, deleted, hlc, eventId] = row;
+  return {
+    id: id as string,
+    data: data === null ? null : JSON.parse(data as string),
+    deleted: deleted === 1,
+    hlc: hlc as string,
+    eventId: eventId as string,
+  };
+}
+
+/** The columns of a record row after `ns` and `repo`. */
+export function recordToRow(record: StoredRecord): SqlValue[] {
+  return [
+    record.id,
+    record.data === null ? null : JSON.stringify(record.data),
+    record.deleted ? 1 : 0,
+    record.hlc,
+    record.eventId,
+  ];
+}
+
+/** The event without its status, which lives in its own column so it can change. */
+export function eventBody(event: StoredEvent): string {
+  const { syncStatus: _status, ...body } = event;
+  return JSON.stringify(body);
+}
+
+export function rowToEvent(body: SqlValue, status: SqlValue): StoredEvent {
+  return { ...JSON.parse(body as string), syncStatus: status as SyncStatus };
+}

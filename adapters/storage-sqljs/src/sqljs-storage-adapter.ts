@@ -1,0 +1,291 @@
+import {
+  consoleLogger,
+  DEFAULT_NAMESPACE,
+  ERROR_CODES,
+  type EventQuery,
+  isLocalFirstError,
+  LocalFirstError,
+  type Logger,
+  type QuerySpec,
+  SerialQueue,
+  type StorageAdapter,
+  type StorageCapabilities,
+  type StorageTransaction,
+  type StoredEvent,
+  type StoredRecord,
+  type SyncStatus,
+  storageClosedError,
+  storageFailure,
+  validateQuery,
+} from '@local-first/core';
+import { Connection } from './connection.js';
+import { selectRecords } from './sql-query.js';
+import { sqlView } from './sql-view.js';
+import type { Persister, SqlJsModule } from './types.js';
+
+/** How long after a committed write the database is saved, when nothing asks sooner. */
+export const DEFAULT_SAVE_INTERVAL_MS = 1000;
+
+/** Options of `SqlJsStorageAdapter`. */
+export interface SqlJsStorageOptions {
+  /**
+   * The sql.js module, as `initSqlJs({ locateFile })` resolves it, or that promise itself.
+   * The adapter never loads sql.js or its wasm file on its own.
+   */
+  sqlJs: SqlJsModule | Promise<SqlJsModule>;
+  /** Where the database is kept between sessions; without one, it lives in memory only. */
+  persister?: Persister;
+  /**
+   * Fields to index per repository, e.g. `{ tasks: ['done', 'dueAt'] }`: queries that filter
+   * on them use an index instead of reading every record of the repository.
+   */
+  indexes?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Saves are coalesced: a committed write schedules one save this many milliseconds later,
+   * and writes in between ride along. Default `DEFAULT_SAVE_INTERVAL_MS`.
+   */
+  saveIntervalMs?: number;
+  /**
+   * Save after every committed write or transaction before its promise resolves, so that a
+   * crash loses nothing acknowledged. Costs one export and one file write per write.
+   * Default `false`.
+   */
+  flushEachTransaction?: boolean;
+  /** Where failed background saves are reported. Default `consoleLogger`. */
+  logger?: Logger;
+}
+
+/**
+ * A `StorageAdapter` on sql.js: SQLite compiled to WebAssembly, with the database in memory and
+ * saved as a whole file through a `Persister` (a file in Node, IndexedDB in a browser).
+ *
+ * Queries run in SQLite (`nativeQuery`), with the type rules of `QuerySpec` spelled out in SQL.
+ * Every operation waits its turn in one queue, and saves wait their turn too, so a saved file
+ * always holds whole transactions: a remote batch, its records and its cursor together.
+ */
+export class SqlJsStorageAdapter implements StorageAdapter {
+  readonly name = 'sqljs';
+  readonly capabilities: StorageCapabilities;
+  private readonly options: SqlJsStorageOptions;
+  private readonly queue = new SerialQueue();
+  private readonly logger: Logger;
+  private readonly indexed: ReadonlySet<string>;
+  private connection: Connection | undefined;
+  private current = DEFAULT_NAMESPACE;
+  private dirty = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private opening: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private plain: { namespace: string; view: StorageTransaction } | undefined;
+
+  constructor(options: SqlJsStorageOptions) {
+    if (!options || options.sqlJs === undefined) {
+      throw new LocalFirstError(ERROR_CODES.invalidArgument, 'options.sqlJs is required');
+    }
+    const interval = options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS;
+    if (!Number.isFinite(interval) || interval < 0) {
+      throw new LocalFirstError(ERROR_CODES.invalidArgument, 'saveIntervalMs must be >= 0');
+    }
+    this.options = options;
+    this.logger = options.logger ?? consoleLogger;
+    this.indexed = new Set(Object.values(options.indexes ?? {}).flat());
+    this.capabilities = { persistent: options.persister !== undefined, nativeQuery: true };
+  }
+
+  get namespace(): string {
+    return this.current;
+  }
+
+  open(): Promise<void> {
+    this.opening ??= this.doOpen().catch((error: unknown) => {
+      this.opening = undefined;
+      throw error;
+    });
+    return this.opening;
+  }
+
+  private async doOpen(): Promise<void> {
+    if (!this.queue.beginOpen()) return;
+    try {
+      const sql = await this.options.sqlJs;
+      const bytes = await this.options.persister?.load();
+      this.connection = Connection.open(sql, bytes, this.options.indexes ?? {});
+      this.queue.endOpen(true);
+    } catch (error) {
+      this.queue.endOpen(false);
+      throw storageFailure('could not open the sql.js database', error);
+    }
+  }
+
+  useNamespace(namespace: string): Promise<void> {
+    if (typeof namespace !== 'string' || namespace === '') {
+      return Promise.reject(
+        new LocalFirstError(ERROR_CODES.invalidArgument, 'a namespace needs a name'),
+      );
+    }
+    return this.queue.run(() => {
+      this.current = namespace;
+    });
+  }
+
+  /** Saves the database now if anything changed since the last save. */
+  flush(): Promise<void> {
+    return this.queue.run(() => this.save());
+  }
+
+  close(): Promise<void> {
+    // close() must refuse new calls at once, so the queue is told synchronously when it can be.
+    const shutdown = () =>
+      this.queue.close(async () => {
+        try {
+          await this.save();
+        } finally {
+          this.connection?.close();
+          this.connection = undefined;
+          await this.options.persister?.close?.();
+        }
+      });
+    const stillOpening = this.opening !== undefined && !this.queue.isOpen;
+    this.closing ??= (
+      stillOpening ? this.opening!.catch(() => undefined).then(shutdown) : shutdown()
+    ).then(() => undefined);
+    return this.closing;
+  }
+
+  transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      let ended = false;
+      const connection = this.live();
+      const tx = sqlView(connection, this.current, this.indexed, () => ended);
+      try {
+        connection.exec('BEGIN');
+      } catch (error) {
+        throw storageFailure('could not begin a transaction', error);
+      }
+      let result: T;
+      try {
+        result = await work(tx);
+      } catch (error) {
+        ended = true;
+        connection.rollback();
+        throw error;
+      }
+      ended = true;
+      try {
+        connection.exec('COMMIT');
+      } catch (error) {
+        connection.rollback();
+        throw storageFailure('the transaction could not commit', error);
+      }
+      await this.committed();
+      return result;
+    });
+  }
+
+  getRecord(repository: string, id: string): Promise<StoredRecord | undefined> {
+    return this.read((view) => view.getRecord(repository, id));
+  }
+  queryRecords(repository: string, query: QuerySpec): Promise<StoredRecord[]> {
+    return this.read((view) => view.queryRecords(repository, query));
+  }
+  getEvent(eventId: string): Promise<StoredEvent | undefined> {
+    return this.read((view) => view.getEvent(eventId));
+  }
+  hasEvent(eventId: string): Promise<boolean> {
+    return this.read((view) => view.hasEvent(eventId));
+  }
+  getEvents(query?: EventQuery): Promise<StoredEvent[]> {
+    return this.read((view) => view.getEvents(query));
+  }
+  getMeta(key: string): Promise<string | undefined> {
+    return this.read((view) => view.getMeta(key));
+  }
+  putRecord(repository: string, record: StoredRecord): Promise<void> {
+    return this.write((view) => view.putRecord(repository, record));
+  }
+  appendEvent(event: StoredEvent): Promise<void> {
+    return this.write((view) => view.appendEvent(event));
+  }
+  setEventStatus(eventIds: readonly string[], status: SyncStatus): Promise<void> {
+    return this.write((view) => view.setEventStatus(eventIds, status));
+  }
+  setMeta(key: string, value: string | undefined): Promise<void> {
+    return this.write((view) => view.setMeta(key, value));
+  }
+
+  /** SQLite's plan for a query, one line per step: shows whether a declared index is used. */
+  explainQuery(repository: string, query: QuerySpec): Promise<string[]> {
+    return this.queue.run(() => {
+      validateQuery(query);
+      const { sql, params } = selectRecords(this.current, repository, query, this.indexed);
+      const plan = this.live().rows(`EXPLAIN QUERY PLAN ${sql}`, params, false);
+      return plan.map((row) => String(row[3]));
+    });
+  }
+
+  private read<T>(operation: (view: StorageTransaction) => Promise<T>): Promise<T> {
+    return this.queue.run(() => operation(this.plainView()));
+  }
+
+  /** The view for calls outside `transaction()`, made once per namespace. */
+  private plainView(): StorageTransaction {
+    if (this.plain?.namespace !== this.current) {
+      const view = sqlView(this.live(), this.current, this.indexed, () => false);
+      this.plain = { namespace: this.current, view };
+    }
+    return this.plain.view;
+  }
+
+  /** One write on its own, in SQLite's implicit transaction, then the save it schedules. */
+  private write(operation: (view: StorageTransaction) => Promise<void>): Promise<void> {
+    return this.queue.run(async () => {
+      await operation(this.plainView());
+      await this.committed();
+    });
+  }
+
+  /** After a commit: save now when asked to, otherwise make sure a save is scheduled. */
+  private async committed(): Promise<void> {
+    if (!this.options.persister) return;
+    this.dirty = true;
+    if (this.options.flushEachTransaction) {
+      await this.save();
+      return;
+    }
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // A save queued while close() runs is refused; close() saves on its own.
+      this.queue
+        .run(() => this.save())
+        .catch((error: unknown) => {
+          if (isLocalFirstError(error, ERROR_CODES.closed)) return;
+          this.logger.error({ error }, 'sql.js storage: saving the database failed; will retry');
+        });
+    }, this.options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
+  }
+
+  /** Exports and saves the database. Runs inside the queue, so never inside a transaction. */
+  private async save(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const persister = this.options.persister;
+    if (!persister || !this.dirty || !this.connection) return;
+    const bytes = this.connection.export();
+    this.dirty = false;
+    try {
+      await persister.save(bytes);
+    } catch (error) {
+      this.dirty = true;
+      throw storageFailure('could not save the sql.js database', error);
+    }
+  }
+
+  /** The open connection; the queue only runs work while there is one. */
+  private live(): Connection {
+    if (!this.connection) throw storageClosedError();
+    return this.connection;
+  }
+}

@@ -1,0 +1,80 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { IndexedDbPersister } from '../src/index.js';
+import { NodeFilePersister } from '../src/node.js';
+
+const BYTES = Uint8Array.from({ length: 4096 }, (_, index) => (index * 7) % 256);
+
+describe('NodeFilePersister', () => {
+  let folder: string;
+  beforeEach(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'lf-sqljs-file-'));
+  });
+  afterEach(() => rm(folder, { recursive: true, force: true }));
+
+  it('loads undefined before the first save, then what was saved', async () => {
+    const persister = new NodeFilePersister({ path: join(folder, 'db.sqlite') });
+    expect(await persister.load()).toBeUndefined();
+    await persister.save(BYTES);
+    expect(new Uint8Array((await persister.load())!)).toEqual(BYTES);
+    await persister.save(BYTES.subarray(0, 10));
+    expect(new Uint8Array((await persister.load())!)).toEqual(BYTES.subarray(0, 10));
+  });
+
+  it('replaces the file by rename and leaves no temporary file behind', async () => {
+    const path = join(folder, 'db.sqlite');
+    // A temporary file from a crash in an earlier session is overwritten, not appended to.
+    await writeFile(`${path}.tmp`, 'left over from a crash');
+    await new NodeFilePersister({ path }).save(BYTES);
+    expect(await readdir(folder)).toEqual(['db.sqlite']);
+    expect(new Uint8Array(await readFile(path))).toEqual(BYTES);
+  });
+
+  it('creates a missing folder', async () => {
+    const path = join(folder, 'nested', 'deeper', 'db.sqlite');
+    await new NodeFilePersister({ path }).save(BYTES);
+    expect(new Uint8Array(await readFile(path))).toEqual(BYTES);
+  });
+
+  it('refuses an empty path with invalid_argument', () => {
+    expect(() => new NodeFilePersister({ path: '' })).toThrow(
+      expect.objectContaining({ code: 'invalid_argument' }),
+    );
+  });
+});
+
+describe('IndexedDbPersister on fake-indexeddb', () => {
+  it('loads undefined before the first save, then what was saved, across connections', async () => {
+    const indexedDB = new IDBFactory();
+    const first = new IndexedDbPersister({ databaseName: 'app', indexedDB });
+    expect(await first.load()).toBeUndefined();
+    await first.save(BYTES);
+    await first.close();
+    const second = new IndexedDbPersister({ databaseName: 'app', indexedDB });
+    expect(await second.load()).toEqual(BYTES);
+    await second.close();
+  });
+
+  it('adds its object store to a database that already exists without it', async () => {
+    const indexedDB = new IDBFactory();
+    const one = new IndexedDbPersister({ databaseName: 'app', storeName: 'one', indexedDB });
+    await one.save(BYTES);
+    await one.close();
+    const two = new IndexedDbPersister({ databaseName: 'app', storeName: 'two', indexedDB });
+    await two.save(BYTES.subarray(0, 3));
+    expect(await two.load()).toEqual(BYTES.subarray(0, 3));
+    await two.close();
+    const again = new IndexedDbPersister({ databaseName: 'app', storeName: 'one', indexedDB });
+    expect(await again.load()).toEqual(BYTES);
+    await again.close();
+  });
+
+  it('refuses a missing database name with invalid_argument', () => {
+    expect(() => new IndexedDbPersister({ databaseName: '', indexedDB: new IDBFactory() })).toThrow(
+      expect.objectContaining({ code: 'invalid_argument' }),
+    );
+  });
+});
