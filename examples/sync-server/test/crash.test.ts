@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from './helpers.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const ROUNDS = 5;
 const EVENTS_PER_ROUND = 40;
 
@@ -17,8 +15,10 @@ const EVENTS_PER_ROUND = 40;
 async function startProcess(database: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
+    // One process, no wrapper: SIGKILL must hit the server itself.
     [
-      tsxCli,
+      '--import',
+      'tsx',
       '--conditions=@local-first/source',
       'src/main.ts',
       '--port',

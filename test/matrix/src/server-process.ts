@@ -7,7 +7,6 @@ import { createInterface } from 'node:readline';
 
 const require = createRequire(import.meta.url);
 const SERVER_DIR = dirname(require.resolve('@local-first/sync-server/package.json'));
-const TSX_CLI = require.resolve('tsx/cli');
 
 export const MATRIX_TOKENS = { 'matrix-token-1': 'alice', 'matrix-token-2': 'bob' } as const;
 
@@ -49,7 +48,9 @@ export class ServerProcess {
     const child = spawn(
       process.execPath,
       [
-        TSX_CLI,
+        // One process, no wrapper, so signals reach the server itself.
+        '--import',
+        'tsx',
         '--conditions=@local-first/source',
         'src/main.ts',
         '--port',
