@@ -28,6 +28,8 @@ export interface Todo extends RecordData {
 export class LocalTransport implements Transport {
   readonly name = 'local';
   online = true;
+  /** While true, what clients send is lost on the way: a dead link that no close reports. */
+  silent = false;
   opened = 0;
   /** Every message clients sent, in order, for assertions. */
   readonly sent: { type: string }[] = [];
@@ -51,7 +53,7 @@ export class LocalTransport implements Transport {
     const send = client.send.bind(client);
     client.send = (message: object) => {
       this.sent.push(message as { type: string });
-      send(message);
+      if (!this.silent) send(message);
     };
     return client;
   }
