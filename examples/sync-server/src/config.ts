@@ -78,7 +78,9 @@ export function parseAuth(spec: string): AuthConfig {
 
 function parseOptions(argv: readonly string[]) {
   return parseArgs({
-    args: [...argv],
+    // `pnpm start -- --help` hands the `--` on to the script; the server takes no positional
+    // arguments, so the separator means nothing here and must not end the options.
+    args: argv.filter((arg) => arg !== '--'),
     options: {
       port: { type: 'string' },
       host: { type: 'string' },

@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { EventStore, Logger } from '@local-first/core';
 import { SocketIoTransportServer } from '@local-first/transport-socketio/server';
 import { WsTransportServer } from '@local-first/transport-ws/server';
@@ -100,6 +101,12 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
   });
   const rest = createRestHandler(engine);
   const serveStatic = options.staticDir ? createStaticHandler(options.staticDir) : undefined;
+  if (options.staticDir && !existsSync(join(options.staticDir, 'index.html'))) {
+    logger.warn(
+      { staticDir: options.staticDir },
+      `--static ${options.staticDir} has no index.html`,
+    );
+  }
   const http = createServer((request, response) => {
     void (async () => {
       if (await rest(request, response)) return;
@@ -127,15 +134,18 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
   const port = (http.address() as AddressInfo).port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${host}:${port}`;
+  const app = options.staticDir ? `${url}/` : undefined;
   logger.info(
     {
       url,
       ws: `ws://${host}:${port}/sync`,
       socketio: `${url}/socket.io`,
+      ...(app ? { app } : {}),
       store: store.kind,
       auth: engine.authenticator.kind,
     },
-    `sync server listening on ${url} (store: ${store.kind}, auth: ${engine.authenticator.kind})`,
+    `sync server listening on ${url} (store: ${store.kind}, auth: ${engine.authenticator.kind})` +
+      (app ? `; open ${app} for the app` : ''),
   );
 
   let closing: Promise<void> | undefined;

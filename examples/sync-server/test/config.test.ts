@@ -44,6 +44,11 @@ describe('command line', () => {
     expect(parseCommandLine(['--help'])).toEqual({ help: true });
   });
 
+  it('reads options after the `--` that `pnpm start -- …` passes on', () => {
+    expect(parseCommandLine(['--static', 'dist', '--', '--help'])).toEqual({ help: true });
+    expect(parseCommandLine(['--', '--port', '9000'])).toMatchObject({ config: { port: 9000 } });
+  });
+
   it.each([
     [['--port', 'eighty']],
     [['--port', '70000']],

@@ -1,0 +1,138 @@
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LocalFirstClient, Repository, uuidv7 } from '@local-first/core';
+import { SqlJsStorageAdapter } from '@local-first/storage-sqljs';
+import { NodeFilePersister } from '@local-first/storage-sqljs/node';
+import { SocketIoTransport } from '@local-first/transport-socketio';
+import { WebSocketSyncStrategy } from '@local-first/websocket';
+import { io } from 'socket.io-client';
+import initSqlJs from 'sql.js';
+import { untilSynced } from './until-synced.js';
+
+const USAGE = `Usage: pnpm example:chat -- --name NAME [MESSAGE] [--follow] [--data FILE]
+
+Sends MESSAGE (if given), syncs with the server and prints the latest messages.
+  --name NAME   who you are
+  --follow      stay: print new messages as they come; type a line to send it (Ctrl-C leaves)
+  --data FILE   this device's database (default examples/chat/data/NAME.sqlite)
+Environment: SYNC_URL (default http://127.0.0.1:8080), SYNC_TOKEN, SYNC_DEADLINE_MS.
+`;
+
+/** Every message is a record of its own, written once: two people never edit the same one. */
+interface Message {
+  [field: string]: string | number;
+  id: string;
+  author: string;
+  text: string;
+  sentAt: number;
+}
+
+const HISTORY = 20;
+const serverUrl = process.env.SYNC_URL ?? 'http://127.0.0.1:8080';
+const here = dirname(fileURLToPath(import.meta.url));
+
+function readCommandLine() {
+  // pnpm hands on the `--` of `pnpm example:chat -- …`; it must not end the options.
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2).filter((arg) => arg !== '--'),
+    options: {
+      name: { type: 'string' },
+      follow: { type: 'boolean', default: false },
+      data: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    allowPositionals: true,
+  });
+  const name = values.name?.trim();
+  if (values.help || !name) return undefined;
+  return {
+    name,
+    text: positionals.join(' ').trim(),
+    follow: values.follow,
+    data: values.data ?? join(here, '..', 'data', `${name.replace(/[^\w-]/g, '_')}.sqlite`),
+  };
+}
+
+const command = readCommandLine();
+if (!command) {
+  process.stdout.write(USAGE);
+  process.exit(2);
+}
+
+const messages = new Repository<Message>({ name: 'chat', indexes: ['sentAt'] });
+const sync = new WebSocketSyncStrategy({
+  websocketUrl: serverUrl,
+  transport: new SocketIoTransport({ io }),
+  authToken: process.env.SYNC_TOKEN,
+  reconnectDelay: 250,
+});
+const client = new LocalFirstClient({
+  repositories: [messages],
+  localStorage: new SqlJsStorageAdapter({
+    sqlJs: initSqlJs(),
+    persister: new NodeFilePersister({ path: command.data }),
+    // A command-line run may end any moment: each write is in the file before it resolves.
+    flushEachTransaction: true,
+  }),
+  syncStrategies: [sync],
+});
+await client.initialize();
+
+async function send(text: string): Promise<void> {
+  await messages.upsert({ id: uuidv7(), author: command!.name, text, sentAt: Date.now() });
+}
+
+function line(message: Message): string {
+  const time = new Date(message.sentAt).toTimeString().slice(0, 5);
+  return `[${time}] ${message.author}: ${message.text}`;
+}
+
+// The message is stored at once, online or not; syncing comes after and may fail without losing it.
+if (command.text) await send(command.text);
+
+const synced = untilSynced(client, sync, [messages.name]);
+await client.start();
+const reached = await synced;
+if (!reached) {
+  console.log(
+    `(offline: no answer from ${serverUrl}; is \`pnpm start\` running? Messages wait here.)`,
+  );
+}
+
+// The latest messages, oldest first; the id breaks ties in the same millisecond.
+const latest = messages.query().orderBy('sentAt', 'desc').orderBy('id', 'desc').limit(HISTORY);
+
+if (!command.follow) {
+  for (const message of (await latest.get()).reverse()) console.log(line(message));
+  if (!reached) process.exitCode = 1;
+  await client.dispose();
+} else {
+  console.log(`(following as ${command.name}; type to send, Ctrl-C to leave)`);
+  // Each message is printed once, when it first shows up among the latest.
+  const printed = new Set<string>();
+  const stopWatching = latest.watch().subscribe((items) => {
+    for (const message of items.reverse()) {
+      if (printed.has(message.id)) continue;
+      printed.add(message.id);
+      console.log(line(message));
+    }
+  });
+  const input = process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
+  input?.on('line', (text) => {
+    if (text.trim()) send(text.trim()).catch((error: unknown) => console.error(error));
+  });
+  let leaving = false;
+  const leave = () => {
+    // Closing the input below fires its close event again.
+    if (leaving) return;
+    leaving = true;
+    stopWatching();
+    input?.close();
+    void client.dispose();
+  };
+  input?.on('close', leave);
+  process.once('SIGINT', leave);
+  process.once('SIGTERM', leave);
+}

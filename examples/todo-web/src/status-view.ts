@@ -1,0 +1,46 @@
+import type {
+  ConnectionState,
+  LocalFirstClient,
+  Subscribable,
+  Unsubscribe,
+} from '@local-first/core';
+import { reportError } from './report.js';
+
+/** What the indicator says for each state of the strategy; `state` goes to `data-state`. */
+const CONNECTION_LABELS: Record<ConnectionState, { state: string; text: string }> = {
+  connected: { state: 'connected', text: 'Connected' },
+  connecting: { state: 'connecting', text: 'Connecting…' },
+  reconnecting: { state: 'reconnecting', text: 'Reconnecting…' },
+  // The app stops sync only when the browser goes offline.
+  stopped: { state: 'offline', text: 'Offline' },
+  failed: { state: 'failed', text: 'Sign-in refused' },
+};
+
+export function showConnection(
+  element: HTMLElement,
+  states: Subscribable<ConnectionState>,
+): Unsubscribe {
+  return states.subscribe((connection) => {
+    const label = CONNECTION_LABELS[connection];
+    element.dataset.state = label.state;
+    element.textContent = label.text;
+  });
+}
+
+/** Shows how many local changes the server has not acknowledged yet. */
+export function showPending(element: HTMLElement, client: LocalFirstClient): Unsubscribe {
+  // Counts are read asynchronously and may finish out of order; only the newest is shown.
+  let latest = 0;
+  const refresh = async () => {
+    const asked = ++latest;
+    const count = (await client.getPendingEvents()).length;
+    if (asked !== latest) return;
+    element.dataset.count = String(count);
+    element.textContent =
+      count === 0
+        ? 'All changes synced'
+        : `${count} ${count === 1 ? 'change' : 'changes'} waiting to sync`;
+  };
+  refresh().catch(reportError);
+  return client.pendingChanges.subscribe(() => refresh().catch(reportError));
+}
