@@ -9,7 +9,14 @@ import { SocketIoTransport } from '@local-first/transport-socketio';
 import { WebSocketSyncStrategy } from '@local-first/websocket';
 import { io } from 'socket.io-client';
 import initSqlJs from 'sql.js';
-import { untilSynced } from './until-synced.js';
+
+/** How long a one-shot run waits for the server, unless SYNC_DEADLINE_MS says otherwise. */
+const DEFAULT_SYNC_DEADLINE_MS = 10_000;
+
+function syncDeadline(): number {
+  const fromEnvironment = Number(process.env.SYNC_DEADLINE_MS);
+  return fromEnvironment > 0 ? fromEnvironment : DEFAULT_SYNC_DEADLINE_MS;
+}
 
 const USAGE = `Usage: pnpm example:chat -- --name NAME [MESSAGE] [--follow] [--data FILE]
 
@@ -92,9 +99,9 @@ function line(message: Message): string {
 // The message is stored at once, online or not; syncing comes after and may fail without losing it.
 if (command.text) await send(command.text);
 
-const synced = untilSynced(client, sync, [messages.name]);
 await client.start();
-const reached = await synced;
+// Waits until this device is caught up and the server has acknowledged every change.
+const reached = await sync.whenSynced(syncDeadline());
 if (!reached) {
   console.log(
     `(offline: no answer from ${serverUrl}; is \`pnpm start\` running? Messages wait here.)`,

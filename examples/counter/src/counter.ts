@@ -8,7 +8,14 @@ import { SocketIoTransport } from '@local-first/transport-socketio';
 import { WebSocketSyncStrategy } from '@local-first/websocket';
 import { io } from 'socket.io-client';
 import initSqlJs from 'sql.js';
-import { untilSynced } from './until-synced.js';
+
+/** How long a one-shot run waits for the server, unless SYNC_DEADLINE_MS says otherwise. */
+const DEFAULT_SYNC_DEADLINE_MS = 10_000;
+
+function syncDeadline(): number {
+  const fromEnvironment = Number(process.env.SYNC_DEADLINE_MS);
+  return fromEnvironment > 0 ? fromEnvironment : DEFAULT_SYNC_DEADLINE_MS;
+}
 
 const USAGE = `Usage: pnpm example:counter -- [increment [N] | decrement [N]] [--device NAME]
 
@@ -89,9 +96,9 @@ if (command.delta !== 0) {
   await counts.upsert({ id: device, count: (mine?.count ?? 0) + command.delta });
 }
 
-const synced = untilSynced(client, sync, [counts.name]);
 await client.start();
-const reached = await synced;
+// Waits until this device is caught up and the server has acknowledged every change.
+const reached = await sync.whenSynced(syncDeadline());
 
 const all = await counts.query().get();
 const total = all.reduce((sum, record) => sum + record.count, 0);

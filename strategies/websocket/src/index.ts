@@ -11,6 +11,7 @@ export {
   DEFAULT_RECONNECT_DELAY_MS,
   DEFAULT_STABLE_CONNECTION_MS,
   DEFAULT_STRATEGY_NAME,
+  DEFAULT_WHEN_SYNCED_TIMEOUT_MS,
   type WebSocketSyncStrategyOptions,
 } from './client/options.js';
 export { PushQueue } from './client/push-queue.js';

@@ -152,6 +152,25 @@ describe('WebSocketSyncStrategy (in-process engine)', () => {
   });
 });
 
+describe('whenSynced', () => {
+  it('resolves once connected, caught up and acknowledged; false when the server cannot be reached', async () => {
+    const { engine } = await makeEngine({ limits: { pingIntervalMs: 0 } });
+    const replica = await makeReplica(engine);
+    await replica.todos.upsert({ id: '1', title: 'offline write' });
+    await replica.client.start();
+    expect(await replica.strategy.whenSynced(5_000)).toBe(true);
+    expect(await replica.todos.getPendingEvents()).toEqual([]);
+    expect(await replica.strategy.whenSynced(5_000)).toBe(true);
+    const unreachable = await makeReplica(engine);
+    unreachable.transport.online = false;
+    await unreachable.client.start();
+    expect(await unreachable.strategy.whenSynced(50)).toBe(false);
+    await replica.client.dispose();
+    await unreachable.client.dispose();
+    await engine.close();
+  });
+});
+
 describe('backoffDelay', () => {
   it('doubles the ceiling from reconnectDelay up to the cap, with full jitter', () => {
     const options = { reconnectDelay: 1_000, maxReconnectDelay: 8_000 };

@@ -8,6 +8,7 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 export const DEFAULT_PONG_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+export const DEFAULT_WHEN_SYNCED_TIMEOUT_MS = 10_000;
 
 /** Credentials sent in `auth` (and, where the platform allows, on the upgrade). */
 export interface Credentials {

@@ -17,10 +17,13 @@ import {
   silentLogger,
   type TransportConnection,
 } from '@local-first/core';
+import { advanceCursor } from './cursor.js';
+import { Heartbeat } from './heartbeat.js';
 import {
   type AuthFailure,
   backoffDelay,
   type Credentials,
+  DEFAULT_WHEN_SYNCED_TIMEOUT_MS,
   DEFAULTS,
   type WebSocketSyncStrategyOptions,
 } from './options.js';
@@ -66,10 +69,11 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private inbox: Promise<void> = Promise.resolve();
   private readonly cursors = new Map<string, number>();
   private readonly catchingUp = new Set<string>();
+  /** Repositories whose catch-up finished on the current connection. */
+  private readonly caughtUp = new Set<string>();
   private lastAuthFailure: AuthFailure | undefined;
   private readonly timers = new Set<Timer>();
-  private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private pongDeadline: Timer | undefined;
+  private readonly heartbeat: Heartbeat;
   private readonly queue: PushQueue;
   private early: StoredEvent[] | undefined;
 
@@ -88,6 +92,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       (repository, events) => this.sendBatch(repository, events),
       this.options.maxBatchEvents,
     );
+    this.heartbeat = new Heartbeat(this.options.heartbeatInterval, this.options.pongTimeout);
     this.state.subscribe((state) => this.connected.set(state === 'connected'));
   }
 
@@ -158,6 +163,44 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     if (this.connection?.isOpen) this.sendAuth(this.connection);
   }
 
+  /**
+   * Resolves `true` once this strategy is connected, has caught up on every repository it
+   * syncs, and the server has acknowledged every pending change of those repositories; `false`
+   * if that has not happened within `timeoutMs`. Handy for scripts that write and exit.
+   */
+  whenSynced(timeoutMs: number = DEFAULT_WHEN_SYNCED_TIMEOUT_MS): Promise<boolean> {
+    const host = this.host;
+    if (!host) return Promise.reject(new Error('attach the strategy to a LocalFirstClient first'));
+    return new Promise((resolve) => {
+      let settled = false;
+      // Checks run asynchronously and may finish out of order; only the newest one decides.
+      let asked = 0;
+      const stops: (() => void)[] = [];
+      const finish = (synced: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        for (const stop of stops) stop();
+        resolve(synced);
+      };
+      const check = async () => {
+        const question = ++asked;
+        if (this.state.value !== 'connected') return;
+        const repositories = host.repositoryNames().filter((name) => this.handlesRepository(name));
+        if (!repositories.every((name) => this.caughtUp.has(name))) return;
+        const pending = (await host.getPendingEvents()).filter((event) =>
+          this.handlesRepository(event.repository),
+        );
+        if (question === asked && pending.length === 0) finish(true);
+      };
+      const deadline = setTimeout(() => finish(false), timeoutMs);
+      stops.push(this.activity.subscribe(() => void check()));
+      // The state signal calls back at once with the current state: an already synced
+      // strategy resolves without waiting for anything new.
+      stops.push(this.state.subscribe(() => void check()));
+    });
+  }
+
   private async connect(): Promise<void> {
     const generation = ++this.generation;
     const headers = { ...this.credentials.headers };
@@ -210,7 +253,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
 
   private async handle(message: ServerMessage, generation: number): Promise<void> {
     if (generation !== this.generation) return;
-    this.armPongDeadline(false);
+    this.heartbeat.alive();
     switch (message.type) {
       case 'auth_success':
         if (!this.authenticated) await this.onAuthenticated(generation);
@@ -230,6 +273,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       case 'sync_complete':
         if (message.repository !== undefined) {
           this.catchingUp.delete(message.repository);
+          this.caughtUp.add(message.repository);
           this.activity.emit({
             type: 'sync_complete',
             repository: message.repository,
@@ -259,7 +303,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     this.authenticated = true;
     this.early = [];
     this.state.set('connected');
-    this.startHeartbeat();
+    if (this.connection) this.heartbeat.start(this.connection);
     this.after(this.options.stableConnectionMs, () => {
       if (generation === this.generation && this.authenticated) this.attempt = 0;
     });
@@ -312,19 +356,11 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     const { repository } = message;
     if (!this.handlesRepository(repository) || !Array.isArray(message.events)) return;
     const catchUpPage = message.hasMore !== undefined;
-    let cursor = this.cursors.get(repository) ?? 0;
-    let gap = false;
-    const sequences = message.events
-      .map((event: SyncEvent) => event.serverSequence)
-      .filter((sequence): sequence is number => typeof sequence === 'number')
-      .sort((a, b) => a - b);
-    for (const sequence of sequences) {
-      if (sequence <= cursor) continue;
-      if (sequence === cursor + 1 || catchUpPage) cursor = sequence;
-      else gap = true;
-    }
-    if (catchUpPage && message.lastSequence !== undefined)
-      cursor = Math.max(cursor, message.lastSequence);
+    const { cursor, gap } = advanceCursor(
+      this.cursors.get(repository) ?? 0,
+      message.events.map((event: SyncEvent) => event.serverSequence),
+      { catchUp: catchUpPage, lastSequence: message.lastSequence },
+    );
     const moved = cursor !== (this.cursors.get(repository) ?? 0);
     const result = await this.host!.applyRemoteEvents(
       repository,
@@ -340,7 +376,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       count: message.events.length,
       lastSequence: cursor,
     });
-    if (gap && !catchUpPage) this.requestCatchUp(repository);
+    if (gap) this.requestCatchUp(repository);
   }
 
   private sendBatch(repository: string, events: StoredEvent[]): void {
@@ -348,26 +384,6 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       ({ repository: _repository, syncStatus: _status, local: _local, ...event }) => event,
     );
     this.connection?.send({ type: 'push_events_batch', repository, events: wire });
-  }
-
-  private startHeartbeat(): void {
-    if (this.options.heartbeatInterval <= 0) return;
-    this.heartbeat = setInterval(() => {
-      this.connection?.send({ type: 'ping' });
-      this.armPongDeadline(true);
-    }, this.options.heartbeatInterval);
-  }
-
-  /** After a ping, some message must arrive within the pong timeout, or the connection is dead. */
-  private armPongDeadline(arm: boolean): void {
-    clearTimeout(this.pongDeadline);
-    this.pongDeadline = undefined;
-    if (!arm) return;
-    const connection = this.connection;
-    this.pongDeadline = setTimeout(
-      () => connection?.close(4000, 'no answer to ping'),
-      this.options.pongTimeout,
-    );
   }
 
   private async onClosed(info: CloseInfo, generation: number): Promise<void> {
@@ -404,13 +420,13 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private teardown(code?: number, reason?: string): void {
     this.generation++;
     this.authenticated = false;
-    clearInterval(this.heartbeat);
-    this.armPongDeadline(false);
+    this.heartbeat.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.queue.clear();
     this.early = undefined;
     this.catchingUp.clear();
+    this.caughtUp.clear();
     const connection = this.connection;
     this.connection = undefined;
     if (connection?.isOpen && code !== undefined) connection.close(code, reason);
