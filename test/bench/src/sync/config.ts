@@ -1,0 +1,69 @@
+/** How big each scenario is: the full run of `pnpm bench`, and a tiny one for the smoke test. */
+import type { FanOutSizes } from './scenarios/fanout.js';
+import type { LatencySizes } from './scenarios/latency.js';
+
+export interface BenchConfig {
+  /** Sequential writes for latency (ours over ws and socket.io, Yjs, the relay). */
+  latency: LatencySizes;
+  /** Frames sent back to back through the relay, per run. */
+  relayFrames: number;
+  /** Records one client writes, per run; each run's records are then caught up by fresh clients. */
+  pushRecords: number;
+  /** Push and catch-up runs; the median run is reported, and the largest memory. */
+  runs: number;
+  fanOut: FanOutSizes;
+  /** Idle authenticated connections for the memory-per-connection figure. */
+  idleConnections: number;
+}
+
+export const FULL_CONFIG: BenchConfig = {
+  latency: { warmup: 200, writes: 2_000 },
+  relayFrames: 100_000,
+  pushRecords: 100_000,
+  runs: 3,
+  fanOut: { clients: 500, processes: 2, warmup: 5, events: 50 },
+  idleConnections: 2_000,
+};
+
+/** Proves the harness works end to end in a few seconds; its figures mean nothing. */
+export const SMOKE_CONFIG: BenchConfig = {
+  latency: { warmup: 2, writes: 20 },
+  relayFrames: 200,
+  pushRecords: 300,
+  runs: 1,
+  fanOut: { clients: 6, processes: 2, warmup: 1, events: 3 },
+  idleConnections: 10,
+};
+
+/**
+ * The full configuration, scaled down by `BENCH_SCALE` (a number in (0, 1], e.g. 0.1) for a
+ * quick look; the report says when it ran scaled.
+ */
+export function configFromEnvironment(environment = process.env): {
+  config: BenchConfig;
+  scale: number;
+} {
+  const scale = Number(environment.BENCH_SCALE ?? 1);
+  if (!(scale > 0 && scale <= 1))
+    throw new Error(`BENCH_SCALE "${environment.BENCH_SCALE}" is not in (0, 1]`);
+  if (scale === 1) return { config: FULL_CONFIG, scale };
+  const scaled = (value: number, least: number) => Math.max(least, Math.round(value * scale));
+  return {
+    scale,
+    config: {
+      latency: {
+        warmup: scaled(FULL_CONFIG.latency.warmup, 2),
+        writes: scaled(FULL_CONFIG.latency.writes, 20),
+      },
+      relayFrames: scaled(FULL_CONFIG.relayFrames, 100),
+      pushRecords: scaled(FULL_CONFIG.pushRecords, 100),
+      runs: FULL_CONFIG.runs,
+      fanOut: {
+        ...FULL_CONFIG.fanOut,
+        clients: scaled(FULL_CONFIG.fanOut.clients, 4),
+        events: scaled(FULL_CONFIG.fanOut.events, 3),
+      },
+      idleConnections: scaled(FULL_CONFIG.idleConnections, 10),
+    },
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * Runs every scenario in one go: the raw relay, then our server with all of ours, then the
+ * Yjs server with all of the peer's. One server runs at a time, so each has the machine's two
+ * cores to itself (with the clients).
+ */
+import { cpus, totalmem } from 'node:os';
+import type { BenchConfig } from './config.js';
+import { OurServer, RelayServer, YjsServer } from './processes.js';
+import { type CatchUpReport, catchUp } from './scenarios/catchup.js';
+import { type FanOutResult, ourFanOut, yjsFanOut } from './scenarios/fanout.js';
+import { type IdleResult, idleConnections } from './scenarios/idle.js';
+import { type LatencyResult, ourLatency, relayLatency, yjsLatency } from './scenarios/latency.js';
+import { ourPush, type PushResult, yjsPush } from './scenarios/push.js';
+import { type RelayThroughputResult, relayThroughput } from './scenarios/relay.js';
+
+/** Several runs of one measurement and the run in the middle of them. */
+export interface Runs<T> {
+  runs: T[];
+  median: T;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  durationMs: number;
+  scale: number;
+  machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string; platform: string };
+  config: BenchConfig;
+  relay: { latency: LatencyResult; throughput: Runs<RelayThroughputResult> };
+  ours: {
+    latencyWs: LatencyResult;
+    /** The same with our server on its in-memory store: what durability (SQLite, fsync) costs. */
+    latencyWsMemoryStore: LatencyResult;
+    latencySocketIo: LatencyResult;
+    push: Runs<PushResult>;
+    catchUpMemory: Runs<CatchUpReport>;
+    catchUpSqlJs: Runs<CatchUpReport>;
+    fanOut: FanOutResult;
+    idle: IdleResult;
+  };
+  yjs: {
+    latency: LatencyResult;
+    push: Runs<PushResult>;
+    catchUp: Runs<CatchUpReport>;
+    fanOut: FanOutResult;
+    idle: IdleResult;
+  };
+}
+
+function median<T>(runs: T[], key: (run: T) => number): Runs<T> {
+  const sorted = [...runs].sort((a, b) => key(a) - key(b));
+  return { runs, median: sorted[Math.floor((sorted.length - 1) / 2)]! };
+}
+
+async function repeat<T>(times: number, run: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let index = 0; index < times; index++) results.push(await run(index));
+  return results;
+}
+
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+export async function runBenchmark(
+  config: BenchConfig,
+  options: { scale?: number; log?: (line: string) => void } = {},
+): Promise<BenchResults> {
+  const log = options.log ?? (() => undefined);
+  const began = performance.now();
+  const startedAt = new Date().toISOString();
+  const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    collectGarbage();
+    const start = performance.now();
+    log(`… ${name}`);
+    const result = await work();
+    log(`  ${name}: ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    return result;
+  };
+  const runNames = Array.from({ length: config.runs }, (_, index) => `records_${index + 1}`);
+
+  const relayServer = await RelayServer.start();
+  let relay: BenchResults['relay'];
+  try {
+    relay = {
+      latency: await step('relay latency', () => relayLatency(relayServer, config.latency)),
+      throughput: median(
+        await step('relay throughput', () =>
+          repeat(config.runs, () => relayThroughput(relayServer, config.relayFrames)),
+        ),
+        (run) => run.messagesPerSecond,
+      ),
+    };
+  } finally {
+    await relayServer.stop();
+  }
+
+  const memoryStoreServer = await OurServer.start('memory');
+  let latencyWsMemoryStore: LatencyResult;
+  try {
+    latencyWsMemoryStore = await step('ours latency ws, in-memory server store', () =>
+      ourLatency(memoryStoreServer, 'ws', config.latency),
+    );
+  } finally {
+    await memoryStoreServer.stop();
+  }
+
+  const ourServer = await OurServer.start();
+  let ours: BenchResults['ours'];
+  try {
+    const latencyWs = await step('ours latency ws', () =>
+      ourLatency(ourServer, 'ws', config.latency),
+    );
+    const latencySocketIo = await step('ours latency socket.io', () =>
+      ourLatency(ourServer, 'socketio', config.latency),
+    );
+    // Fan-out and idle memory run before the bulk writes: a burst of 300,000 commits leaves
+    // the disk busy writing back for a while, which shows up as commit stalls (see notes).
+    const fanOut = await step('ours fan-out', () => ourFanOut(ourServer, config.fanOut));
+    const idle = await step('ours idle connections', () =>
+      idleConnections(ourServer.child, 'idle-ours', ourServer.wsUrl, config.idleConnections),
+    );
+    const push = await step('ours push', () =>
+      repeat(config.runs, (index) => ourPush(ourServer, config.pushRecords, runNames[index]!)),
+    );
+    const catchUpRuns = (storage: 'memory' | 'sqljs') =>
+      repeat(config.runs, (index) =>
+        catchUp(ourServer.child, 'catchup-ours', {
+          url: ourServer.origin,
+          name: runNames[index]!,
+          expected: config.pushRecords,
+          storage,
+        }),
+      );
+    const catchUpMemory = await step('ours catch-up memory', () => catchUpRuns('memory'));
+    const catchUpSqlJs = await step('ours catch-up sql.js', () => catchUpRuns('sqljs'));
+    ours = {
+      latencyWs,
+      latencyWsMemoryStore,
+      latencySocketIo,
+      push: median(push, (run) => run.eventsPerSecond),
+      catchUpMemory: median(catchUpMemory, (run) => run.eventsPerSecond),
+      catchUpSqlJs: median(catchUpSqlJs, (run) => run.eventsPerSecond),
+      fanOut,
+      idle,
+    };
+  } finally {
+    await ourServer.stop();
+  }
+
+  const yjsServer = await YjsServer.start();
+  let yjs: BenchResults['yjs'];
+  try {
+    const latency = await step('yjs latency', () => yjsLatency(yjsServer, config.latency));
+    const fanOut = await step('yjs fan-out', () => yjsFanOut(yjsServer, config.fanOut));
+    const idle = await step('yjs idle connections', () =>
+      idleConnections(yjsServer.child, 'idle-yjs', yjsServer.url, config.idleConnections),
+    );
+    const push = await step('yjs push', () =>
+      repeat(config.runs, (index) => yjsPush(yjsServer, config.pushRecords, runNames[index]!)),
+    );
+    const catchUpRuns = await step('yjs catch-up', () =>
+      repeat(config.runs, (index) =>
+        catchUp(yjsServer.child, 'catchup-yjs', {
+          url: yjsServer.url,
+          name: runNames[index]!,
+          expected: config.pushRecords,
+        }),
+      ),
+    );
+    yjs = {
+      latency,
+      push: median(push, (run) => run.eventsPerSecond),
+      catchUp: median(catchUpRuns, (run) => run.eventsPerSecond),
+      fanOut,
+      idle,
+    };
+  } finally {
+    await yjsServer.stop();
+  }
+
+  return {
+    startedAt,
+    durationMs: performance.now() - began,
+    scale: options.scale ?? 1,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryBytes: totalmem(),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+    },
+    config,
+    relay,
+    ours,
+    yjs,
+  };
+}

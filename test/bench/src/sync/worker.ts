@@ -1,0 +1,267 @@
+/**
+ * A worker process of the benchmark: holds clients whose memory and CPU must be their own.
+ * `node … worker.ts <role> <json parameters>`; it talks to the benchmark over IPC:
+ *
+ * - `catchup-ours` / `catchup-yjs`: one fresh client. Sends `ready`, waits for `go`, syncs
+ *   everything the server holds, sends `result`.
+ * - `fanout-ours` / `fanout-yjs`: many light listening connections. Sends `ready`, then a
+ *   `delivered` with every connection's arrival time each time all of them have an event.
+ * - `idle-ours` / `idle-yjs`: many connections that do nothing. Sends `ready`.
+ *
+ * A `close` message closes the connections and ends the process.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
+import type { StorageAdapter } from '@local-first/core';
+import { MemoryStorageAdapter } from '@local-first/storage-memory';
+import { SqlJsStorageAdapter } from '@local-first/storage-sqljs';
+import { NodeFilePersister } from '@local-first/storage-sqljs/node';
+import initSqlJs from 'sql.js';
+import type WebSocket from 'ws';
+import { residentMemory } from './proc.js';
+import type { ChildMessage } from './processes.js';
+import { sharedNow } from './stats.js';
+import {
+  closeSockets,
+  connectYjsDevice,
+  createOurDevice,
+  isYjsUpdateFrame,
+  openMany,
+  openRawSession,
+  openYjsListener,
+} from './workload.js';
+
+/** Handshakes in flight at once when opening many connections. */
+const PARALLEL_OPENS = 50;
+
+export interface CatchUpParameters {
+  /** `http://…` of our server, or `ws://…` of the Yjs server. */
+  url: string;
+  /** Repository (ours) or room (Yjs). */
+  name: string;
+  expected: number;
+  storage?: 'memory' | 'sqljs';
+  /** Memory storage only: copy values in and out (the default) or not. */
+  clone?: boolean;
+}
+
+export interface CatchUpResult extends ChildMessage {
+  type: 'result';
+  /** From start to the last event stored locally, ms. */
+  syncMs: number;
+  /** sql.js only: closing (the final save to the file) after that, ms. */
+  closeMs: number;
+  count: number;
+  /** Largest heap in use seen while syncing, bytes. */
+  peakHeapUsed: number;
+  /** Heap in use before the sync started (after a collection), bytes. */
+  baselineHeapUsed: number;
+  /** Heap in use right after the sync, after a collection: what the synced data keeps, bytes. */
+  retainedHeapUsed: number;
+  /** The process's resident high-water mark (VmHWM), bytes. */
+  peakRss: number;
+}
+
+export interface ListenParameters {
+  url: string;
+  name: string;
+  connections: number;
+}
+
+export interface Delivered extends ChildMessage {
+  type: 'delivered';
+  key: string;
+  /** Arrival time at each connection, `sharedNow()` ms. */
+  times: number[];
+}
+
+const send = (message: ChildMessage) => process.send!(message);
+const [role = '', json = '{}'] = process.argv.slice(2);
+const parameters: unknown = JSON.parse(json);
+let sockets: WebSocket[] = [];
+let cleanup: () => Promise<void> = async () => undefined;
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', (message: ChildMessage) => {
+  if (message.type !== 'close') return;
+  void (async () => {
+    await closeSockets(sockets);
+    await cleanup();
+    send({ type: 'closed' });
+    process.exit(0);
+  })();
+});
+
+try {
+  switch (role) {
+    case 'catchup-ours':
+    case 'catchup-yjs':
+      await catchUp(role, parameters as CatchUpParameters);
+      break;
+    case 'fanout-ours':
+    case 'idle-ours':
+      await listenOurs(parameters as ListenParameters, role === 'fanout-ours');
+      break;
+    case 'fanout-yjs':
+    case 'idle-yjs':
+      await listenYjs(parameters as ListenParameters, role === 'fanout-yjs');
+      break;
+    default:
+      throw new Error(`unknown role "${role}"`);
+  }
+} catch (error) {
+  send({
+    type: 'error',
+    message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+  });
+  process.exit(1);
+}
+
+function waitForGo(): Promise<void> {
+  return new Promise((resolve) => {
+    const listener = (message: ChildMessage) => {
+      if (message.type !== 'go') return;
+      process.off('message', listener);
+      resolve();
+    };
+    process.on('message', listener);
+  });
+}
+
+/** Samples the heap in use whenever the event loop lets a timer run. */
+function heapSampler(): { stop(): number } {
+  let peak = getHeapStatistics().used_heap_size;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, getHeapStatistics().used_heap_size);
+  }, 2);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, getHeapStatistics().used_heap_size);
+    },
+  };
+}
+
+function collect(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+}
+
+async function catchUp(which: string, options: CatchUpParameters): Promise<void> {
+  if (which === 'catchup-yjs') {
+    collect();
+    const baselineHeapUsed = getHeapStatistics().used_heap_size;
+    send({ type: 'ready' });
+    await waitForGo();
+    const sampler = heapSampler();
+    const start = performance.now();
+    const device = await connectYjsDevice(options.url, options.name);
+    const syncMs = performance.now() - start;
+    const peakHeapUsed = sampler.stop();
+    const peakRss = residentMemory(process.pid).hwm;
+    collect();
+    send({
+      type: 'result',
+      syncMs,
+      closeMs: 0,
+      count: device.map.size,
+      peakHeapUsed,
+      baselineHeapUsed,
+      retainedHeapUsed: getHeapStatistics().used_heap_size,
+      peakRss,
+    } satisfies CatchUpResult);
+    cleanup = async () => device.dispose();
+    return;
+  }
+  let storage: StorageAdapter;
+  let directory: string | undefined;
+  if (options.storage === 'sqljs') {
+    directory = await mkdtemp(join(tmpdir(), 'lf-bench-sqljs-'));
+    storage = new SqlJsStorageAdapter({
+      sqlJs: initSqlJs(),
+      persister: new NodeFilePersister({ path: join(directory, 'client.db') }),
+    });
+  } else {
+    storage = new MemoryStorageAdapter({ clone: options.clone ?? true });
+  }
+  const device = await createOurDevice({
+    origin: options.url,
+    transport: 'ws',
+    repository: options.name,
+    storage,
+  });
+  collect();
+  const baselineHeapUsed = getHeapStatistics().used_heap_size;
+  send({ type: 'ready' });
+  await waitForGo();
+  const sampler = heapSampler();
+  const start = performance.now();
+  const done = device.syncCompleted();
+  await device.client.start();
+  await done;
+  const syncMs = performance.now() - start;
+  const peakHeapUsed = sampler.stop();
+  // Read before counting: the count copies every event.
+  const peakRss = residentMemory(process.pid).hwm;
+  collect();
+  const retainedHeapUsed = getHeapStatistics().used_heap_size;
+  const count = (await device.client.storage.getEvents({ repository: options.name })).length;
+  const closing = performance.now();
+  await device.dispose();
+  const closeMs = performance.now() - closing;
+  if (directory) await rm(directory, { recursive: true, force: true });
+  send({
+    type: 'result',
+    syncMs,
+    closeMs: options.storage === 'sqljs' ? closeMs : 0,
+    count,
+    peakHeapUsed,
+    baselineHeapUsed,
+    retainedHeapUsed,
+    peakRss,
+  } satisfies CatchUpResult);
+}
+
+/** Tracks arrivals per key; reports a key when every connection has it. */
+function arrivals(connections: number): (key: string) => void {
+  const times = new Map<string, number[]>();
+  return (key) => {
+    const now = sharedNow();
+    let list = times.get(key);
+    if (!list) {
+      list = [];
+      times.set(key, list);
+    }
+    list.push(now);
+    if (list.length === connections) {
+      times.delete(key);
+      send({ type: 'delivered', key, times: list } satisfies Delivered);
+    }
+  };
+}
+
+async function listenOurs(options: ListenParameters, report: boolean): Promise<void> {
+  const arrived = arrivals(options.connections);
+  sockets = await openMany(options.connections, PARALLEL_OPENS, (index) =>
+    openRawSession(options.url, `bench-${process.pid}-${index}`, (message) => {
+      if (!report || message.type !== 'events' || message.repository !== options.name) return;
+      for (const event of message.events as { dataId: string }[]) arrived(event.dataId);
+    }),
+  );
+  send({ type: 'ready', opened: sockets.length });
+}
+
+async function listenYjs(options: ListenParameters, report: boolean): Promise<void> {
+  const arrived = arrivals(options.connections);
+  const updates = new Array<number>(options.connections).fill(0);
+  sockets = await openMany(options.connections, PARALLEL_OPENS, (index) =>
+    openYjsListener(options.url, options.name, (data) => {
+      // Updates come in the order they were written: the n-th one is event n.
+      if (report && isYjsUpdateFrame(data)) arrived(String(updates[index]!++));
+    }),
+  );
+  send({ type: 'ready', opened: sockets.length });
+}

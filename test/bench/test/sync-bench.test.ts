@@ -1,0 +1,59 @@
+/**
+ * Smoke test of the sync benchmark: every scenario runs end to end with tiny sizes against the
+ * real server processes, and what each one moved arrived. It checks correctness only; the
+ * figures of a run this small mean nothing and nothing here looks at speed.
+ */
+import { describe, expect, it } from 'vitest';
+import { SMOKE_CONFIG } from '../src/sync/config.js';
+import { renderSvg, renderTable, tableRows } from '../src/sync/report.js';
+import { runBenchmark } from '../src/sync/run.js';
+
+describe('pnpm bench harness', () => {
+  it('runs every scenario with tiny sizes and reports them', async () => {
+    const config = SMOKE_CONFIG;
+    const results = await runBenchmark(config);
+    const { relay, ours, yjs } = results;
+
+    for (const latency of [
+      relay.latency,
+      ours.latencyWs,
+      ours.latencyWsMemoryStore,
+      ours.latencySocketIo,
+      yjs.latency,
+    ]) {
+      expect(latency.latencyMs.count).toBe(config.latency.writes);
+      expect(latency.latencyMs.p50).toBeGreaterThan(0);
+    }
+    expect(relay.throughput.median.messages).toBe(config.relayFrames);
+
+    for (const push of [ours.push, yjs.push]) {
+      expect(push.runs).toHaveLength(config.runs);
+      expect(push.median.records).toBe(config.pushRecords);
+    }
+    for (const catchUp of [ours.catchUpMemory, ours.catchUpSqlJs, yjs.catchUp]) {
+      expect(catchUp.runs).toHaveLength(config.runs);
+      for (const run of catchUp.runs) {
+        expect(run.events).toBe(config.pushRecords);
+        expect(run.client.peakHeapUsed).toBeGreaterThan(0);
+        expect(run.server.peakRss).toBeGreaterThan(0);
+      }
+    }
+    for (const fanOut of [ours.fanOut, yjs.fanOut]) {
+      expect(fanOut.clients).toBe(config.fanOut.clients);
+      expect(fanOut.allReceivedMs.count).toBe(config.fanOut.events);
+      expect(fanOut.deliveryMs.count).toBe(config.fanOut.events * config.fanOut.clients);
+    }
+    for (const idle of [ours.idle, yjs.idle]) {
+      expect(idle.connections).toBe(config.idleConnections);
+      expect(idle.collected).toBe(true);
+      expect(idle.after.rss).toBeGreaterThan(0);
+    }
+
+    const rows = tableRows(results);
+    expect(rows.filter((row) => row.target)).toHaveLength(8);
+    const table = renderTable(results, rows);
+    for (const row of rows) expect(table).toContain(row.label);
+    expect(renderSvg(rows)).toMatch(/^<svg /);
+    expect(JSON.parse(JSON.stringify(results)).config).toEqual(config);
+  }, 240_000);
+});
