@@ -64,4 +64,29 @@ describe('WebSocketSyncStrategy timers', () => {
     await replica.client.dispose();
     await engine.close();
   });
+
+  it('sends a push again after the server rate-limits it, instead of stalling until a reconnect', async () => {
+    const { engine, store } = await makeEngine({
+      now: () => Date.now(),
+      limits: {
+        pingIntervalMs: 0,
+        rateLimitCapacity: 2,
+        rateLimitRefillPerSecond: 1,
+        rateLimitMaxViolations: 1_000,
+      },
+    });
+    const replica = await makeReplica(engine, { reconnectDelay: 200 });
+    await replica.client.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await replica.todos.upsert({ id: 'a', title: 'over the limit' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(replica.transport.sent.map((message) => message.type)).toContain('push_events_batch');
+    expect(await store.lastSequence('todos')).toBe(0);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await store.lastSequence('todos')).toBe(1);
+    expect(await replica.todos.getPendingEvents()).toEqual([]);
+    expect(replica.transport.opened).toBe(1);
+    await replica.client.dispose();
+    await engine.close();
+  });
 });

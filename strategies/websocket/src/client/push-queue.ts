@@ -10,6 +10,7 @@ export class PushQueue {
   private readonly waiting = new Map<string, StoredEvent[]>();
   private readonly known = new Set<string>();
   private inFlight: { repository: string; events: StoredEvent[] } | undefined;
+  private paused = false;
 
   constructor(
     private readonly send: (repository: string, events: StoredEvent[]) => void,
@@ -33,7 +34,7 @@ export class PushQueue {
       }
       list.push(event);
     }
-    if (!this.inFlight) this.next();
+    if (!this.inFlight && !this.paused) this.next();
   }
 
   /** The server answered the batch in flight (`ack`): the next one may go. */
@@ -63,6 +64,27 @@ export class PushQueue {
     return true;
   }
 
+  /**
+   * The server turned the batch in flight away for now (rate limited, or it failed inside):
+   * put it back in front and send nothing until `resume()`, which the caller schedules.
+   */
+  retryLater(): void {
+    const batch = this.inFlight;
+    if (!batch) return;
+    this.inFlight = undefined;
+    this.paused = true;
+    this.waiting.set(batch.repository, [
+      ...batch.events,
+      ...(this.waiting.get(batch.repository) ?? []),
+    ]);
+  }
+
+  /** Sends again after `retryLater()`. */
+  resume(): void {
+    this.paused = false;
+    if (!this.inFlight) this.next();
+  }
+
   /** The batch in flight failed on the server: it stays pending in storage for the next connection. */
   failed(): void {
     this.inFlight = undefined;
@@ -74,6 +96,7 @@ export class PushQueue {
     this.waiting.clear();
     this.known.clear();
     this.inFlight = undefined;
+    this.paused = false;
   }
 
   private next(): void {

@@ -288,10 +288,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
           message: message.message,
           ...(message.requestType ? { requestType: message.requestType } : {}),
         });
-        if (message.requestType === 'push_events_batch') {
-          if (message.code === 'too_large') this.queue.tooLarge();
-          else this.queue.failed();
-        }
+        if (message.requestType === 'push_events_batch') this.onPushError(message.code);
         if (message.requestType === 'request_events') this.catchingUp.clear();
         this.logger.warn({ code: message.code, requestType: message.requestType }, message.message);
         return;
@@ -322,6 +319,24 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       ...pending.filter((event) => this.handlesRepository(event.repository)),
       ...early,
     ]);
+  }
+
+  /**
+   * A push the server did not take: too large batches are split; a rate limit or a failure
+   * inside the server is retried after a pause (the events stay pending in storage meanwhile);
+   * anything else waits for the next connection.
+   */
+  private onPushError(code: string): void {
+    if (code === 'too_large') {
+      this.queue.tooLarge();
+    } else if (code === 'rate_limited' || code === 'internal') {
+      this.queue.retryLater();
+      this.after(backoffDelay(0, this.options) + this.options.reconnectDelay / 2, () =>
+        this.queue.resume(),
+      );
+    } else {
+      this.queue.failed();
+    }
   }
 
   private requestCatchUp(repository: string): void {

@@ -6,8 +6,8 @@ import {
 } from '@local-first/core';
 
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
-export const DEFAULT_RATE_LIMIT_CAPACITY = 1_000;
-export const DEFAULT_RATE_LIMIT_REFILL_PER_SECOND = 500;
+export const DEFAULT_RATE_LIMIT_CAPACITY = 2_000;
+export const DEFAULT_RATE_LIMIT_REFILL_PER_SECOND = 1_000;
 export const DEFAULT_RATE_LIMIT_MAX_VIOLATIONS = 200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 10_000;
 

@@ -113,7 +113,7 @@ export class Session {
     this.awaitingPong = false;
     if (this.closed) return;
     if (!this.bucket.take()) {
-      this.rateLimited();
+      this.rateLimited(raw);
       return;
     }
     this.queue = this.queue
@@ -121,7 +121,7 @@ export class Session {
       .catch((error: unknown) => this.internalError(raw, error));
   }
 
-  private rateLimited(): void {
+  private rateLimited(raw: unknown): void {
     const now = this.engine.now();
     if (now - this.violationWindowStart > this.engine.limits.rateLimitWindowMs) {
       this.violationWindowStart = now;
@@ -132,14 +132,18 @@ export class Session {
       this.close(CLOSE_CODES.rateLimited, 'rate limit exceeded');
       return;
     }
-    this.send({ type: 'error', code: 'rate_limited', message: 'too many messages; slow down' });
+    // The type of the dropped message tells a client which request to send again.
+    const requestType = requestTypeOf(raw);
+    this.send({
+      type: 'error',
+      code: 'rate_limited',
+      message: 'too many messages; slow down',
+      ...(requestType ? { requestType } : {}),
+    });
   }
 
   private internalError(raw: unknown, error: unknown): void {
-    const requestType =
-      typeof (raw as { type?: unknown })?.type === 'string'
-        ? (raw as { type: string }).type
-        : undefined;
+    const requestType = requestTypeOf(raw);
     this.engine.logger.error({ error, requestType, userId: this.user?.userId }, 'request failed');
     this.send({
       type: 'error',
@@ -312,4 +316,10 @@ export class Session {
       Math.min(delay, MAX_TIMER_MS),
     );
   }
+}
+
+/** The `type` of a raw message, when it has a short string one. */
+function requestTypeOf(raw: unknown): string | undefined {
+  const type = (raw as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && type.length <= 64 ? type : undefined;
 }
