@@ -3,6 +3,7 @@ export {
   LocalFirstClient,
   type LocalFirstClientOptions,
 } from './client.js';
+export { cloneJson } from './clone.js';
 export {
   type ConflictResolver,
   type ConflictSide,

@@ -1,3 +1,4 @@
+import { cloneJson } from './clone.js';
 import { type ConflictResolver, resolveRemoteEvent } from './conflict.js';
 import { type HlcState, HybridLogicalClock } from './hlc.js';
 import { randomId, uuidv7 } from './id.js';
@@ -54,7 +55,7 @@ export async function writeLocalEvent(
     operation: data === null ? 2 : current && !current.deleted ? 1 : 0,
     createdAt: new Date(wall).toISOString(),
     dataId: id,
-    data: data === null ? null : structuredClone(data),
+    data: data === null ? null : cloneJson(data),
     hlc,
     repository,
     syncStatus: change.needSync ? 'pending' : 'ok',

@@ -1,4 +1,5 @@
 import {
+  cloneJson,
   DEFAULT_NAMESPACE,
   ERROR_CODES,
   type EventQuery,
@@ -49,7 +50,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
   private closing: Promise<void> | undefined;
 
   constructor(options: MemoryStorageOptions = {}) {
-    this.copy = options.clone === false ? (value) => value : (value) => structuredClone(value);
+    this.copy = options.clone === false ? (value) => value : cloneJson;
   }
 
   get namespace(): string {
@@ -82,15 +83,14 @@ export class MemoryStorageAdapter implements StorageAdapter {
   transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
     return this.run(async () => {
       const undo: (() => void)[] = [];
-      const tx = this.view(undo);
-      let finished = false;
-      const guarded = guardAfterCommit(tx, () => finished);
+      const life = { ended: false };
+      const tx = this.view(undo, life);
       try {
-        const result = await work(guarded);
-        finished = true;
+        const result = await work(tx);
+        life.ended = true;
         return result;
       } catch (error) {
-        finished = true;
+        life.ended = true;
         for (const step of undo.reverse()) step();
         throw error;
       }
@@ -152,9 +152,14 @@ export class MemoryStorageAdapter implements StorageAdapter {
   }
 
   /** Direct access to the current namespace; writes log their inverse into `undo` when given. */
-  private view(undo?: (() => void)[]): StorageTransaction {
+  private view(undo?: (() => void)[], life?: { ended: boolean }): StorageTransaction {
     const data = this.data();
     const copy = this.copy;
+    // A transaction's view refuses to be used once its transaction has ended.
+    const guard = () => {
+      if (life?.ended)
+        throw new LocalFirstError(ERROR_CODES.closed, 'this transaction has already ended');
+    };
     const table = (repository: string) => {
       let records = data.records.get(repository);
       if (!records) {
@@ -165,20 +170,25 @@ export class MemoryStorageAdapter implements StorageAdapter {
     };
     return {
       async getRecord(repository, id) {
+        guard();
         const record = data.records.get(repository)?.get(id);
         return record && copy(record);
       },
       async queryRecords(repository, query) {
+        guard();
         return evaluateQuery(data.records.get(repository)?.values() ?? [], query).map(copy);
       },
       async getEvent(eventId) {
+        guard();
         const event = data.events.get(eventId);
         return event && copy(event);
       },
       async hasEvent(eventId) {
+        guard();
         return data.events.has(eventId);
       },
       async getEvents(query = {}) {
+        guard();
         const found: StoredEvent[] = [];
         for (const event of data.events.values()) {
           if (query.limit !== undefined && found.length >= query.limit) break;
@@ -189,15 +199,18 @@ export class MemoryStorageAdapter implements StorageAdapter {
         return found;
       },
       async getMeta(key) {
+        guard();
         return data.meta.get(key);
       },
       async putRecord(repository, record) {
+        guard();
         const records = table(repository);
         const previous = records.get(record.id);
         records.set(record.id, copy(record));
         undo?.push(() => (previous ? records.set(record.id, previous) : records.delete(record.id)));
       },
       async appendEvent(event) {
+        guard();
         if (data.events.has(event.eventId)) {
           throw new LocalFirstError(
             ERROR_CODES.duplicateEvent,
@@ -211,6 +224,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
         undo?.push(() => data.events.delete(event.eventId));
       },
       async setEventStatus(eventIds, status) {
+        guard();
         for (const eventId of eventIds) {
           const event = data.events.get(eventId);
           if (!event || event.syncStatus === status) continue;
@@ -222,6 +236,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
         }
       },
       async setMeta(key, value) {
+        guard();
         const previous = data.meta.get(key);
         if (value === undefined) data.meta.delete(key);
         else data.meta.set(key, value);
@@ -231,24 +246,6 @@ export class MemoryStorageAdapter implements StorageAdapter {
       },
     };
   }
-}
-
-/** A transaction view that refuses to be used once its transaction has ended. */
-function guardAfterCommit(tx: StorageTransaction, ended: () => boolean): StorageTransaction {
-  return new Proxy(tx, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (ended()) {
-          return Promise.reject(
-            new LocalFirstError(ERROR_CODES.closed, 'this transaction has already ended'),
-          );
-        }
-        return value.apply(target, args);
-      };
-    },
-  });
 }
 
 function closedError(): LocalFirstError {
