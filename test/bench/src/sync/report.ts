@@ -235,8 +235,8 @@ export function notes(results: BenchResults): string[] {
       'ITS SERVER KEEPS EVERYTHING IN MEMORY; ours commits every batch to SQLite (WAL, full fsync) before it acknowledges.',
     'Yjs has no acknowledgement: a Yjs push counts until the writer gets the echo of its last update from the server.',
     `Latency: sequential writes, one starting at most every ${PACE_MS} ms so no connection exceeds our server's default ` +
-      `rate limit (500 messages/s; unpaced, a push gets rate_limited after ~1,600 writes and the client's push queue ` +
-      `never recovers); ${config.latency.warmup} warm-up writes are not counted; memory storage on both clients. ` +
+      `rate limit (a rate-limited push is sent again after a pause, which would show as a latency outlier); ` +
+      `${config.latency.warmup} warm-up writes are not counted; memory storage on both clients. ` +
       'The "in-memory store" row runs our server with --store memory: the difference to the row above is the SQLite commit with fsync.',
     `Push: each record its own upsert / set; the writer yields to the event loop every ${WRITES_BETWEEN_YIELDS} writes. ` +
       'The relay column is frames of one event each, sent back to back with nothing stored or acknowledged.',
