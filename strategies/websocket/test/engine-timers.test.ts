@@ -107,4 +107,34 @@ describe('SyncEngine: timers and limits', () => {
     const late = connect(engine);
     expect((await late.closed).code).toBe(1001);
   });
+
+  it('keeps a catch-up at most two pages ahead of what the client confirmed', async () => {
+    const { engine } = await makeEngine({
+      limits: { pingIntervalMs: 0, maxPageEvents: 5, catchUpConfirmTimeoutMs: 10_000 },
+    });
+    const writer = await authenticated(engine);
+    writer.send({
+      type: 'push_events_batch',
+      repository: 'todos',
+      events: Array.from({ length: 20 }, (_, i) => event(`e${i}`)),
+    });
+    await writer.next('ack');
+    const reader = await authenticated(engine, 'token-bob');
+    // A client that confirms once is paced from then on.
+    reader.send({ type: 'events_received', repository: 'todos', count: 0, lastSequence: 0 });
+    reader.send({ type: 'request_events', repository: 'todos' });
+    const first = await reader.next('events');
+    const second = await reader.next('events');
+    expect([first.lastSequence, second.lastSequence]).toEqual([5, 10]);
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(reader.inbox.filter((message) => message.type === 'events')).toEqual([]);
+    // Confirming by count works too, as clients of the seed protocol do.
+    reader.send({ type: 'events_received', repository: 'todos', count: 5 });
+    expect((await reader.next('events')).lastSequence).toBe(15);
+    // A client that stops confirming gets the rest after the timeout.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect((await reader.next('events')).lastSequence).toBe(20);
+    expect(await reader.next('sync_complete')).toMatchObject({ lastSequence: 20 });
+    await engine.close();
+  });
 });

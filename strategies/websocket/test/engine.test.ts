@@ -215,11 +215,18 @@ describe('SyncEngine: catch-up', () => {
     await alice.next('ack');
     const reader = await authenticated(engine, 'token-bob');
     reader.send({ type: 'request_events', repository: 'todos', afterSequence: 3, limit: 50 });
-    const pages = [
-      await reader.next('events'),
-      await reader.next('events'),
-      await reader.next('events'),
-    ];
+    // Each page is confirmed, as clients do; the server keeps at most two pages unconfirmed.
+    const pages = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await reader.next('events');
+      pages.push(page);
+      reader.send({
+        type: 'events_received',
+        repository: 'todos',
+        count: (page.events as unknown[]).length,
+        lastSequence: page.lastSequence,
+      });
+    }
     expect(
       pages.map((page) => [(page.events as unknown[]).length, page.hasMore, page.lastSequence]),
     ).toEqual([

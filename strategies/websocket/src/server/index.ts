@@ -15,6 +15,8 @@ export {
 export { type PushResult, SyncEngine, type SyncEngineOptions } from './engine.js';
 export { MAX_REPOSITORY_NAME_LENGTH, type ParsedMessage, parseClientMessage } from './messages.js';
 export {
+  DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS,
+  DEFAULT_CATCH_UP_WINDOW_PAGES,
   DEFAULT_LIMITS,
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_RATE_LIMIT_CAPACITY,

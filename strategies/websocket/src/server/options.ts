@@ -10,6 +10,8 @@ export const DEFAULT_RATE_LIMIT_CAPACITY = 2_000;
 export const DEFAULT_RATE_LIMIT_REFILL_PER_SECOND = 1_000;
 export const DEFAULT_RATE_LIMIT_MAX_VIOLATIONS = 200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 10_000;
+export const DEFAULT_CATCH_UP_WINDOW_PAGES = 2;
+export const DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS = 10_000;
 
 /** The limits a server enforces on every connection. */
 export interface SyncLimits {
@@ -33,6 +35,14 @@ export interface SyncLimits {
   /** A connection refused this many messages within `rateLimitWindowMs` is closed with 4429. */
   rateLimitMaxViolations: number;
   rateLimitWindowMs: number;
+  /**
+   * A catch-up sends at most this many pages ahead of what the client has confirmed with
+   * `events_received`, so neither side holds a whole stream in memory. Applies to clients that
+   * confirm (the strategy does); 0 sends everything at once.
+   */
+  catchUpWindowPages: number;
+  /** A client silent this long after a page gets the next one anyway. */
+  catchUpConfirmTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SyncLimits> = {
@@ -45,4 +55,6 @@ export const DEFAULT_LIMITS: Readonly<SyncLimits> = {
   rateLimitRefillPerSecond: DEFAULT_RATE_LIMIT_REFILL_PER_SECOND,
   rateLimitMaxViolations: DEFAULT_RATE_LIMIT_MAX_VIOLATIONS,
   rateLimitWindowMs: DEFAULT_RATE_LIMIT_WINDOW_MS,
+  catchUpWindowPages: DEFAULT_CATCH_UP_WINDOW_PAGES,
+  catchUpConfirmTimeoutMs: DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS,
 };

@@ -10,6 +10,7 @@ import {
   type TransportConnection,
 } from '@local-first/core';
 import { type AuthenticatedUser, AuthenticationError, bearerToken } from './auth.js';
+import { Confirmations } from './confirmations.js';
 import type { SyncEngine } from './engine.js';
 import { parseClientMessage } from './messages.js';
 import { TokenBucket } from './rate-limit.js';
@@ -31,6 +32,7 @@ export class Session {
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private awaitingPong = false;
   private readonly readable = new Map<string, Promise<boolean>>();
+  private readonly confirmations = new Confirmations();
   private closed = false;
 
   constructor(
@@ -105,6 +107,7 @@ export class Session {
 
   private dispose(): void {
     this.closed = true;
+    this.confirmations.releaseAll();
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
   }
@@ -115,6 +118,16 @@ export class Session {
     if (!this.bucket.take()) {
       this.rateLimited(raw);
       return;
+    }
+    // A confirmation has no answer and only moves the client's position, so it is taken at
+    // once: a catch-up in progress (ahead of it in the queue) may be waiting for it.
+    if (this.user && (raw as { type?: unknown } | null)?.type === 'events_received') {
+      const parsed = parseClientMessage(raw);
+      if (parsed.ok && parsed.message.type === 'events_received') {
+        const { repository, count, lastSequence } = parsed.message;
+        this.confirmations.confirm(repository, count, lastSequence);
+        return;
+      }
     }
     this.queue = this.queue
       .then(() => this.handle(raw))
@@ -241,9 +254,23 @@ export class Session {
       request.afterSequence === undefined && request.since !== undefined
         ? await store.readSince(request.repository, new Date(request.since).toISOString(), limit)
         : await store.readAfter(request.repository, request.afterSequence ?? 0, limit);
+    // Pages in flight: each is awaited once `catchUpWindowPages` newer ones have gone out.
+    const sent: { sequence: number; count: number }[] = [];
+    const countBase = this.confirmations.countOf(request.repository);
+    let total = 0;
     for (;;) {
       if (this.closed) return;
       if (page.events.length > 0) {
+        const window = limits.catchUpWindowPages;
+        if (window > 0 && this.confirmations.active && sent.length >= window) {
+          const target = sent[sent.length - window]!;
+          await this.confirmations.waitFor(
+            request.repository,
+            { ...target, countBase },
+            limits.catchUpConfirmTimeoutMs,
+          );
+          if (this.closed) return;
+        }
         this.send({
           type: 'events',
           repository: request.repository,
@@ -251,6 +278,8 @@ export class Session {
           hasMore: page.hasMore,
           lastSequence: page.lastSequence,
         });
+        total += page.events.length;
+        sent.push({ sequence: page.lastSequence, count: total });
       }
       if (!page.hasMore) break;
       page = await store.readAfter(request.repository, page.lastSequence, limit);
