@@ -282,6 +282,9 @@ export class Session {
         sent.push({ sequence: page.lastSequence, count: total });
       }
       if (!page.hasMore) break;
+      // Yield to the event loop between pages: other connections get their turn, and this
+      // client's confirmations are read while its stream is still going.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       page = await store.readAfter(request.repository, page.lastSequence, limit);
     }
     this.send({
