@@ -28,6 +28,7 @@ import {
   type WebSocketSyncStrategyOptions,
 } from './options.js';
 import { PushQueue } from './push-queue.js';
+import { waitUntilSynced } from './when-synced.js';
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -171,34 +172,21 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   whenSynced(timeoutMs: number = DEFAULT_WHEN_SYNCED_TIMEOUT_MS): Promise<boolean> {
     const host = this.host;
     if (!host) return Promise.reject(new Error('attach the strategy to a LocalFirstClient first'));
-    return new Promise((resolve) => {
-      let settled = false;
-      // Checks run asynchronously and may finish out of order; only the newest one decides.
-      let asked = 0;
-      const stops: (() => void)[] = [];
-      const finish = (synced: boolean) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        for (const stop of stops) stop();
-        resolve(synced);
-      };
-      const check = async () => {
-        const question = ++asked;
-        if (this.state.value !== 'connected') return;
-        const repositories = host.repositoryNames().filter((name) => this.handlesRepository(name));
-        if (!repositories.every((name) => this.caughtUp.has(name))) return;
-        const pending = (await host.getPendingEvents()).filter((event) =>
-          this.handlesRepository(event.repository),
-        );
-        if (question === asked && pending.length === 0) finish(true);
-      };
-      const deadline = setTimeout(() => finish(false), timeoutMs);
-      stops.push(this.activity.subscribe(() => void check()));
-      // The state signal calls back at once with the current state: an already synced
-      // strategy resolves without waiting for anything new.
-      stops.push(this.state.subscribe(() => void check()));
-    });
+    const handles = (name: string) => this.handlesRepository(name);
+    return waitUntilSynced(
+      {
+        host,
+        changes: [this.activity, this.state],
+        handlesRepository: handles,
+        caughtUp: () =>
+          this.state.value === 'connected' &&
+          host
+            .repositoryNames()
+            .filter(handles)
+            .every((name) => this.caughtUp.has(name)),
+      },
+      timeoutMs,
+    );
   }
 
   private async connect(): Promise<void> {
