@@ -127,10 +127,10 @@ export function concurrencyTests(context: SuiteContext): void {
     expect(await readAll(store, 'todos')).toEqual(result.read);
   });
 
-  it('gives writers on 8 separate nodes one gap-free order that a tailing node reads once', async (test) => {
+  it('gives writers on 8 separate nodes one gap-free order that a tailing node reads once', async (testContext) => {
     if (!context.canAddNodes) {
       // Skipped by capability: the setup offers no node() sharing the same data.
-      test.skip('the store cannot be opened as several nodes over the same data');
+      testContext.skip('the store cannot be opened as several nodes over the same data');
       return;
     }
     const writers: EventStore[] = [];
@@ -143,10 +143,10 @@ export function concurrencyTests(context: SuiteContext): void {
     expect(await context.store.lastSequence('todos')).toBe(result.read.length);
   });
 
-  it('stores an eventId once when 8 nodes append the same batch at the same time', async (test) => {
+  it('stores an eventId once when 8 nodes append the same batch at the same time', async (testContext) => {
     if (!context.canAddNodes) {
       // Skipped by capability: the setup offers no node() sharing the same data.
-      test.skip('the store cannot be opened as several nodes over the same data');
+      testContext.skip('the store cannot be opened as several nodes over the same data');
       return;
     }
     const writers: EventStore[] = [];

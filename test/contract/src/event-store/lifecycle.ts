@@ -39,11 +39,11 @@ export function lifecycleTests(context: SuiteContext): void {
     for (const call of calls) await expectCode(call, ERROR_CODES.notInitialized);
   });
 
-  it('keeps events, sequences, stamps and deduplication across a reopen', async (test) => {
+  it('keeps events, sequences, stamps and deduplication across a reopen', async (testContext) => {
     const { store, clock } = context;
     if (!context.canReopen) {
       // Skipped by capability: the setup offers no reopen() (the store is not persistent).
-      test.skip('the store does not survive a reopen');
+      testContext.skip('the store does not survive a reopen');
       return;
     }
     const t0 = clock.iso();
