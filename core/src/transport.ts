@@ -22,7 +22,10 @@ export interface InvalidFrame {
 export interface TransportConnection {
   /** True until the connection closes. */
   readonly isOpen: boolean;
-  /** Sends one message; fails with `connection_closed` once the connection is closed. */
+  /**
+   * Sends one message; fails with `connection_closed` once the connection is closed. A message
+   * is not changed after it is sent, so a transport may encode it once for many connections.
+   */
   send(message: object): void;
   /** Closes the connection with a code and reason; closing twice is harmless. */
   close(code?: number, reason?: string): void;

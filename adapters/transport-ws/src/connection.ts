@@ -139,7 +139,13 @@ export class WebSocketConnection implements TransportConnection {
 }
 
 /** One message → one text frame; a value JSON cannot carry is the caller's mistake. */
+// The same message object is often sent to many connections (a live broadcast to every
+// reader): it is encoded once. Messages are treated as frozen once sent.
+const encoded = new WeakMap<object, string>();
+
 function encode(message: object): string {
+  const cached = encoded.get(message);
+  if (cached !== undefined) return cached;
   let text: string | undefined;
   try {
     text = JSON.stringify(message);
@@ -150,6 +156,7 @@ function encode(message: object): string {
   }
   if (typeof text !== 'string')
     throw new LocalFirstError(ERROR_CODES.invalidArgument, 'the message is not a JSON object');
+  encoded.set(message, text);
   return text;
 }
 
