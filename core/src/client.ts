@@ -118,6 +118,10 @@ export class LocalFirstClient {
   private async doInitialize(): Promise<void> {
     this.phase = 'initializing';
     await this.storage.open();
+    for (const repository of this.repositories.values()) {
+      if (repository.indexes.length > 0)
+        await this.storage.ensureIndexes?.(repository.name, repository.indexes);
+    }
     await this.loadIdentity();
     const host = this.syncHost();
     for (const strategy of this.strategies) {

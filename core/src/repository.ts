@@ -18,7 +18,7 @@ export interface RepositoryOptions<T extends RecordData> {
   idField?: keyof T & string;
   /** Conflict resolution for remote events; default last-writer-wins by (hlc, eventId). */
   resolveConflict?: ConflictResolver<T>;
-  /** Fields that adapters with native queries should index. */
+  /** Fields queried often: adapters with a query engine index them (`StorageAdapter.ensureIndexes`). */
   indexes?: readonly (keyof T & string)[];
 }
 

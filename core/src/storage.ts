@@ -71,6 +71,12 @@ export interface StorageAdapter extends StorageTransaction {
    * error is re-thrown. Transactions of one adapter never interleave.
    */
   transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Optional: makes queries on these top-level fields of a repository fast (an index). The
+   * client calls it after `open()` with the fields each repository declares in `indexes`.
+   * Adapters without a query engine leave it out.
+   */
+  ensureIndexes?(repository: string, fields: readonly string[]): Promise<void>;
   /** Flushes and releases the backing store; later calls fail with `closed`. */
   close(): Promise<void>;
 }

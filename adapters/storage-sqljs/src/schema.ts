@@ -59,9 +59,13 @@ function hex(text: string): string {
  * serves that field in every repository, so a field declared by two repositories gets one.
  */
 export function schemaSql(indexes: Readonly<Record<string, readonly string[]>>): string {
-  const fields = new Set(Object.values(indexes).flat());
-  const statements = [SCHEMA];
-  for (const field of [...fields].sort()) {
+  return [SCHEMA, indexSql(Object.values(indexes).flat())].join('\n');
+}
+
+/** `CREATE INDEX IF NOT EXISTS` for each field (one expression index per field name). */
+export function indexSql(fieldNames: readonly string[]): string {
+  const statements: string[] = [];
+  for (const field of [...new Set(fieldNames)].sort()) {
     if (field === 'id') continue; // the primary key already covers it
     const expression = indexedExpression(field);
     if (expression === undefined) {

@@ -19,6 +19,7 @@ import {
   validateQuery,
 } from '@local-first/core';
 import { Connection } from './connection.js';
+import { indexSql } from './schema.js';
 import { selectRecords } from './sql-query.js';
 import { sqlView } from './sql-view.js';
 import type { Persister, SqlJsModule } from './types.js';
@@ -69,7 +70,7 @@ export class SqlJsStorageAdapter implements StorageAdapter {
   private readonly options: SqlJsStorageOptions;
   private readonly queue = new SerialQueue();
   private readonly logger: Logger;
-  private readonly indexed: ReadonlySet<string>;
+  private readonly indexed: Set<string>;
   private connection: Connection | undefined;
   private current = DEFAULT_NAMESPACE;
   private dirty = false;
@@ -211,6 +212,19 @@ export class SqlJsStorageAdapter implements StorageAdapter {
   }
   setMeta(key: string, value: string | undefined): Promise<void> {
     return this.write((view) => view.setMeta(key, value));
+  }
+
+  /** Creates the expression indexes for fields a repository declares (see `indexes`). */
+  ensureIndexes(_repository: string, fields: readonly string[]): Promise<void> {
+    return this.queue.run(async () => {
+      const fresh = fields.filter((field) => !this.indexed.has(field));
+      if (fresh.length === 0) return;
+      this.live().exec(indexSql(fresh));
+      for (const field of fresh) this.indexed.add(field);
+      // Views remember which fields are indexed; the next call makes a new one.
+      this.plain = undefined;
+      await this.committed();
+    });
   }
 
   /** SQLite's plan for a query, one line per step: shows whether a declared index is used. */

@@ -1,9 +1,12 @@
 import {
   evaluateQuery,
   type JsonValue,
+  LocalFirstClient,
   type QueryOperator,
   type QuerySpec,
+  Repository,
   type StoredRecord,
+  silentLogger,
 } from '@local-first/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -126,6 +129,25 @@ describe('declared indexes', () => {
   const byField = (field: string, op: QueryOperator, value: JsonValue): QuerySpec => ({
     where: [{ field, op, value }],
     orderBy: [],
+  });
+
+  it('are created for the fields a repository declares, when the client opens', async () => {
+    const adapter = new SqlJsStorageAdapter({ sqlJs });
+    const tasks = new Repository<{ id: string; rank: number }>({
+      name: 'tasks',
+      indexes: ['rank'],
+    });
+    const client = new LocalFirstClient({
+      repositories: [tasks],
+      localStorage: adapter,
+      logger: silentLogger,
+    });
+    await client.initialize();
+    await tasks.upsert({ id: 'a', rank: 5 });
+    const plan = (await adapter.explainQuery('tasks', byField('rank', '>', 3))).join('\n');
+    expect(plan).toMatch(/USING INDEX field_72616e6b/);
+    expect(await tasks.query().where('rank', '>', 3).get()).toEqual([{ id: 'a', rank: 5 }]);
+    await client.dispose();
   });
 
   it('serve equality, range and in queries on the declared fields', async () => {
