@@ -25,6 +25,20 @@ export function parseHlc(stamp: string): HlcState | undefined {
   return { wall: Number(match[1]), counter: Number(match[2]) };
 }
 
+/**
+ * True when `stamp` starts like one this clock formats (`16 digits:5 digits:`). Such stamps
+ * order as plain strings, so the newest of many is their string maximum.
+ */
+export function isHlcStamp(stamp: string): boolean {
+  if (stamp.length < WALL_DIGITS + COUNTER_DIGITS + 2) return false;
+  for (let index = 0; index < WALL_DIGITS + COUNTER_DIGITS + 2; index++) {
+    const code = stamp.charCodeAt(index);
+    const colon = index === WALL_DIGITS || index === WALL_DIGITS + COUNTER_DIGITS + 1;
+    if (colon ? code !== 58 : code < 48 || code > 57) return false;
+  }
+  return true;
+}
+
 /** The stamp of a moment given as an ISO timestamp, for events that carry no `hlc`. */
 export function hlcFromTimestamp(iso: string): string {
   const wall = Date.parse(iso);

@@ -21,7 +21,14 @@ export {
 export { ERROR_CODES, type ErrorCode, isLocalFirstError, LocalFirstError } from './errors.js';
 export type { AppendOutcome, EventPage, EventStore, ServerEvent } from './event-store.js';
 export { checkLimit, checkSequence, encodeStoredEvent, parseSince } from './event-store-args.js';
-export { formatHlc, type HlcState, HybridLogicalClock, hlcFromTimestamp, parseHlc } from './hlc.js';
+export {
+  formatHlc,
+  type HlcState,
+  HybridLogicalClock,
+  hlcFromTimestamp,
+  isHlcStamp,
+  parseHlc,
+} from './hlc.js';
 export { randomId, uuidv7 } from './id.js';
 export { InboundQueue } from './inbound-queue.js';
 export { createLocalConnectionPair, type LocalConnection } from './local-connection.js';
@@ -102,6 +109,13 @@ export {
   type StorageTransaction,
   type StorageWriter,
 } from './storage.js';
+export {
+  appendEvents,
+  duplicateEventError,
+  readEventStatuses,
+  readRecords,
+  writeRecords,
+} from './storage-batch.js';
 export type {
   ApplyResult,
   ConnectionState,

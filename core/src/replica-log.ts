@@ -1,9 +1,10 @@
 import { cloneJson } from './clone.js';
 import { type ConflictResolver, resolveRemoteEvent } from './conflict.js';
-import { type HlcState, HybridLogicalClock } from './hlc.js';
+import { type HlcState, HybridLogicalClock, hlcFromTimestamp, isHlcStamp } from './hlc.js';
 import { randomId, uuidv7 } from './id.js';
-import { eventStamp, type RecordData, type StoredEvent, type SyncEvent } from './model.js';
+import type { RecordData, StoredEvent, StoredRecord, SyncEvent } from './model.js';
 import type { StorageAdapter, StorageTransaction } from './storage.js';
+import { appendEvents, readEventStatuses, readRecords, writeRecords } from './storage-batch.js';
 import type { ApplyResult, RemoteCursor } from './sync-strategy.js';
 
 // The transactional steps of the client: what a local write and a remote batch store, and
@@ -76,7 +77,8 @@ export async function writeLocalEvent(
 /**
  * Stores a batch of validated remote events in the caller's transaction: each eventId once,
  * record states resolved, the clock advanced past every stamp, and the cursor. An event this
- * client wrote and still had pending is marked synced: the server holds it.
+ * client wrote and still had pending is marked synced: the server holds it. The storage is
+ * reached with a handful of batch calls per batch, not several per event.
  */
 export async function applyRemoteBatch(
   tx: StorageTransaction,
@@ -90,22 +92,47 @@ export async function applyRemoteBatch(
   },
 ): Promise<void> {
   const { clock, repository, result } = batch;
+  const ids = batch.events.map((event) => event.eventId);
+  // Known ids, and below each fresh id as it is taken, so a repeat inside the batch is skipped.
+  const statuses = await readEventStatuses(tx, ids);
+  const fresh: SyncEvent[] = [];
+  const confirmed: string[] = [];
   for (const event of batch.events) {
-    const known = await tx.getEvent(event.eventId);
-    if (known) {
-      if (known.syncStatus === 'pending') await tx.setEventStatus([event.eventId], 'ok');
+    const status = statuses.get(event.eventId);
+    if (status !== undefined) {
+      if (status === 'pending') confirmed.push(event.eventId);
+      statuses.set(event.eventId, 'ok');
       result.skipped.push(event.eventId);
       continue;
     }
-    clock.receive(eventStamp(event).hlc);
-    const next = resolveRemoteEvent(
-      await tx.getRecord(repository, event.dataId),
-      event,
-      batch.resolver,
+    statuses.set(event.eventId, 'ok');
+    fresh.push(event);
+  }
+  if (confirmed.length > 0) await tx.setEventStatus(confirmed, 'ok');
+  if (fresh.length > 0) {
+    const states = await readRecords(
+      tx,
+      repository,
+      fresh.map((event) => event.dataId),
     );
-    if (next) await tx.putRecord(repository, next);
-    await tx.appendEvent({ ...event, repository, syncStatus: 'ok', local: false });
-    result.applied.push(event.eventId);
+    const changed = new Map<string, StoredRecord>();
+    const stored = new Array<StoredEvent>(fresh.length);
+    let newest: string | undefined;
+    for (let index = 0; index < fresh.length; index++) {
+      const event = fresh[index]!;
+      const stamp = event.hlc ?? hlcFromTimestamp(event.createdAt);
+      if (isHlcStamp(stamp) && (newest === undefined || stamp > newest)) newest = stamp;
+      const next = resolveRemoteEvent(states.get(event.dataId), event, batch.resolver);
+      if (next) {
+        states.set(event.dataId, next);
+        changed.set(event.dataId, next);
+      }
+      stored[index] = { ...event, repository, syncStatus: 'ok', local: false };
+      result.applied.push(event.eventId);
+    }
+    if (newest !== undefined) clock.receive(newest);
+    await writeRecords(tx, repository, [...changed.values()]);
+    await appendEvents(tx, stored);
   }
   if (batch.cursor) await tx.setMeta(batch.cursor.key, batch.cursor.value);
   if (result.applied.length > 0) await tx.setMeta(META_CLOCK, JSON.stringify(clock.state));

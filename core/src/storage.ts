@@ -33,6 +33,16 @@ export interface StorageReader {
   getEvents(query?: EventQuery): Promise<StoredEvent[]>;
   /** A meta value (cursors, client id, clock state, config), or `undefined`. */
   getMeta(key: string): Promise<string | undefined>;
+  /**
+   * Optional batch read: the states of many records of one repository, by id; ids never
+   * written are absent from the map. Without it the client calls `getRecord` once per id.
+   */
+  getRecords?(repository: string, ids: readonly string[]): Promise<Map<string, StoredRecord>>;
+  /**
+   * Optional batch read: the sync status of each of these events that the log holds; ids not
+   * in the log are absent. Without it the client calls `getEvent` once per id.
+   */
+  getEventStatuses?(eventIds: readonly string[]): Promise<Map<string, SyncStatus>>;
 }
 
 /** Writes available both on the adapter and inside a transaction. */
@@ -45,6 +55,18 @@ export interface StorageWriter {
   setEventStatus(eventIds: readonly string[], status: SyncStatus): Promise<void>;
   /** Sets a meta value; `undefined` removes it. */
   setMeta(key: string, value: string | undefined): Promise<void>;
+  /**
+   * Optional batch write: creates or replaces many records of one repository, as `putRecord`
+   * would one after the other. Without it the client calls `putRecord` once per record.
+   */
+  putRecords?(repository: string, records: readonly StoredRecord[]): Promise<void>;
+  /**
+   * Optional batch write: appends events in the order given, as `appendEvent` would one after
+   * the other. When one id is already in the log (or twice in the list) it fails with
+   * `duplicate_event` and appends none of them. Without it the client calls `appendEvent`
+   * once per event.
+   */
+  appendEvents?(events: readonly StoredEvent[]): Promise<void>;
 }
 
 /** The view of the store inside `transaction()`: every write lands with the others or none do. */
@@ -54,6 +76,11 @@ export interface StorageTransaction extends StorageReader, StorageWriter {}
  * The client-side store: records with tombstones, the event log with sync status, and meta
  * key-values, all inside the current namespace. Each call outside `transaction()` is atomic
  * on its own. Values returned are copies: changing them changes nothing stored.
+ *
+ * The four batch methods (`getRecords`, `getEventStatuses`, `putRecords`, `appendEvents`) are
+ * optional: an adapter that has them lets the client store a page of remote events with a
+ * handful of calls instead of several per event. `storage-batch.ts` falls back to the single
+ * calls for adapters without them.
  */
 export interface StorageAdapter extends StorageTransaction {
   /** A short name for logs and test titles (`memory`, `sqljs`, …). */

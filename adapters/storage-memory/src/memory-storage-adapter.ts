@@ -1,11 +1,13 @@
 import {
   cloneJson,
   DEFAULT_NAMESPACE,
+  duplicateEventError,
   ERROR_CODES,
   type EventQuery,
   evaluateQuery,
   LocalFirstError,
   type QuerySpec,
+  type RecordData,
   type StorageAdapter,
   type StorageCapabilities,
   type StorageTransaction,
@@ -43,14 +45,14 @@ export class MemoryStorageAdapter implements StorageAdapter {
   readonly name = 'memory';
   readonly capabilities: StorageCapabilities = { persistent: false, nativeQuery: false };
   private readonly namespaces = new Map<string, NamespaceData>();
-  private readonly copy: <T>(value: T) => T;
+  private readonly copy: (<T>(value: T) => T) | undefined;
   private current = DEFAULT_NAMESPACE;
   private state: 'new' | 'open' | 'closed' = 'new';
   private queue: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
 
   constructor(options: MemoryStorageOptions = {}) {
-    this.copy = options.clone === false ? (value) => value : cloneJson;
+    this.copy = options.clone === false ? undefined : cloneJson;
   }
 
   get namespace(): string {
@@ -127,6 +129,18 @@ export class MemoryStorageAdapter implements StorageAdapter {
   setMeta(key: string, value: string | undefined): Promise<void> {
     return this.run(() => this.view().setMeta(key, value));
   }
+  getRecords(repository: string, ids: readonly string[]): Promise<Map<string, StoredRecord>> {
+    return this.run(() => this.view().getRecords(repository, ids));
+  }
+  getEventStatuses(eventIds: readonly string[]): Promise<Map<string, SyncStatus>> {
+    return this.run(() => this.view().getEventStatuses(eventIds));
+  }
+  putRecords(repository: string, records: readonly StoredRecord[]): Promise<void> {
+    return this.run(() => this.view().putRecords(repository, records));
+  }
+  appendEvents(events: readonly StoredEvent[]): Promise<void> {
+    return this.run(() => this.view().appendEvents(events));
+  }
 
   /** Queues an operation behind every earlier one. */
   private run<T>(operation: () => T | Promise<T>): Promise<T> {
@@ -152,99 +166,198 @@ export class MemoryStorageAdapter implements StorageAdapter {
   }
 
   /** Direct access to the current namespace; writes log their inverse into `undo` when given. */
-  private view(undo?: (() => void)[], life?: { ended: boolean }): StorageTransaction {
-    const data = this.data();
-    const copy = this.copy;
-    // A transaction's view refuses to be used once its transaction has ended.
-    const guard = () => {
-      if (life?.ended)
-        throw new LocalFirstError(ERROR_CODES.closed, 'this transaction has already ended');
-    };
-    const table = (repository: string) => {
-      let records = data.records.get(repository);
-      if (!records) {
-        records = new Map();
-        data.records.set(repository, records);
-      }
-      return records;
-    };
-    return {
-      async getRecord(repository, id) {
-        guard();
-        const record = data.records.get(repository)?.get(id);
-        return record && copy(record);
-      },
-      async queryRecords(repository, query) {
-        guard();
-        return evaluateQuery(data.records.get(repository)?.values() ?? [], query).map(copy);
-      },
-      async getEvent(eventId) {
-        guard();
-        const event = data.events.get(eventId);
-        return event && copy(event);
-      },
-      async hasEvent(eventId) {
-        guard();
-        return data.events.has(eventId);
-      },
-      async getEvents(query = {}) {
-        guard();
-        const found: StoredEvent[] = [];
-        for (const event of data.events.values()) {
-          if (query.limit !== undefined && found.length >= query.limit) break;
-          if (query.repository !== undefined && event.repository !== query.repository) continue;
-          if (query.status !== undefined && event.syncStatus !== query.status) continue;
-          found.push(copy(event));
-        }
-        return found;
-      },
-      async getMeta(key) {
-        guard();
-        return data.meta.get(key);
-      },
-      async putRecord(repository, record) {
-        guard();
-        const records = table(repository);
-        const previous = records.get(record.id);
-        records.set(record.id, copy(record));
-        undo?.push(() => (previous ? records.set(record.id, previous) : records.delete(record.id)));
-      },
-      async appendEvent(event) {
-        guard();
-        if (data.events.has(event.eventId)) {
-          throw new LocalFirstError(
-            ERROR_CODES.duplicateEvent,
-            `event ${event.eventId} is already in the log`,
-            {
-              details: { eventId: event.eventId },
-            },
-          );
-        }
-        data.events.set(event.eventId, copy(event));
-        undo?.push(() => data.events.delete(event.eventId));
-      },
-      async setEventStatus(eventIds, status) {
-        guard();
-        for (const eventId of eventIds) {
-          const event = data.events.get(eventId);
-          if (!event || event.syncStatus === status) continue;
-          const previous = event.syncStatus;
-          event.syncStatus = status;
-          undo?.push(() => {
-            event.syncStatus = previous;
-          });
-        }
-      },
-      async setMeta(key, value) {
-        guard();
-        const previous = data.meta.get(key);
-        if (value === undefined) data.meta.delete(key);
-        else data.meta.set(key, value);
-        undo?.push(() =>
-          previous === undefined ? data.meta.delete(key) : data.meta.set(key, previous),
-        );
-      },
-    };
+  private view(undo?: (() => void)[], life?: { ended: boolean }): MemoryView {
+    return new MemoryView(this.data(), this.copy, undo, life);
+  }
+}
+
+/**
+ * The reads and writes of one namespace. Inside a transaction it logs the inverse of each
+ * write into `undo`, and refuses to be used once the transaction has ended.
+ *
+ * Stored values are copies and are never changed in place (except an event's status), so the
+ * record and the event of one write share a single copy of the record's data: within one view,
+ * a data object handed in twice is copied once. Do not change what you passed in until the
+ * transaction ends.
+ */
+class MemoryView implements StorageTransaction {
+  private copies: Map<object, RecordData> | undefined;
+  private readonly copy: <T>(value: T) => T;
+
+  constructor(
+    private readonly data: NamespaceData,
+    /** `undefined` when the adapter was made with `clone: false`: values are kept as given. */
+    private readonly cloning: (<T>(value: T) => T) | undefined,
+    private readonly undo: (() => void)[] | undefined,
+    private readonly life: { ended: boolean } | undefined,
+  ) {
+    this.copy = cloning ?? ((value) => value);
+  }
+
+  async getRecord(repository: string, id: string): Promise<StoredRecord | undefined> {
+    this.guard();
+    const record = this.data.records.get(repository)?.get(id);
+    return record && this.copy(record);
+  }
+
+  async getRecords(repository: string, ids: readonly string[]): Promise<Map<string, StoredRecord>> {
+    this.guard();
+    const found = new Map<string, StoredRecord>();
+    const records = this.data.records.get(repository);
+    if (!records) return found;
+    for (const id of ids) {
+      const record = records.get(id);
+      if (record && !found.has(id)) found.set(id, this.copy(record));
+    }
+    return found;
+  }
+
+  async queryRecords(repository: string, query: QuerySpec): Promise<StoredRecord[]> {
+    this.guard();
+    return evaluateQuery(this.data.records.get(repository)?.values() ?? [], query).map(this.copy);
+  }
+
+  async getEvent(eventId: string): Promise<StoredEvent | undefined> {
+    this.guard();
+    const event = this.data.events.get(eventId);
+    return event && this.copy(event);
+  }
+
+  async hasEvent(eventId: string): Promise<boolean> {
+    this.guard();
+    return this.data.events.has(eventId);
+  }
+
+  async getEventStatuses(eventIds: readonly string[]): Promise<Map<string, SyncStatus>> {
+    this.guard();
+    const found = new Map<string, SyncStatus>();
+    for (const eventId of eventIds) {
+      const event = this.data.events.get(eventId);
+      if (event) found.set(eventId, event.syncStatus);
+    }
+    return found;
+  }
+
+  async getEvents(query: EventQuery = {}): Promise<StoredEvent[]> {
+    this.guard();
+    const found: StoredEvent[] = [];
+    for (const event of this.data.events.values()) {
+      if (query.limit !== undefined && found.length >= query.limit) break;
+      if (query.repository !== undefined && event.repository !== query.repository) continue;
+      if (query.status !== undefined && event.syncStatus !== query.status) continue;
+      found.push(this.copy(event));
+    }
+    return found;
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    this.guard();
+    return this.data.meta.get(key);
+  }
+
+  async putRecord(repository: string, record: StoredRecord): Promise<void> {
+    this.guard();
+    this.storeRecord(this.table(repository), record);
+  }
+
+  async putRecords(repository: string, records: readonly StoredRecord[]): Promise<void> {
+    this.guard();
+    const table = this.table(repository);
+    for (const record of records) this.storeRecord(table, record);
+  }
+
+  async appendEvent(event: StoredEvent): Promise<void> {
+    this.guard();
+    if (this.data.events.has(event.eventId)) throw duplicateEventError(event.eventId);
+    this.storeEvent(event);
+  }
+
+  async appendEvents(events: readonly StoredEvent[]): Promise<void> {
+    this.guard();
+    const ids = new Set<string>();
+    for (const event of events) {
+      if (this.data.events.has(event.eventId) || ids.has(event.eventId))
+        throw duplicateEventError(event.eventId);
+      ids.add(event.eventId);
+    }
+    for (const event of events) this.storeEvent(event);
+  }
+
+  async setEventStatus(eventIds: readonly string[], status: SyncStatus): Promise<void> {
+    this.guard();
+    for (const eventId of eventIds) {
+      const event = this.data.events.get(eventId);
+      if (!event || event.syncStatus === status) continue;
+      const previous = event.syncStatus;
+      event.syncStatus = status;
+      this.undo?.push(() => {
+        event.syncStatus = previous;
+      });
+    }
+  }
+
+  async setMeta(key: string, value: string | undefined): Promise<void> {
+    this.guard();
+    const { meta } = this.data;
+    const previous = meta.get(key);
+    if (value === undefined) meta.delete(key);
+    else meta.set(key, value);
+    this.undo?.push(() => (previous === undefined ? meta.delete(key) : meta.set(key, previous)));
+  }
+
+  private guard(): void {
+    if (this.life?.ended)
+      throw new LocalFirstError(ERROR_CODES.closed, 'this transaction has already ended');
+  }
+
+  private table(repository: string): Map<string, StoredRecord> {
+    let records = this.data.records.get(repository);
+    if (!records) {
+      records = new Map();
+      this.data.records.set(repository, records);
+    }
+    return records;
+  }
+
+  /** One copy per data object handed to this view. */
+  private copyData(data: RecordData | null): RecordData | null {
+    if (data === null || typeof data !== 'object') return this.copy(data);
+    this.copies ??= new Map();
+    let copied = this.copies.get(data);
+    if (!copied) {
+      copied = this.copy(data);
+      this.copies.set(data, copied);
+    }
+    return copied;
+  }
+
+  private storeRecord(table: Map<string, StoredRecord>, record: StoredRecord): void {
+    const previous = table.get(record.id);
+    table.set(
+      record.id,
+      this.cloning
+        ? {
+            id: record.id,
+            data: this.copyData(record.data),
+            deleted: record.deleted,
+            hlc: record.hlc,
+            eventId: record.eventId,
+          }
+        : record,
+    );
+    this.undo?.push(() => (previous ? table.set(record.id, previous) : table.delete(record.id)));
+  }
+
+  private storeEvent(event: StoredEvent): void {
+    const { events } = this.data;
+    let stored = event;
+    if (this.cloning) {
+      const { data, ...fields } = event;
+      stored = this.cloning(fields) as StoredEvent;
+      stored.data = this.copyData(data);
+    }
+    events.set(event.eventId, stored);
+    this.undo?.push(() => events.delete(event.eventId));
   }
 }
 

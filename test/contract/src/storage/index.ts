@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe } from 'vitest';
+import { describeBatchMethods } from './batch.js';
 import { describeEvents } from './events.js';
 import { StorageHarness, type StorageSetup } from './harness.js';
 import { describeKeysAndUnicode } from './keys-unicode.js';
@@ -37,6 +38,7 @@ export function describeStorageAdapter(name: string, setup: () => Promise<Storag
     describeQueryOrder(harness);
     describeEvents(harness);
     describeTransactions(harness);
+    describeBatchMethods(harness);
     describeNamespacesAndMeta(harness);
     describeKeysAndUnicode(harness);
     describePersistence(harness);
