@@ -53,6 +53,12 @@ export interface WebSocketSyncStrategyOptions {
   /** Most events in one `push_events_batch`. Default 500 (the server's default limit). */
   maxBatchEvents?: number;
   /**
+   * Batches sent before the first is answered, so the server commits one while the next
+   * travels. Default 2; 1 waits for each `ack`. After a push error the connection goes on
+   * with 1.
+   */
+  maxBatchesInFlight?: number;
+  /**
    * Called when the server refuses the credentials (or they expire). Return new credentials to
    * retry with them; return nothing to stop in the `failed` state.
    */
@@ -74,6 +80,7 @@ export const DEFAULTS = {
   connectTimeout: DEFAULT_CONNECT_TIMEOUT_MS,
   authTimeout: DEFAULT_AUTH_TIMEOUT_MS,
   maxBatchEvents: DEFAULT_MAX_BATCH_EVENTS,
+  maxBatchesInFlight: 2,
 } as const;
 
 /** Delay before reconnect attempt `attempt` (0-based): full jitter over a capped exponential. */

@@ -92,6 +92,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     this.queue = new PushQueue(
       (repository, events) => this.sendBatch(repository, events),
       this.options.maxBatchEvents,
+      Math.max(1, this.options.maxBatchesInFlight),
     );
     this.heartbeat = new Heartbeat(this.options.heartbeatInterval, this.options.pongTimeout);
     this.state.subscribe((state) => this.connected.set(state === 'connected'));
@@ -309,22 +310,12 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     ]);
   }
 
-  /**
-   * A push the server did not take: too large batches are split; a rate limit or a failure
-   * inside the server is retried after a pause (the events stay pending in storage meanwhile);
-   * anything else waits for the next connection.
-   */
+  /** A push the server did not take; see `PushQueue.rejected` for what happens to it. */
   private onPushError(code: string): void {
-    if (code === 'too_large') {
-      this.queue.tooLarge();
-    } else if (code === 'rate_limited' || code === 'internal') {
-      this.queue.retryLater();
+    if (this.queue.rejected(code) === 'resume_later')
       this.after(backoffDelay(0, this.options) + this.options.reconnectDelay / 2, () =>
         this.queue.resume(),
       );
-    } else {
-      this.queue.failed();
-    }
   }
 
   private requestCatchUp(repository: string): void {
@@ -345,7 +336,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       await host.markFailed(rejected.map((entry) => entry.eventId));
       this.activity.emit({ type: 'rejected', rejected });
     }
-    this.queue.settled();
+    this.queue.acknowledged([...ack.eventIds, ...rejected.map((entry) => entry.eventId)]);
     if (ack.eventIds.length > 0)
       this.activity.emit({ type: 'acknowledged', eventIds: ack.eventIds });
   }
