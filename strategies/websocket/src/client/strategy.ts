@@ -1,6 +1,7 @@
 import {
   type AckMessage,
   CLOSE_CODES,
+  type ClientMessage,
   type CloseInfo,
   type ConnectionState,
   Emitter,
@@ -28,6 +29,7 @@ import {
   type WebSocketSyncStrategyOptions,
 } from './options.js';
 import { PushQueue } from './push-queue.js';
+import { LiveReceipts } from './receipts.js';
 import { waitUntilSynced } from './when-synced.js';
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -76,6 +78,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private readonly timers = new Set<Timer>();
   private readonly heartbeat: Heartbeat;
   private readonly queue: PushQueue;
+  private readonly receipts = new LiveReceipts((message) => this.sendIfOpen(message));
   private early: StoredEvent[] | undefined;
 
   constructor(options: WebSocketSyncStrategyOptions) {
@@ -364,12 +367,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     this.cursors.set(repository, cursor);
     if (result.invalid.length > 0)
       this.logger.warn({ repository, invalid: result.invalid }, 'server sent malformed events');
-    this.connection?.send({
-      type: 'events_received',
-      repository,
-      count: message.events.length,
-      lastSequence: cursor,
-    });
+    this.receipts.add(repository, message.events.length, cursor, catchUpPage);
     if (gap) this.requestCatchUp(repository);
   }
 
@@ -418,6 +416,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.queue.clear();
+    this.receipts.clear();
     this.early = undefined;
     this.catchingUp.clear();
     this.caughtUp.clear();
@@ -433,6 +432,10 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       run();
     }, delay);
     this.timers.add(timer);
+  }
+
+  private sendIfOpen(message: ClientMessage): void {
+    if (this.connection?.isOpen) this.connection.send(message);
   }
 
   private cursorKey(repository: string): string {

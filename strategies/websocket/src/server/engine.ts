@@ -2,6 +2,7 @@ import {
   type AckMessage,
   CLOSE_CODES,
   type EventStore,
+  type EventsMessage,
   type IncomingConnectionInfo,
   type Logger,
   type RejectedEvent,
@@ -151,15 +152,15 @@ export class SyncEngine {
     if (rejected.length > 0) ack.rejected = rejected;
     if (outcomes.length > 0)
       ack.lastSequence = Math.max(...outcomes.map((outcome) => outcome.serverSequence));
-    if (stored.length > 0) void this.broadcast(repository, stored, origin);
+    if (stored.length > 0) this.broadcast(repository, stored, origin);
     return { ack, stored };
   }
 
-  private async broadcast(
-    repository: string,
-    events: ServerEvent[],
-    origin: Session | undefined,
-  ): Promise<void> {
+  /**
+   * Sends new events to every other connection that may read the repository. Connections
+   * whose permission is already known get them at once, before the pusher's `ack`.
+   */
+  private broadcast(repository: string, events: ServerEvent[], origin: Session | undefined): void {
     const message = {
       type: 'events' as const,
       repository,
@@ -168,11 +169,21 @@ export class SyncEngine {
     };
     for (const session of this.sessions) {
       if (session === origin || !session.user) continue;
-      try {
-        if (await session.mayRead(repository)) session.send(message);
-      } catch (error) {
-        this.logger.warn({ error, repository }, 'broadcast to one connection failed');
-      }
+      const allowed = session.mayReadNow(repository);
+      if (allowed === true) session.send(message);
+      else if (allowed === undefined) void this.broadcastWhenKnown(session, repository, message);
+    }
+  }
+
+  private async broadcastWhenKnown(
+    session: Session,
+    repository: string,
+    message: EventsMessage,
+  ): Promise<void> {
+    try {
+      if (await session.mayRead(repository)) session.send(message);
+    } catch (error) {
+      this.logger.warn({ error, repository }, 'broadcast to one connection failed');
     }
   }
 

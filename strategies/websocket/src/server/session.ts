@@ -32,6 +32,8 @@ export class Session {
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private awaitingPong = false;
   private readonly readable = new Map<string, Promise<boolean>>();
+  /** The answers of `readable` that have arrived, for the broadcast's synchronous path. */
+  private readonly readableKnown = new Map<string, boolean>();
   private readonly confirmations = new Confirmations();
   private closed = false;
 
@@ -89,10 +91,23 @@ export class Session {
   mayRead(repository: string): Promise<boolean> {
     let answer = this.readable.get(repository);
     if (!answer) {
+      const readable = this.readable;
       answer = Promise.resolve(this.engine.authorizer.canRead(this.user!, repository));
-      this.readable.set(repository, answer);
+      readable.set(repository, answer);
+      answer.then(
+        (allowed) => {
+          // Only if the cache was not cleared (re-authentication) meanwhile.
+          if (readable.get(repository) === answer) this.readableKnown.set(repository, allowed);
+        },
+        () => undefined,
+      );
     }
     return answer;
+  }
+
+  /** `mayRead`'s answer when it is already known, else `undefined` (ask `mayRead`). */
+  mayReadNow(repository: string): boolean | undefined {
+    return this.readableKnown.get(repository);
   }
 
   /** Called on each ping tick: a connection silent since the last ping is closed. */
@@ -312,6 +327,7 @@ export class Session {
       const user = await this.engine.authenticator.authenticate({ token, headers });
       this.user = user;
       this.readable.clear();
+      this.readableKnown.clear();
       clearTimeout(this.authTimer);
       this.armExpiry(user.expiresAt);
       this.send({
