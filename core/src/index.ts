@@ -44,6 +44,7 @@ export {
   type SyncEvent,
   SyncOperation,
   SyncStatus,
+  toWireEvent,
 } from './model.js';
 export {
   type AckMessage,

@@ -82,6 +82,21 @@ export interface Stamp {
   eventId: string;
 }
 
+/** An event as it goes on the wire: the stored event without its local bookkeeping. */
+export function toWireEvent(event: StoredEvent): SyncEvent {
+  const wire: SyncEvent = {
+    eventId: event.eventId,
+    operation: event.operation,
+    createdAt: event.createdAt,
+    dataId: event.dataId,
+    data: event.data,
+  };
+  if (event.hlc !== undefined) wire.hlc = event.hlc;
+  if (event.serverSequence !== undefined) wire.serverSequence = event.serverSequence;
+  if (event.serverCreatedAt !== undefined) wire.serverCreatedAt = event.serverCreatedAt;
+  return wire;
+}
+
 /** The stamp of an event; an event without `hlc` (a seed-era client) is stamped by `createdAt`. */
 export function eventStamp(event: Pick<SyncEvent, 'hlc' | 'createdAt' | 'eventId'>): Stamp {
   return { hlc: event.hlc ?? hlcFromTimestamp(event.createdAt), eventId: event.eventId };

@@ -17,6 +17,7 @@ import {
   type SyncStrategy,
   silentLogger,
   type TransportConnection,
+  toWireEvent,
 } from '@local-first/core';
 import { advanceCursor } from './cursor.js';
 import { Heartbeat } from './heartbeat.js';
@@ -372,10 +373,11 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   }
 
   private sendBatch(repository: string, events: StoredEvent[]): void {
-    const wire = events.map(
-      ({ repository: _repository, syncStatus: _status, local: _local, ...event }) => event,
-    );
-    this.connection?.send({ type: 'push_events_batch', repository, events: wire });
+    this.connection?.send({
+      type: 'push_events_batch',
+      repository,
+      events: events.map(toWireEvent),
+    });
   }
 
   private async onClosed(info: CloseInfo, generation: number): Promise<void> {
