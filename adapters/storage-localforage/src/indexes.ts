@@ -39,13 +39,22 @@ export class Indexes {
   ) {}
 
   /** Adds a new record id to its repository's index. */
-  async addId(repository: string, id: string): Promise<void> {
+  addId(repository: string, id: string): Promise<void> {
+    return this.addIds(repository, [id]);
+  }
+
+  /** Adds new record ids to their repository's index, writing each page they touch once. */
+  async addIds(repository: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
     const headKey = keys.idHead(this.ns, repository);
     const head = (await this.tx.get<IdIndexHead>(headKey)) ?? { count: 0 };
-    const pageKey = keys.idPage(this.ns, repository, Math.floor(head.count / this.pageSize));
-    const ids = (await this.tx.get<string[]>(pageKey)) ?? [];
-    this.tx.set(pageKey, [...ids, id]);
-    this.tx.set(headKey, { count: head.count + 1 });
+    await this.appendPaged(
+      head.count,
+      ids,
+      (page) => keys.idPage(this.ns, repository, page),
+      (id) => id,
+    );
+    this.tx.set(headKey, { count: head.count + ids.length });
   }
 
   /** Every record id of a repository, tombstones included. */
@@ -61,19 +70,31 @@ export class Indexes {
 
   /** Appends an event to the log; returns its sequence number. */
   async appendEvent(event: StoredEvent): Promise<number> {
+    return (await this.appendEvents([event]))[0]!;
+  }
+
+  /**
+   * Appends events to the log in order, writing each page they touch once; returns their
+   * sequence numbers.
+   */
+  async appendEvents(events: readonly StoredEvent[]): Promise<number[]> {
+    if (events.length === 0) return [];
     const headKey = keys.logHead(this.ns);
     const head = (await this.tx.get<LogHead>(headKey)) ?? EMPTY_LOG;
-    const seq = head.next;
-    const page = Math.floor(seq / this.pageSize);
-    const pageKey = keys.logPage(this.ns, page);
-    const entries = (await this.tx.get<LogEntry[]>(pageKey)) ?? [];
-    this.tx.set(pageKey, [...entries, [event.eventId, event.syncStatus, event.repository]]);
-    const pending =
-      event.syncStatus === 'pending' && head.pending.at(-1) !== page
-        ? [...head.pending, page]
-        : head.pending;
-    this.tx.set(headKey, { next: seq + 1, pending });
-    return seq;
+    let pending = head.pending;
+    events.forEach((event, index) => {
+      const page = Math.floor((head.next + index) / this.pageSize);
+      // Pages fill in order, so a page added here is above every page already listed.
+      if (event.syncStatus === 'pending' && pending.at(-1) !== page) pending = [...pending, page];
+    });
+    await this.appendPaged(
+      head.next,
+      events,
+      (page) => keys.logPage(this.ns, page),
+      (event): LogEntry => [event.eventId, event.syncStatus, event.repository],
+    );
+    this.tx.set(headKey, { next: head.next + events.length, pending });
+    return events.map((_, index) => head.next + index);
   }
 
   /** Records a status change of the event at `seq` in its log page. */
@@ -122,5 +143,27 @@ export class Indexes {
       }
     }
     return found;
+  }
+
+  /**
+   * Appends `items` (as `entry` makes them) to a paged list that holds `count` entries so far.
+   * Each page is read and written once, as a new array: stored values are never changed.
+   */
+  private async appendPaged<T, E>(
+    count: number,
+    items: readonly T[],
+    pageKey: (page: number) => string,
+    entry: (item: T) => E,
+  ): Promise<void> {
+    let index = 0;
+    while (index < items.length) {
+      const page = Math.floor((count + index) / this.pageSize);
+      const room = (page + 1) * this.pageSize - (count + index);
+      const key = pageKey(page);
+      const entries = [...((await this.tx.get<E[]>(key)) ?? [])];
+      for (const item of items.slice(index, index + room)) entries.push(entry(item));
+      this.tx.set(key, entries);
+      index += room;
+    }
   }
 }

@@ -1,5 +1,6 @@
 import {
   DEFAULT_NAMESPACE,
+  duplicateEventError,
   ERROR_CODES,
   type EventQuery,
   evaluateQuery,
@@ -158,9 +159,21 @@ export class LocalForageStorageAdapter implements StorageAdapter {
   setMeta(key: string, value: string | undefined): Promise<void> {
     return this.once((view) => view.setMeta(key, value));
   }
+  getRecords(repository: string, ids: readonly string[]): Promise<Map<string, StoredRecord>> {
+    return this.once((view) => view.getRecords(repository, ids));
+  }
+  getEventStatuses(eventIds: readonly string[]): Promise<Map<string, SyncStatus>> {
+    return this.once((view) => view.getEventStatuses(eventIds));
+  }
+  putRecords(repository: string, records: readonly StoredRecord[]): Promise<void> {
+    return this.once((view) => view.putRecords(repository, records));
+  }
+  appendEvents(events: readonly StoredEvent[]): Promise<void> {
+    return this.once((view) => view.appendEvents(events));
+  }
 
   /** One call on its own: its own small transaction (reads commit nothing). */
-  private once<T>(operation: (view: StorageTransaction) => Promise<T>): Promise<T> {
+  private once<T>(operation: (view: Required<StorageTransaction>) => Promise<T>): Promise<T> {
     return this.queue.run(async () => {
       const kv = this.store.begin();
       const result = await operation(this.view(kv, () => false));
@@ -169,8 +182,11 @@ export class LocalForageStorageAdapter implements StorageAdapter {
     });
   }
 
-  /** The contract's operations over one pending transaction in the current namespace. */
-  private view(kv: KvTransaction, ended: () => boolean): StorageTransaction {
+  /**
+   * The contract's operations over one pending transaction in the current namespace. The
+   * batch methods read their keys `CONCURRENCY` at a time and update each index page once.
+   */
+  private view(kv: KvTransaction, ended: () => boolean): Required<StorageTransaction> {
     const ns = this.current;
     const indexes = new Indexes(kv, ns, this.pageSize);
     const guard = <A extends unknown[], R>(body: (...args: A) => Promise<R>) => {
@@ -186,6 +202,17 @@ export class LocalForageStorageAdapter implements StorageAdapter {
       getRecord: guard(async (repository: string, id: string) => {
         const found = await kv.get<StoredRecord>(keys.record(ns, repository, id));
         return found && structuredClone(found);
+      }),
+      getRecords: guard(async (repository: string, ids: readonly string[]) => {
+        const unique = [...new Set(ids)];
+        const records = await inChunks(unique, (id) =>
+          kv.get<StoredRecord>(keys.record(ns, repository, id)),
+        );
+        const found = new Map<string, StoredRecord>();
+        records.forEach((item, index) => {
+          if (item !== undefined) found.set(unique[index]!, structuredClone(item));
+        });
+        return found;
       }),
       queryRecords: guard(async (repository: string, query: QuerySpec) => {
         validateQuery(query);
@@ -206,23 +233,54 @@ export class LocalForageStorageAdapter implements StorageAdapter {
         const entries = await inChunks(ids, readEvent);
         return entries.map((entry) => structuredClone(entry!.event));
       }),
+      getEventStatuses: guard(async (eventIds: readonly string[]) => {
+        const unique = [...new Set(eventIds)];
+        const entries = await inChunks(unique, readEvent);
+        const found = new Map<string, SyncStatus>();
+        entries.forEach((entry, index) => {
+          if (entry !== undefined) found.set(unique[index]!, entry.event.syncStatus);
+        });
+        return found;
+      }),
       getMeta: guard((key: string) => kv.get<string>(keys.meta(ns, key))),
       putRecord: guard(async (repository: string, record: StoredRecord) => {
         const key = keys.record(ns, repository, record.id);
         if ((await kv.get(key)) === undefined) await indexes.addId(repository, record.id);
         kv.set(key, structuredClone(record));
       }),
+      putRecords: guard(async (repository: string, records: readonly StoredRecord[]) => {
+        const unique = [...new Set(records.map((record) => record.id))];
+        const before = await inChunks(unique, (id) => kv.get(keys.record(ns, repository, id)));
+        await indexes.addIds(
+          repository,
+          unique.filter((_, index) => before[index] === undefined),
+        );
+        // One after the other, as putRecord would: the last state of an id wins.
+        for (const record of records) {
+          kv.set(keys.record(ns, repository, record.id), structuredClone(record));
+        }
+      }),
       appendEvent: guard(async (event: StoredEvent) => {
         const key = keys.event(ns, event.eventId);
-        if ((await kv.get(key)) !== undefined) {
-          throw new LocalFirstError(
-            ERROR_CODES.duplicateEvent,
-            `event ${event.eventId} is already in the log`,
-            { details: { eventId: event.eventId } },
-          );
-        }
+        if ((await kv.get(key)) !== undefined) throw duplicateEventError(event.eventId);
         const seq = await indexes.appendEvent(event);
         kv.set(key, { seq, event: structuredClone(event) } satisfies StoredEventEntry);
+      }),
+      appendEvents: guard(async (events: readonly StoredEvent[]) => {
+        // Every id is checked before the first write, so a duplicate leaves the log as it was.
+        const known = await inChunks(events, (event) => readEvent(event.eventId));
+        const taken = new Set<string>();
+        events.forEach(({ eventId }, index) => {
+          if (known[index] !== undefined || taken.has(eventId)) throw duplicateEventError(eventId);
+          taken.add(eventId);
+        });
+        const seqs = await indexes.appendEvents(events);
+        events.forEach((event, index) => {
+          kv.set(keys.event(ns, event.eventId), {
+            seq: seqs[index]!,
+            event: structuredClone(event),
+          } satisfies StoredEventEntry);
+        });
       }),
       setEventStatus: guard(async (eventIds: readonly string[], status: SyncStatus) => {
         for (const eventId of eventIds) {

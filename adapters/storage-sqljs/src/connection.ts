@@ -55,11 +55,48 @@ export class Connection {
     }
   }
 
+  /**
+   * Runs a query that ends in `IN (…)` over many values, in chunks: `sql(marks)` puts `marks`
+   * (the placeholders of one chunk) into the query, after `params`. A short chunk is padded
+   * with NULLs up to the next of a few fixed sizes, so every call shares a handful of prepared
+   * statements; a NULL in the list matches no row.
+   */
+  rowsIn(
+    sql: (marks: string) => string,
+    params: readonly SqlValue[],
+    values: readonly SqlValue[],
+  ): SqlValue[][] {
+    const rows: SqlValue[][] = [];
+    for (let start = 0; start < values.length; start += IN_CHUNK) {
+      const chunk = values.slice(start, start + IN_CHUNK);
+      const size = IN_SIZES.find((candidate) => candidate >= chunk.length) ?? IN_CHUNK;
+      const padded: SqlValue[] = [...params, ...chunk];
+      for (let pad = chunk.length; pad < size; pad++) padded.push(null);
+      for (const row of this.rows(sql(placeholders(size)), padded)) rows.push(row);
+    }
+    return rows;
+  }
+
   run(sql: string, params: SqlValue[]): void {
     const statement = this.prepared(sql);
     try {
       statement.bind(params);
       statement.step();
+    } finally {
+      statement.reset();
+    }
+  }
+
+  /** Runs one fixed statement once per item, binding `params(item)`: a batch of writes. */
+  runEach<T>(sql: string, items: readonly T[], params: (item: T) => SqlValue[]): void {
+    if (items.length === 0) return;
+    const statement = this.prepared(sql);
+    try {
+      for (const item of items) {
+        // bind() resets the statement from the previous step first.
+        statement.bind(params(item));
+        statement.step();
+      }
     } finally {
       statement.reset();
     }
@@ -125,4 +162,25 @@ export class Connection {
  */
 function configure(db: SqlJsDatabase): void {
   db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;');
+}
+
+/**
+ * The most values one `IN (…)` list binds. Older SQLite builds allow 999 variables in one
+ * statement, and a few more are bound beside the list.
+ */
+const IN_CHUNK = 500;
+
+/** The lengths `IN (…)` lists are padded to: a few statements, little padding. */
+const IN_SIZES = [1, 8, 32, 128, IN_CHUNK];
+
+const MARKS = new Map<number, string>();
+
+/** `?, ?, …`: `count` placeholders, made once per count. */
+function placeholders(count: number): string {
+  let marks = MARKS.get(count);
+  if (marks === undefined) {
+    marks = Array.from({ length: count }, () => '?').join(', ');
+    MARKS.set(count, marks);
+  }
+  return marks;
 }

@@ -1,4 +1,5 @@
 import {
+  duplicateEventError,
   ERROR_CODES,
   type EventQuery,
   LocalFirstError,
@@ -15,16 +16,32 @@ import { eventBody, recordToRow, rowToEvent, rowToRecord } from './schema.js';
 import { RECORD_COLUMNS, selectRecords } from './sql-query.js';
 import type { SqlValue } from './types.js';
 
+/** A transaction view with the optional batch methods too. */
+export type SqlView = Required<StorageTransaction>;
+
+const SELECT_RECORDS_IN = (marks: string) =>
+  `SELECT ${RECORD_COLUMNS} FROM records WHERE ns = ? AND repo = ? AND id IN (${marks})`;
+const SELECT_STATUSES_IN = (marks: string) =>
+  `SELECT event_id, status FROM events WHERE ns = ? AND event_id IN (${marks})`;
+const INSERT_RECORD =
+  'INSERT OR REPLACE INTO records (ns, repo, id, data, deleted, hlc, event_id) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, ?)';
+const INSERT_EVENT = 'INSERT INTO events (ns, event_id, repo, status, body) VALUES (?, ?, ?, ?, ?)';
+
 /**
  * The contract's reads and writes as SQL over one namespace of `connection`. The caller runs
  * each call in its queue; `ended()` turns the view off once its transaction is over.
+ *
+ * The batch methods look ids up in chunked `IN (…)` lists and write through one prepared
+ * statement per call. They do not open a transaction of their own: the adapter wraps its
+ * batch writes in one, and inside `transaction()` the caller's holds them.
  */
 export function sqlView(
   connection: Connection,
   ns: string,
   indexed: ReadonlySet<string>,
   ended: () => boolean,
-): StorageTransaction {
+): SqlView {
   const guard = <A extends unknown[], R>(body: (...args: A) => R) => {
     return async (...args: A): Promise<Awaited<R>> => {
       if (ended()) {
@@ -45,6 +62,14 @@ export function sqlView(
       );
       return row && rowToRecord(row);
     }),
+    getRecords: guard((repository: string, ids: readonly string[]) => {
+      const found = new Map<string, StoredRecord>();
+      for (const row of connection.rowsIn(SELECT_RECORDS_IN, [ns, repository], [...new Set(ids)])) {
+        const record = rowToRecord(row);
+        found.set(record.id, record);
+      }
+      return found;
+    }),
     queryRecords: guard((repository: string, query: QuerySpec) => {
       validateQuery(query);
       const { sql, params } = selectRecords(ns, repository, query, indexed);
@@ -62,6 +87,17 @@ export function sqlView(
         connection.rows('SELECT 1 FROM events WHERE ns = ? AND event_id = ?', [ns, eventId])
           .length > 0,
     ),
+    getEventStatuses: guard((eventIds: readonly string[]) => {
+      const found = new Map<string, SyncStatus>();
+      for (const [eventId, status] of connection.rowsIn(
+        SELECT_STATUSES_IN,
+        [ns],
+        [...new Set(eventIds)],
+      )) {
+        found.set(eventId as string, status as SyncStatus);
+      }
+      return found;
+    }),
     getEvents: guard((query: EventQuery = {}) => {
       const where = ['ns = ?'];
       const params: SqlValue[] = [ns];
@@ -82,28 +118,33 @@ export function sqlView(
       return row?.[0] as string | undefined;
     }),
     putRecord: guard((repository: string, record: StoredRecord) => {
-      connection.run(
-        'INSERT OR REPLACE INTO records (ns, repo, id, data, deleted, hlc, event_id) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [ns, repository, ...recordToRow(record)],
-      );
+      connection.run(INSERT_RECORD, [ns, repository, ...recordToRow(record)]);
+    }),
+    putRecords: guard((repository: string, records: readonly StoredRecord[]) => {
+      connection.runEach(INSERT_RECORD, records, (record) => [
+        ns,
+        repository,
+        ...recordToRow(record),
+      ]);
     }),
     appendEvent: guard((event: StoredEvent) => {
       const known = connection.rows('SELECT 1 FROM events WHERE ns = ? AND event_id = ?', [
         ns,
         event.eventId,
       ]);
-      if (known.length > 0) {
-        throw new LocalFirstError(
-          ERROR_CODES.duplicateEvent,
-          `event ${event.eventId} is already in the log`,
-          { details: { eventId: event.eventId } },
-        );
+      if (known.length > 0) throw duplicateEventError(event.eventId);
+      connection.run(INSERT_EVENT, eventToRow(ns, event));
+    }),
+    appendEvents: guard((events: readonly StoredEvent[]) => {
+      // Every id is checked before the first insert, so a duplicate leaves the log as it was.
+      const ids = events.map((event) => event.eventId);
+      const known = new Set(connection.rowsIn(SELECT_STATUSES_IN, [ns], ids).map((row) => row[0]));
+      const taken = new Set<string>();
+      for (const eventId of ids) {
+        if (known.has(eventId) || taken.has(eventId)) throw duplicateEventError(eventId);
+        taken.add(eventId);
       }
-      connection.run(
-        'INSERT INTO events (ns, event_id, repo, status, body) VALUES (?, ?, ?, ?, ?)',
-        [ns, event.eventId, event.repository, event.syncStatus, eventBody(event)],
-      );
+      connection.runEach(INSERT_EVENT, events, (event) => eventToRow(ns, event));
     }),
     setEventStatus: guard((eventIds: readonly string[], status: SyncStatus) => {
       for (const eventId of eventIds) {
@@ -125,4 +166,9 @@ export function sqlView(
         ]);
     }),
   };
+}
+
+/** The parameters of `INSERT_EVENT`. */
+function eventToRow(ns: string, event: StoredEvent): SqlValue[] {
+  return [ns, event.eventId, event.repository, event.syncStatus, eventBody(event)];
 }

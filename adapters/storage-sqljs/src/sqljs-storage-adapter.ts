@@ -21,7 +21,7 @@ import {
 import { Connection } from './connection.js';
 import { indexSql } from './schema.js';
 import { selectRecords } from './sql-query.js';
-import { sqlView } from './sql-view.js';
+import { type SqlView, sqlView } from './sql-view.js';
 import type { Persister, SqlJsModule } from './types.js';
 
 /** How long after a committed write the database is saved, when nothing asks sooner. */
@@ -63,6 +63,10 @@ export interface SqlJsStorageOptions {
  * Queries run in SQLite (`nativeQuery`), with the type rules of `QuerySpec` spelled out in SQL.
  * Every operation waits its turn in one queue, and saves wait their turn too, so a saved file
  * always holds whole transactions: a remote batch, its records and its cursor together.
+ *
+ * It has the optional batch methods: a page of remote events is read in a few `IN (…)`
+ * queries and written in one pass, and a batch write outside `transaction()` runs in a
+ * transaction of its own.
  */
 export class SqlJsStorageAdapter implements StorageAdapter {
   readonly name = 'sqljs';
@@ -77,7 +81,7 @@ export class SqlJsStorageAdapter implements StorageAdapter {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private opening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
-  private plain: { namespace: string; view: StorageTransaction } | undefined;
+  private plain: { namespace: string; view: SqlView } | undefined;
 
   constructor(options: SqlJsStorageOptions) {
     if (!options || options.sqlJs === undefined) {
@@ -154,6 +158,80 @@ export class SqlJsStorageAdapter implements StorageAdapter {
   }
 
   transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
+    return this.atomic(work);
+  }
+
+  getRecord(repository: string, id: string): Promise<StoredRecord | undefined> {
+    return this.read((view) => view.getRecord(repository, id));
+  }
+  queryRecords(repository: string, query: QuerySpec): Promise<StoredRecord[]> {
+    return this.read((view) => view.queryRecords(repository, query));
+  }
+  getEvent(eventId: string): Promise<StoredEvent | undefined> {
+    return this.read((view) => view.getEvent(eventId));
+  }
+  hasEvent(eventId: string): Promise<boolean> {
+    return this.read((view) => view.hasEvent(eventId));
+  }
+  getEvents(query?: EventQuery): Promise<StoredEvent[]> {
+    return this.read((view) => view.getEvents(query));
+  }
+  getMeta(key: string): Promise<string | undefined> {
+    return this.read((view) => view.getMeta(key));
+  }
+  putRecord(repository: string, record: StoredRecord): Promise<void> {
+    return this.write((view) => view.putRecord(repository, record));
+  }
+  appendEvent(event: StoredEvent): Promise<void> {
+    return this.write((view) => view.appendEvent(event));
+  }
+  setEventStatus(eventIds: readonly string[], status: SyncStatus): Promise<void> {
+    return this.writeMany(eventIds.length, (view) => view.setEventStatus(eventIds, status));
+  }
+  setMeta(key: string, value: string | undefined): Promise<void> {
+    return this.write((view) => view.setMeta(key, value));
+  }
+  getRecords(repository: string, ids: readonly string[]): Promise<Map<string, StoredRecord>> {
+    return this.read((view) => view.getRecords(repository, ids));
+  }
+  getEventStatuses(eventIds: readonly string[]): Promise<Map<string, SyncStatus>> {
+    return this.read((view) => view.getEventStatuses(eventIds));
+  }
+  putRecords(repository: string, records: readonly StoredRecord[]): Promise<void> {
+    return this.writeMany(records.length, (view) => view.putRecords(repository, records));
+  }
+  appendEvents(events: readonly StoredEvent[]): Promise<void> {
+    return this.writeMany(events.length, (view) => view.appendEvents(events));
+  }
+
+  /** Creates the expression indexes for fields a repository declares (see `indexes`). */
+  ensureIndexes(_repository: string, fields: readonly string[]): Promise<void> {
+    return this.queue.run(async () => {
+      const fresh = fields.filter((field) => !this.indexed.has(field));
+      if (fresh.length === 0) return;
+      this.live().exec(indexSql(fresh));
+      for (const field of fresh) this.indexed.add(field);
+      // Views remember which fields are indexed; the next call makes a new one.
+      this.plain = undefined;
+      await this.committed();
+    });
+  }
+
+  /** SQLite's plan for a query, one line per step: shows whether a declared index is used. */
+  explainQuery(repository: string, query: QuerySpec): Promise<string[]> {
+    return this.queue.run(() => {
+      validateQuery(query);
+      const { sql, params } = selectRecords(this.current, repository, query, this.indexed);
+      const plan = this.live().rows(`EXPLAIN QUERY PLAN ${sql}`, params, false);
+      return plan.map((row) => String(row[3]));
+    });
+  }
+
+  /**
+   * Runs `work` between BEGIN and COMMIT on a view of its own, rolling back when it throws,
+   * then schedules the save. Both `transaction()` and the batch writes go through here.
+   */
+  private atomic<T>(work: (view: SqlView) => Promise<T>): Promise<T> {
     return this.queue.run(async () => {
       let ended = false;
       const connection = this.live();
@@ -183,66 +261,12 @@ export class SqlJsStorageAdapter implements StorageAdapter {
     });
   }
 
-  getRecord(repository: string, id: string): Promise<StoredRecord | undefined> {
-    return this.read((view) => view.getRecord(repository, id));
-  }
-  queryRecords(repository: string, query: QuerySpec): Promise<StoredRecord[]> {
-    return this.read((view) => view.queryRecords(repository, query));
-  }
-  getEvent(eventId: string): Promise<StoredEvent | undefined> {
-    return this.read((view) => view.getEvent(eventId));
-  }
-  hasEvent(eventId: string): Promise<boolean> {
-    return this.read((view) => view.hasEvent(eventId));
-  }
-  getEvents(query?: EventQuery): Promise<StoredEvent[]> {
-    return this.read((view) => view.getEvents(query));
-  }
-  getMeta(key: string): Promise<string | undefined> {
-    return this.read((view) => view.getMeta(key));
-  }
-  putRecord(repository: string, record: StoredRecord): Promise<void> {
-    return this.write((view) => view.putRecord(repository, record));
-  }
-  appendEvent(event: StoredEvent): Promise<void> {
-    return this.write((view) => view.appendEvent(event));
-  }
-  setEventStatus(eventIds: readonly string[], status: SyncStatus): Promise<void> {
-    return this.write((view) => view.setEventStatus(eventIds, status));
-  }
-  setMeta(key: string, value: string | undefined): Promise<void> {
-    return this.write((view) => view.setMeta(key, value));
-  }
-
-  /** Creates the expression indexes for fields a repository declares (see `indexes`). */
-  ensureIndexes(_repository: string, fields: readonly string[]): Promise<void> {
-    return this.queue.run(async () => {
-      const fresh = fields.filter((field) => !this.indexed.has(field));
-      if (fresh.length === 0) return;
-      this.live().exec(indexSql(fresh));
-      for (const field of fresh) this.indexed.add(field);
-      // Views remember which fields are indexed; the next call makes a new one.
-      this.plain = undefined;
-      await this.committed();
-    });
-  }
-
-  /** SQLite's plan for a query, one line per step: shows whether a declared index is used. */
-  explainQuery(repository: string, query: QuerySpec): Promise<string[]> {
-    return this.queue.run(() => {
-      validateQuery(query);
-      const { sql, params } = selectRecords(this.current, repository, query, this.indexed);
-      const plan = this.live().rows(`EXPLAIN QUERY PLAN ${sql}`, params, false);
-      return plan.map((row) => String(row[3]));
-    });
-  }
-
-  private read<T>(operation: (view: StorageTransaction) => Promise<T>): Promise<T> {
+  private read<T>(operation: (view: SqlView) => Promise<T>): Promise<T> {
     return this.queue.run(() => operation(this.plainView()));
   }
 
   /** The view for calls outside `transaction()`, made once per namespace. */
-  private plainView(): StorageTransaction {
+  private plainView(): SqlView {
     if (this.plain?.namespace !== this.current) {
       const view = sqlView(this.live(), this.current, this.indexed, () => false);
       this.plain = { namespace: this.current, view };
@@ -251,11 +275,21 @@ export class SqlJsStorageAdapter implements StorageAdapter {
   }
 
   /** One write on its own, in SQLite's implicit transaction, then the save it schedules. */
-  private write(operation: (view: StorageTransaction) => Promise<void>): Promise<void> {
+  private write(operation: (view: SqlView) => Promise<void>): Promise<void> {
     return this.queue.run(async () => {
       await operation(this.plainView());
       await this.committed();
     });
+  }
+
+  /**
+   * Many writes in one call: in a transaction of their own, so they land together or not at
+   * all, and SQLite journals them once rather than once per row. An empty batch commits and
+   * saves nothing (a closed adapter still refuses it).
+   */
+  private writeMany(count: number, operation: (view: SqlView) => Promise<void>): Promise<void> {
+    if (count === 0) return this.queue.run(() => undefined);
+    return this.atomic(operation);
   }
 
   /** After a commit: save now when asked to, otherwise make sure a save is scheduled. */
