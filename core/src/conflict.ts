@@ -26,8 +26,8 @@ export type ConflictResolver<T extends RecordData = RecordData> = (
 /** The record state an event produces on its own. */
 export function stateFromEvent(event: SyncEvent): StoredRecord {
   const data = eventRecord(event);
-  const { hlc, eventId } = eventStamp(event);
-  return { id: event.dataId, data, deleted: data === null, hlc, eventId };
+  const hlc = event.hlc ?? eventStamp(event).hlc;
+  return { id: event.dataId, data, deleted: data === null, hlc, eventId: event.eventId };
 }
 
 /**

@@ -44,6 +44,7 @@ export {
   type SyncEvent,
   SyncOperation,
   SyncStatus,
+  toStoredEvent,
   toWireEvent,
 } from './model.js';
 export {

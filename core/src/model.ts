@@ -91,10 +91,37 @@ export function toWireEvent(event: StoredEvent): SyncEvent {
     dataId: event.dataId,
     data: event.data,
   };
-  if (event.hlc !== undefined) wire.hlc = event.hlc;
-  if (event.serverSequence !== undefined) wire.serverSequence = event.serverSequence;
-  if (event.serverCreatedAt !== undefined) wire.serverCreatedAt = event.serverCreatedAt;
+  copyOptionalFields(event, wire);
   return wire;
+}
+
+/**
+ * An event as a log keeps it: the wire fields (`data` as given, not copied) and the
+ * bookkeeping. Built field by field, so every stored event has the same shape.
+ */
+export function toStoredEvent(
+  event: SyncEvent,
+  bookkeeping: { repository: string; syncStatus: SyncStatus; local: boolean },
+  data: RecordData | null = event.data,
+): StoredEvent {
+  const stored: StoredEvent = {
+    eventId: event.eventId,
+    operation: event.operation,
+    createdAt: event.createdAt,
+    dataId: event.dataId,
+    data,
+    repository: bookkeeping.repository,
+    syncStatus: bookkeeping.syncStatus,
+    local: bookkeeping.local,
+  };
+  copyOptionalFields(event, stored);
+  return stored;
+}
+
+function copyOptionalFields(from: SyncEvent, to: SyncEvent): void {
+  if (from.hlc !== undefined) to.hlc = from.hlc;
+  if (from.serverSequence !== undefined) to.serverSequence = from.serverSequence;
+  if (from.serverCreatedAt !== undefined) to.serverCreatedAt = from.serverCreatedAt;
 }
 
 /** The stamp of an event; an event without `hlc` (a seed-era client) is stamped by `createdAt`. */

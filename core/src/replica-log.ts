@@ -2,7 +2,13 @@ import { cloneJson } from './clone.js';
 import { type ConflictResolver, resolveRemoteEvent } from './conflict.js';
 import { type HlcState, HybridLogicalClock, hlcFromTimestamp, isHlcStamp } from './hlc.js';
 import { randomId, uuidv7 } from './id.js';
-import type { RecordData, StoredEvent, StoredRecord, SyncEvent } from './model.js';
+import {
+  type RecordData,
+  type StoredEvent,
+  type StoredRecord,
+  type SyncEvent,
+  toStoredEvent,
+} from './model.js';
 import type { StorageAdapter, StorageTransaction } from './storage.js';
 import { appendEvents, readEventStatuses, readRecords, writeRecords } from './storage-batch.js';
 import type { ApplyResult, RemoteCursor } from './sync-strategy.js';
@@ -92,6 +98,7 @@ export async function applyRemoteBatch(
   },
 ): Promise<void> {
   const { clock, repository, result } = batch;
+  const remote = { repository, syncStatus: 'ok' as const, local: false };
   const ids = batch.events.map((event) => event.eventId);
   // Known ids, and below each fresh id as it is taken, so a repeat inside the batch is skipped.
   const statuses = await readEventStatuses(tx, ids);
@@ -127,7 +134,7 @@ export async function applyRemoteBatch(
         states.set(event.dataId, next);
         changed.set(event.dataId, next);
       }
-      stored[index] = { ...event, repository, syncStatus: 'ok', local: false };
+      stored[index] = toStoredEvent(event, remote);
       result.applied.push(event.eventId);
     }
     if (newest !== undefined) clock.receive(newest);

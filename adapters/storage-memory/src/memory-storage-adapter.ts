@@ -14,6 +14,7 @@ import {
   type StoredEvent,
   type StoredRecord,
   type SyncStatus,
+  toStoredEvent,
 } from '@local-first/core';
 
 /** The data of one namespace. Map insertion order is the event log's append order. */
@@ -350,12 +351,7 @@ class MemoryView implements StorageTransaction {
 
   private storeEvent(event: StoredEvent): void {
     const { events } = this.data;
-    let stored = event;
-    if (this.cloning) {
-      const { data, ...fields } = event;
-      stored = this.cloning(fields) as StoredEvent;
-      stored.data = this.copyData(data);
-    }
+    const stored = this.cloning ? toStoredEvent(event, event, this.copyData(event.data)) : event;
     events.set(event.eventId, stored);
     this.undo?.push(() => events.delete(event.eventId));
   }
