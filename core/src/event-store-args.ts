@@ -1,4 +1,5 @@
 import { ERROR_CODES, LocalFirstError } from './errors.js';
+import type { ServerEvent } from './event-store.js';
 import type { SyncEvent } from './model.js';
 
 // Argument checks and the JSON form shared by every EventStore implementation, so each store
@@ -9,7 +10,11 @@ import type { SyncEvent } from './model.js';
  * are kept: the server never changes what a client sent.
  */
 export function encodeStoredEvent(event: SyncEvent): string {
-  const { serverSequence: _sequence, serverCreatedAt: _createdAt, ...sent } = event;
+  let sent: object = event;
+  if (event.serverSequence !== undefined || event.serverCreatedAt !== undefined) {
+    const { serverSequence: _sequence, serverCreatedAt: _createdAt, ...rest } = event;
+    sent = rest;
+  }
   try {
     return JSON.stringify(sent);
   } catch (cause) {
@@ -51,4 +56,32 @@ export function parseSince(since: string): number {
     });
   }
   return ms;
+}
+
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/**
+ * A server time in milliseconds as ISO-8601. The events of one commit share their time, so the
+ * last answer is kept and reused.
+ */
+export function isoFromMs(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
+/** An event read back from its stored JSON, with the two fields the server set. */
+export function decodeStoredEvent(
+  payload: string,
+  serverSequence: number,
+  createdAtMs: number,
+): ServerEvent {
+  // The parsed object is new and ours: the fields are set on it rather than copied around it.
+  const event = JSON.parse(payload) as ServerEvent;
+  event.serverSequence = serverSequence;
+  event.serverCreatedAt = isoFromMs(createdAtMs);
+  return event;
 }

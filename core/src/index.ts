@@ -20,7 +20,14 @@ export {
 } from './di.js';
 export { ERROR_CODES, type ErrorCode, isLocalFirstError, LocalFirstError } from './errors.js';
 export type { AppendOutcome, EventPage, EventStore, ServerEvent } from './event-store.js';
-export { checkLimit, checkSequence, encodeStoredEvent, parseSince } from './event-store-args.js';
+export {
+  checkLimit,
+  checkSequence,
+  decodeStoredEvent,
+  encodeStoredEvent,
+  isoFromMs,
+  parseSince,
+} from './event-store-args.js';
 export {
   formatHlc,
   type HlcState,

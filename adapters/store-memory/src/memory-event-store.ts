@@ -3,6 +3,7 @@ import {
   checkLimit,
   checkSequence,
   compareCodePoints,
+  decodeStoredEvent,
   ERROR_CODES,
   type EventPage,
   type EventStore,
@@ -125,12 +126,8 @@ export class MemoryEventStore implements EventStore {
 
   private page(entries: readonly Entry[], afterSequence: number, limit: number): EventPage {
     const slice = entries.slice(afterSequence, afterSequence + limit);
-    const events = slice.map(
-      (entry, index): ServerEvent => ({
-        ...(JSON.parse(entry.payload) as SyncEvent),
-        serverSequence: afterSequence + index + 1,
-        serverCreatedAt: new Date(entry.createdAtMs).toISOString(),
-      }),
+    const events = slice.map((entry, index) =>
+      decodeStoredEvent(entry.payload, afterSequence + index + 1, entry.createdAtMs),
     );
     return {
       events,

@@ -3,6 +3,7 @@ import {
   checkLimit,
   checkSequence,
   consoleLogger,
+  decodeStoredEvent,
   ERROR_CODES,
   type EventPage,
   type EventStore,
@@ -267,13 +268,11 @@ async function query<Row extends QueryResultRow>(
 
 /** Turns `limit + 1` rows into a page; `emptyCursor` is the page's lastSequence when it is empty. */
 function toPage(rows: EventRow[], limit: number, emptyCursor: number): EventPage {
-  const events = rows.slice(0, limit).map(
-    (row): ServerEvent => ({
-      ...(JSON.parse(row.payload) as SyncEvent),
-      serverSequence: Number(row.server_sequence),
-      serverCreatedAt: new Date(Number(row.created_ms)).toISOString(),
-    }),
-  );
+  const events = rows
+    .slice(0, limit)
+    .map((row) =>
+      decodeStoredEvent(row.payload, Number(row.server_sequence), Number(row.created_ms)),
+    );
   return {
     events,
     hasMore: rows.length > limit,

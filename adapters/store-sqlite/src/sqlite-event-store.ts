@@ -4,6 +4,7 @@ import {
   type AppendOutcome,
   checkLimit,
   checkSequence,
+  decodeStoredEvent,
   ERROR_CODES,
   type EventPage,
   type EventStore,
@@ -262,13 +263,9 @@ function prepare(db: BetterSqlite3.Database): Statements {
 
 /** Turns `limit + 1` rows into a page; `emptyCursor` is the page's lastSequence when it is empty. */
 function toPage(rows: EventRow[], limit: number, emptyCursor: number): EventPage {
-  const events = rows.slice(0, limit).map(
-    (row): ServerEvent => ({
-      ...(JSON.parse(row.payload) as SyncEvent),
-      serverSequence: row.server_sequence,
-      serverCreatedAt: new Date(row.server_created_at).toISOString(),
-    }),
-  );
+  const events = rows
+    .slice(0, limit)
+    .map((row) => decodeStoredEvent(row.payload, row.server_sequence, row.server_created_at));
   return {
     events,
     hasMore: rows.length > limit,

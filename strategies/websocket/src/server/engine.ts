@@ -100,6 +100,8 @@ export class SyncEngine {
   /**
    * Validates, authorizes and stores a push, and broadcasts what is new to the other readers.
    * Invalid or forbidden events are listed in `rejected`; the others are stored all the same.
+   * The candidates become the server's: pass objects decoded for this call (the new ones get
+   * `serverSequence` and `serverCreatedAt` set on them).
    */
   async push(
     user: AuthenticatedUser,
@@ -133,15 +135,15 @@ export class SyncEngine {
     const duplicates = outcomes
       .filter((outcome) => outcome.duplicate)
       .map((outcome) => outcome.eventId);
+    // The candidates were decoded for this push and are ours: the server's two fields are set
+    // on them for the broadcast, now that the store has kept what the client sent.
     const stored: ServerEvent[] = [];
     outcomes.forEach((outcome, index) => {
-      if (!outcome.duplicate) {
-        stored.push({
-          ...valid[index]!,
-          serverSequence: outcome.serverSequence,
-          serverCreatedAt: outcome.serverCreatedAt,
-        });
-      }
+      if (outcome.duplicate) return;
+      const event = valid[index] as ServerEvent;
+      event.serverSequence = outcome.serverSequence;
+      event.serverCreatedAt = outcome.serverCreatedAt;
+      stored.push(event);
     });
     const ack: AckMessage = {
       type: 'ack',
