@@ -86,6 +86,7 @@ export {
   type SyncCompleteMessage,
 } from './protocol.js';
 export {
+  candidateIds,
   compareCodePoints,
   compareValues,
   evaluateQuery,

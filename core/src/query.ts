@@ -196,3 +196,22 @@ export function evaluateQuery(records: Iterable<StoredRecord>, spec: QuerySpec):
   const end = spec.limit === undefined ? undefined : start + spec.limit;
   return matching.slice(start, end);
 }
+
+/**
+ * The only record ids a query can match when one of its clauses pins the record id (`id ==`
+ * or `id in`), so an adapter can look those records up instead of reading them all; `undefined`
+ * when no clause does. The query must still be evaluated over what is found.
+ */
+export function candidateIds(spec: QuerySpec): string[] | undefined {
+  let ids: string[] | undefined;
+  for (const clause of spec.where) {
+    if (clause.field !== 'id') continue;
+    let pinned: string[] | undefined;
+    if (clause.op === '==') pinned = typeof clause.value === 'string' ? [clause.value] : [];
+    else if (clause.op === 'in' && Array.isArray(clause.value))
+      pinned = clause.value.filter((value): value is string => typeof value === 'string');
+    if (pinned === undefined) continue;
+    ids = ids === undefined ? pinned : ids.filter((id) => pinned.includes(id));
+  }
+  return ids === undefined ? undefined : [...new Set(ids)];
+}

@@ -1,3 +1,4 @@
+import { cloneJson } from './clone.js';
 import type { ConflictResolver } from './conflict.js';
 import { ERROR_CODES, LocalFirstError } from './errors.js';
 import type { JsonValue, RecordData, StoredEvent } from './model.js';
@@ -185,7 +186,7 @@ export class QueryBuilder<T extends RecordData> {
 
   /** The query as adapters receive it. */
   toSpec(): QuerySpec {
-    return structuredClone(this.spec);
+    return cloneJson(this.spec);
   }
 
   /** Runs the query once. */

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../src/model.js';
-import { compareCodePoints, evaluateQuery, type QuerySpec, validateQuery } from '../src/query.js';
+import {
+  candidateIds,
+  compareCodePoints,
+  evaluateQuery,
+  type QuerySpec,
+  validateQuery,
+  type WhereClause,
+} from '../src/query.js';
 
 const spec = (partial: Partial<QuerySpec>): QuerySpec => ({ where: [], orderBy: [], ...partial });
 
@@ -80,5 +87,32 @@ describe('evaluateQuery', () => {
   it('includes tombstones only on request and pages after sorting', () => {
     const found = evaluateQuery(records, spec({ includeDeleted: true, offset: 1, limit: 2 }));
     expect(found.map((r) => r.id)).toEqual(['b', 'c']);
+  });
+});
+
+describe('candidateIds', () => {
+  const where = (...clauses: WhereClause[]): QuerySpec => ({ where: clauses, orderBy: [] });
+
+  it('pins the ids of an id == or id in clause, and of both together', () => {
+    expect(candidateIds(where({ field: 'id', op: '==', value: 'a' }))).toEqual(['a']);
+    expect(candidateIds(where({ field: 'id', op: 'in', value: ['a', 'b', 'a', 3] }))).toEqual([
+      'a',
+      'b',
+    ]);
+    expect(
+      candidateIds(
+        where({ field: 'id', op: 'in', value: ['a', 'b'] }, { field: 'id', op: '==', value: 'b' }),
+      ),
+    ).toEqual(['b']);
+  });
+
+  it('pins nothing for an id that is not a string: no record can match', () => {
+    expect(candidateIds(where({ field: 'id', op: '==', value: 3 }))).toEqual([]);
+  });
+
+  it('leaves other queries to a full read', () => {
+    expect(candidateIds(where())).toBeUndefined();
+    expect(candidateIds(where({ field: 'id', op: '!=', value: 'a' }))).toBeUndefined();
+    expect(candidateIds(where({ field: 'title', op: '==', value: 'a' }))).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import {
+  candidateIds,
   cloneJson,
   DEFAULT_NAMESPACE,
   duplicateEventError,
@@ -215,7 +216,12 @@ class MemoryView implements StorageTransaction {
 
   async queryRecords(repository: string, query: QuerySpec): Promise<StoredRecord[]> {
     this.guard();
-    return evaluateQuery(this.data.records.get(repository)?.values() ?? [], query).map(this.copy);
+    const table = this.data.records.get(repository);
+    if (!table) return [];
+    // A query that pins record ids reads just those records.
+    const ids = candidateIds(query);
+    const records = ids === undefined ? table.values() : lookUp(table, ids);
+    return evaluateQuery(records, query).map(this.copy);
   }
 
   async getEvent(eventId: string): Promise<StoredEvent | undefined> {
@@ -355,6 +361,15 @@ class MemoryView implements StorageTransaction {
     events.set(event.eventId, stored);
     this.undo?.push(() => events.delete(event.eventId));
   }
+}
+
+function lookUp(table: Map<string, StoredRecord>, ids: readonly string[]): StoredRecord[] {
+  const found: StoredRecord[] = [];
+  for (const id of ids) {
+    const record = table.get(id);
+    if (record) found.push(record);
+  }
+  return found;
 }
 
 function closedError(): LocalFirstError {
