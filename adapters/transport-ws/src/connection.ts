@@ -40,6 +40,16 @@ const WS_TOO_LARGE_ERROR = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 export interface WebSocketConnectionOptions {
   /** Hold incoming events until the first subscription (client connections). */
   holdUntilSubscribed: boolean;
+  /**
+   * Server half on `ws`: send each message as one UTF-8 buffer (as a text frame) that every
+   * connection the same message goes to shares, instead of converting the text per connection.
+   */
+  sharedBytes?: boolean;
+}
+
+/** `ws`'s socket, which can send a text frame from bytes. */
+interface WsSocket {
+  send(data: Uint8Array, options: { binary: boolean }): void;
 }
 
 /**
@@ -55,12 +65,14 @@ export class WebSocketConnection implements TransportConnection {
   private readonly invalid = new Emitter<InvalidFrame>();
   private readonly closes = new Emitter<CloseInfo>();
   private readonly errors = new Emitter<Error>();
+  private readonly sharedBytes: boolean;
 
   constructor(
     private readonly socket: WebSocketLike,
     options: WebSocketConnectionOptions,
   ) {
     this.inbound = new InboundQueue(options.holdUntilSubscribed);
+    this.sharedBytes = options.sharedBytes === true;
     socket.addEventListener('message', (event) => this.receive(event.data));
     socket.addEventListener('error', (event) => this.failed(errorOf(event)));
     socket.addEventListener('close', (event) => this.ended(event));
@@ -73,7 +85,10 @@ export class WebSocketConnection implements TransportConnection {
   send(message: object): void {
     if (!this.isOpen)
       throw new LocalFirstError(ERROR_CODES.connectionClosed, 'the connection is closed');
-    this.socket.send(encode(message));
+    const frame = encode(message);
+    if (this.sharedBytes)
+      (this.socket as unknown as WsSocket).send(frameBytes(frame), { binary: false });
+    else this.socket.send(frame.text);
   }
 
   close(code: number = CLOSE_CODES.normal, reason = ''): void {
@@ -138,14 +153,21 @@ export class WebSocketConnection implements TransportConnection {
   }
 }
 
-/** One message → one text frame; a value JSON cannot carry is the caller's mistake. */
-// The same message object is often sent to many connections (a live broadcast to every
-// reader): it is encoded once. Messages are treated as frozen once sent.
-const encoded = new WeakMap<object, string>();
+/** One message as it goes out: its text, and its UTF-8 bytes once some connection asked. */
+interface Frame {
+  message: object;
+  text: string;
+  bytes?: Uint8Array;
+}
 
-function encode(message: object): string {
-  const cached = encoded.get(message);
-  if (cached !== undefined) return cached;
+// A live broadcast sends one message object to every reader, one connection after the other:
+// the last message encoded is kept, so it is encoded (and turned into bytes) once. Messages are
+// treated as frozen once sent.
+let last: Frame | undefined;
+
+/** One message → one text frame; a value JSON cannot carry is the caller's mistake. */
+function encode(message: object): Frame {
+  if (last?.message === message) return last;
   let text: string | undefined;
   try {
     text = JSON.stringify(message);
@@ -156,8 +178,15 @@ function encode(message: object): string {
   }
   if (typeof text !== 'string')
     throw new LocalFirstError(ERROR_CODES.invalidArgument, 'the message is not a JSON object');
-  encoded.set(message, text);
-  return text;
+  last = { message, text };
+  return last;
+}
+
+const utf8 = new TextEncoder();
+
+function frameBytes(frame: Frame): Uint8Array {
+  frame.bytes ??= utf8.encode(frame.text);
+  return frame.bytes;
 }
 
 type Decoded = { ok: true; message: object } | { ok: false; problem: string };

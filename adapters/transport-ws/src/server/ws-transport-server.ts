@@ -90,7 +90,10 @@ export class WsTransportServer implements TransportServer {
   };
 
   private accept(socket: WebSocket, request: IncomingMessage): void {
-    const connection = new WebSocketConnection(socket, { holdUntilSubscribed: false });
+    const connection = new WebSocketConnection(socket, {
+      holdUntilSubscribed: false,
+      sharedBytes: true,
+    });
     const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
     const tracked: Tracked = { connection, socket, closed };
     this.open.add(tracked);
