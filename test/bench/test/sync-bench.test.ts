@@ -25,6 +25,7 @@ describe('pnpm bench harness', () => {
       expect(latency.latencyMs.p50).toBeGreaterThan(0);
     }
     expect(relay.throughput.median.messages).toBe(config.relayFrames);
+    expect(ours.sqliteCommit.commitMs.count).toBe(config.latency.writes);
 
     for (const push of [ours.push, yjs.push]) {
       expect(push.runs).toHaveLength(config.runs);

@@ -82,6 +82,12 @@ export function tableRows(results: BenchResults): Row[] {
     relay: relayP50,
     yjs: yjs.latency.latencyMs.p50,
   });
+  rows.push({
+    section: '2',
+    label: '… p50, our SQLite store alone: one commit with fsync',
+    unit: 'ms',
+    ours: ours.sqliteCommit.commitMs.p50,
+  });
   const push = ours.push.median.eventsPerSecond;
   rows.push(
     {
@@ -237,7 +243,8 @@ export function notes(results: BenchResults): string[] {
     `Latency: sequential writes, one starting at most every ${PACE_MS} ms so no connection exceeds our server's default ` +
       `rate limit (a rate-limited push is sent again after a pause, which would show as a latency outlier); ` +
       `${config.latency.warmup} warm-up writes are not counted; memory storage on both clients. ` +
-      'The "in-memory store" row runs our server with --store memory: the difference to the row above is the SQLite commit with fsync.',
+      'The "in-memory store" row runs our server with --store memory: the difference to the row above is the SQLite commit with fsync. ' +
+      'The "store alone" row times that commit by itself (one event per commit, paced the same way, no network): the floor durability puts under our latency on this disk.',
     `Push: each record its own upsert / set; the writer yields to the event loop every ${WRITES_BETWEEN_YIELDS} writes. ` +
       'The relay column is frames of one event each, sent back to back with nothing stored or acknowledged.',
     `Push and catch-up: median of ${config.runs} runs; memory figures are the largest of the runs. ` +

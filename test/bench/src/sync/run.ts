@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import type { BenchConfig } from './config.js';
 import { OurServer, RelayServer, YjsServer } from './processes.js';
 import { type CatchUpReport, catchUp } from './scenarios/catchup.js';
+import { type CommitResult, sqliteCommitLatency } from './scenarios/commit.js';
 import { type FanOutResult, ourFanOut, yjsFanOut } from './scenarios/fanout.js';
 import { type IdleResult, idleConnections } from './scenarios/idle.js';
 import { type LatencyResult, ourLatency, relayLatency, yjsLatency } from './scenarios/latency.js';
@@ -30,6 +31,8 @@ export interface BenchResults {
     latencyWs: LatencyResult;
     /** The same with our server on its in-memory store: what durability (SQLite, fsync) costs. */
     latencyWsMemoryStore: LatencyResult;
+    /** Our SQLite store alone committing one event at a time, paced like the latency writes. */
+    sqliteCommit: CommitResult;
     latencySocketIo: LatencyResult;
     push: Runs<PushResult>;
     catchUpMemory: Runs<CatchUpReport>;
@@ -94,6 +97,10 @@ export async function runBenchmark(
     await relayServer.stop();
   }
 
+  const sqliteCommit = await step('ours SQLite commit alone', () =>
+    sqliteCommitLatency(config.latency),
+  );
+
   const memoryStoreServer = await OurServer.start('memory');
   let latencyWsMemoryStore: LatencyResult;
   try {
@@ -136,6 +143,7 @@ export async function runBenchmark(
     ours = {
       latencyWs,
       latencyWsMemoryStore,
+      sqliteCommit,
       latencySocketIo,
       push: median(push, (run) => run.eventsPerSecond),
       catchUpMemory: median(catchUpMemory, (run) => run.eventsPerSecond),
