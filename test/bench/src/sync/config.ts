@@ -21,7 +21,7 @@ export const FULL_CONFIG: BenchConfig = {
   relayFrames: 100_000,
   pushRecords: 100_000,
   runs: 3,
-  fanOut: { clients: 500, processes: 2, warmup: 5, events: 50 },
+  fanOut: { clients: 500, processes: 2, warmup: 20, events: 50 },
   idleConnections: 2_000,
 };
 

@@ -252,8 +252,9 @@ export function notes(results: BenchResults): string[] {
     'Order on each server: latency, fan-out, idle connections, then the bulk push and catch-up runs. Run after ' +
       '300,000 pushed events, fan-out p99 picks up SQLite commit stalls of up to ~240 ms (disk write-back; the store ' +
       'is synchronous on the event loop, so one slow commit delays every connection).',
-    'Fan-out subscribers are raw connections spread over worker processes (ours: authenticated protocol sessions that ' +
-      'parse each frame; Yjs: WebSocket connections to the room that check the frame header); the writer is a real client.',
+    'Fan-out subscribers are raw connections spread over worker processes (ours: authenticated protocol sessions; ' +
+      'Yjs: WebSocket connections to the room). Both kinds recognise the event frame by its first bytes and count it ' +
+      '(the n-th frame is event n) without decoding it: the figure is delivery, not applying. The writer is a real client.',
     'Servers run as child processes (ours: examples/sync-server CLI, SQLite in a temp dir, default limits); server ' +
       'memory and CPU come from /proc. For the idle figure the servers run with --expose-gc and a benchmark preload ' +
       '(gc-hook.mjs) that collects on request; the server code has no benchmark hooks.',

@@ -245,11 +245,26 @@ function arrivals(connections: number): (key: string) => void {
 
 async function listenOurs(options: ListenParameters, report: boolean): Promise<void> {
   const arrived = arrivals(options.connections);
+  // A broadcast of the repository starts with these bytes (the server writes its fields in
+  // this order). Each write is its own broadcast, so the n-th one is event n, as for Yjs.
+  const prefix = Buffer.from(`{"type":"events","repository":${JSON.stringify(options.name)},`);
+  const broadcasts = new Array<number>(options.connections).fill(0);
   sockets = await openMany(options.connections, PARALLEL_OPENS, (index) =>
-    openRawSession(options.url, `bench-${process.pid}-${index}`, (message) => {
-      if (!report || message.type !== 'events' || message.repository !== options.name) return;
-      for (const event of message.events as { dataId: string }[]) arrived(event.dataId);
-    }),
+    openRawSession(
+      options.url,
+      `bench-${process.pid}-${index}`,
+      () => undefined,
+      (data) => {
+        if (
+          !report ||
+          data.length < prefix.length ||
+          !data.subarray(0, prefix.length).equals(prefix)
+        )
+          return false;
+        arrived(String(broadcasts[index]!++));
+        return true;
+      },
+    ),
   );
   send({ type: 'ready', opened: sockets.length });
 }

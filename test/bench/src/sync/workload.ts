@@ -146,11 +146,14 @@ export function isYjsUpdateFrame(data: Uint8Array): boolean {
 /**
  * A raw connection speaking our protocol: authenticated, answering pings, handing every
  * server message to `onMessage`. Lighter than a whole client, for fan-out and idle memory.
+ * Once authenticated, `onFrame` sees each frame first and may take it without decoding (it
+ * returns true), as the Yjs listeners recognise their frames by their first bytes.
  */
 export function openRawSession(
   wsUrl: string,
   clientId: string,
   onMessage: (message: { type: string; [field: string]: unknown }) => void,
+  onFrame?: (data: Buffer) => boolean,
 ): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(wsUrl);
@@ -161,7 +164,8 @@ export function openRawSession(
     socket.on('open', () =>
       socket.send(JSON.stringify({ type: 'auth', protocol: PROTOCOL_VERSION, clientId })),
     );
-    socket.on('message', (data) => {
+    socket.on('message', (data: Buffer) => {
+      if (authenticated && onFrame?.(data)) return;
       const message = JSON.parse(String(data)) as { type: string; [field: string]: unknown };
       if (message.type === 'ping') {
         socket.send('{"type":"pong"}');
