@@ -100,7 +100,8 @@ export async function applyRemoteBatch(
   const { clock, repository, result } = batch;
   const remote = { repository, syncStatus: 'ok' as const, local: false };
   const ids = batch.events.map((event) => event.eventId);
-  // Known ids, and below each fresh id as it is taken, so a repeat inside the batch is skipped.
+  // The statuses of ids the log holds; each fresh id joins them as it is taken, so an id that
+  // comes twice in one batch is applied once.
   const statuses = await readEventStatuses(tx, ids);
   const fresh: SyncEvent[] = [];
   const confirmed: string[] = [];

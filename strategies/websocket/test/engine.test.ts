@@ -5,6 +5,7 @@ import {
   authenticated,
   connect,
   event,
+  type Message,
   makeEngine,
   settle,
   TOKENS_FIXTURE,
@@ -118,6 +119,26 @@ describe('SyncEngine: push and broadcast', () => {
     await settle(stranger);
     expect(alice.inbox).toEqual([]);
     expect(stranger.inbox).toEqual([]);
+    await engine.close();
+  });
+
+  it('sends a live broadcast to every other reader before it acks the pusher', async () => {
+    const { engine } = await makeEngine();
+    const alice = await authenticated(engine);
+    const readers = [];
+    for (let index = 0; index < 6; index++) readers.push(await authenticated(engine, 'token-bob'));
+    // The first broadcast to each reader waits for its read permission; later ones know it.
+    alice.send({ type: 'push_events_batch', repository: 'todos', events: [event('e1')] });
+    await alice.next('ack');
+    for (const reader of readers) await reader.next('events');
+    const order: string[] = [];
+    alice.connection.onMessage((message) => order.push(`alice:${(message as Message).type}`));
+    for (const reader of readers)
+      reader.connection.onMessage((message) => order.push(`reader:${(message as Message).type}`));
+    alice.send({ type: 'push_events_batch', repository: 'todos', events: [event('e2')] });
+    await alice.next('ack');
+    for (const reader of readers) await reader.next('events');
+    expect(order).toEqual([...readers.map(() => 'reader:events'), 'alice:ack']);
     await engine.close();
   });
 

@@ -91,16 +91,16 @@ export class Session {
   mayRead(repository: string): Promise<boolean> {
     let answer = this.readable.get(repository);
     if (!answer) {
-      const readable = this.readable;
-      answer = Promise.resolve(this.engine.authorizer.canRead(this.user!, repository));
-      readable.set(repository, answer);
-      answer.then(
+      const asked = Promise.resolve(this.engine.authorizer.canRead(this.user!, repository));
+      this.readable.set(repository, asked);
+      asked.then(
         (allowed) => {
           // Only if the cache was not cleared (re-authentication) meanwhile.
-          if (readable.get(repository) === answer) this.readableKnown.set(repository, allowed);
+          if (this.readable.get(repository) === asked) this.readableKnown.set(repository, allowed);
         },
         () => undefined,
       );
+      answer = asked;
     }
     return answer;
   }
