@@ -89,4 +89,36 @@ describe('WebSocketSyncStrategy timers', () => {
     await replica.client.dispose();
     await engine.close();
   });
+  it('recovers every event when one of two pipelined batches is rate-limited', async () => {
+    const { engine, store } = await makeEngine({
+      now: () => Date.now(),
+      limits: {
+        pingIntervalMs: 0,
+        // auth and the catch-up request use two tokens; the first batch takes the last one.
+        rateLimitCapacity: 3,
+        rateLimitRefillPerSecond: 1,
+        rateLimitMaxViolations: 1_000,
+      },
+    });
+    const replica = await makeReplica(engine, { reconnectDelay: 200, maxBatchEvents: 2 });
+    const refused: string[] = [];
+    replica.strategy.activityChanges.subscribe((activity) => {
+      if (activity.type === 'server_error') refused.push(activity.code);
+    });
+    await replica.client.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await Promise.all(
+      ['a', 'b', 'c', 'd'].map((id) => replica.todos.upsert({ id, title: `todo ${id}` })),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    // One batch went in, the next one in flight with it was refused.
+    expect(refused).toContain('rate_limited');
+    expect(await store.lastSequence('todos')).toBeLessThan(4);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await store.lastSequence('todos')).toBe(4);
+    expect(await replica.todos.getPendingEvents()).toEqual([]);
+    expect(replica.transport.opened).toBe(1);
+    await replica.client.dispose();
+    await engine.close();
+  });
 });

@@ -70,6 +70,27 @@ describe('WebSocketSyncStrategy (in-process engine)', () => {
     await engine.close();
   });
 
+  it('splits batches the server finds too large and stores every event once', async () => {
+    const { engine, store } = await makeEngine({
+      limits: { pingIntervalMs: 0, maxBatchEvents: 3 },
+    });
+    const replica = await makeReplica(engine, { maxBatchEvents: 8 });
+    await replica.client.start();
+    await until(replica.strategy.connectionChanges, Boolean);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => replica.todos.upsert({ id: `t${i}`, title: `n${i}` })),
+    );
+    while ((await replica.todos.getPendingEvents()).length > 0) {
+      await until(replica.strategy.activityChanges, (activity) => activity.type === 'acknowledged');
+    }
+    expect(await store.lastSequence('todos')).toBe(20);
+    const stored = (await store.readAfter('todos', 0, 100)).events.map((event) => event.dataId);
+    expect(new Set(stored).size).toBe(20);
+    expect(replica.transport.opened).toBe(1);
+    await replica.client.dispose();
+    await engine.close();
+  });
+
   it('re-sends pending events after a restart from the same storage, and the server keeps each once', async () => {
     const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
     const storage = new MemoryStorageAdapter();
