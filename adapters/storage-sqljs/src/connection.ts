@@ -1,5 +1,6 @@
 import { ERROR_CODES, LocalFirstError } from '@local-first/core';
 import { SCHEMA_VERSION, schemaSql } from './schema.js';
+import { TextBytes } from './text-bytes.js';
 import type { SqlJsDatabase, SqlJsModule, SqlJsStatement, SqlValue } from './types.js';
 
 /**
@@ -8,6 +9,7 @@ import type { SqlJsDatabase, SqlJsModule, SqlJsStatement, SqlValue } from './typ
  */
 export class Connection {
   private readonly statements = new Map<string, SqlJsStatement>();
+  private readonly text = new TextBytes();
 
   private constructor(private db: SqlJsDatabase | undefined) {}
 
@@ -87,18 +89,47 @@ export class Connection {
     }
   }
 
-  /** Runs one fixed statement once per item, binding `params(item)`: a batch of writes. */
-  runEach<T>(sql: string, items: readonly T[], params: (item: T) => SqlValue[]): void {
-    if (items.length === 0) return;
-    const statement = this.prepared(sql);
-    try {
-      for (const item of items) {
-        // bind() resets the statement from the previous step first.
-        statement.bind(params(item));
-        statement.step();
+  /**
+   * Inserts one row per item, in order, with multi-row `INSERT … VALUES (…), (…)` statements:
+   * one bind and one step write up to `MAX_ROWS` rows. `fill` writes an item's `insert.width`
+   * values into `params` from `at`. The rows of a batch are split into a few fixed counts
+   * (see `ROW_COUNTS`), so every call shares a handful of prepared statements.
+   *
+   * A failure stops at the statement it hits: that statement's rows are undone, the rows of
+   * the statements before it stay. Callers that need all or nothing run it in a transaction
+   * or a savepoint.
+   */
+  insertRows<T>(insert: RowInsert, items: readonly T[], fill: RowFill<T>): void {
+    const most = Math.min(MAX_ROWS, Math.floor(MAX_VARIABLES / insert.width));
+    let start = 0;
+    while (start < items.length) {
+      const left = items.length - start;
+      const count = ROW_COUNTS.find((candidate) => candidate <= left && candidate <= most) ?? 1;
+      const params = new Array<SqlValue>(count * insert.width);
+      this.text.clear();
+      for (let row = 0; row < count; row++) {
+        fill(params, row * insert.width, items[start + row]!, this.text);
       }
-    } finally {
-      statement.reset();
+      const statement = this.prepared(rowsSql(insert, count));
+      try {
+        statement.bind(params);
+        statement.step();
+      } finally {
+        statement.reset();
+      }
+      start += count;
+    }
+  }
+
+  /**
+   * Undoes what was written since `SAVEPOINT name` and closes the savepoint. When SQLite has
+   * already rolled back the whole transaction (after some errors it does), nothing is left.
+   */
+  undoSavepoint(name: string): void {
+    try {
+      this.database().exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+    } catch {
+      // The savepoint went with the transaction.
     }
   }
 
@@ -183,4 +214,46 @@ function placeholders(count: number): string {
     MARKS.set(count, marks);
   }
   return marks;
+}
+
+/**
+ * A multi-row insert: `head` up to `VALUES`, then `row` (the placeholders of one row, e.g.
+ * `(?, ?, CAST(? AS TEXT))`) once per row; `width` is the number of `?` in `row`.
+ */
+export interface RowInsert {
+  head: string;
+  row: string;
+  width: number;
+}
+
+/** Writes the values of `item` into `params[at…]`; `text` turns long JSON into bytes. */
+export type RowFill<T> = (params: SqlValue[], at: number, item: T, text: TextBytes) => void;
+
+/** The most rows one insert statement writes, if the variable limit allows as many. */
+const MAX_ROWS = 128;
+
+/** The most values one statement binds, for older SQLite builds (see `IN_CHUNK`). */
+const MAX_VARIABLES = 999;
+
+/**
+ * The row counts a batch is split into, largest first: 1000 rows are 7 × 128 + 3 × 32 + 8,
+ * eleven statements from three prepared ones.
+ */
+const ROW_COUNTS = [MAX_ROWS, 32, 8, 1];
+
+const ROWS_SQL = new WeakMap<RowInsert, Map<number, string>>();
+
+/** The statement text of `insert` for `count` rows, made once per count. */
+function rowsSql(insert: RowInsert, count: number): string {
+  let byCount = ROWS_SQL.get(insert);
+  if (byCount === undefined) {
+    byCount = new Map();
+    ROWS_SQL.set(insert, byCount);
+  }
+  let sql = byCount.get(count);
+  if (sql === undefined) {
+    sql = `${insert.head} VALUES ${Array.from({ length: count }, () => insert.row).join(', ')}`;
+    byCount.set(count, sql);
+  }
+  return sql;
 }

@@ -5,7 +5,9 @@ import {
   type StoredRecord,
   type SyncStatus,
 } from '@local-first/core';
+import type { RowInsert } from './connection.js';
 import { indexedExpression } from './sql-query.js';
+import type { TextBytes } from './text-bytes.js';
 import type { SqlValue } from './types.js';
 
 /** The `user_version` of the schema below; a file written by a newer version is refused. */
@@ -94,21 +96,58 @@ export function rowToRecord(row: SqlValue[]): StoredRecord {
   };
 }
 
-/** The columns of a record row after `ns` and `repo`. */
-export function recordToRow(record: StoredRecord): SqlValue[] {
-  return [
-    record.id,
-    record.data === null ? null : JSON.stringify(record.data),
-    record.deleted ? 1 : 0,
-    record.hlc,
-    record.eventId,
-  ];
+/**
+ * A row of `records`, for `Connection.insertRows`: `data` is bound as UTF-8 bytes (see
+ * `TextBytes`) and stored as text.
+ */
+export const RECORD_ROWS: RowInsert = {
+  head: 'INSERT OR REPLACE INTO records (ns, repo, id, data, deleted, hlc, event_id)',
+  row: '(?, ?, ?, CAST(? AS TEXT), ?, ?, ?)',
+  width: 7,
+};
+
+/** Writes the values of one `RECORD_ROWS` row into `params[at…]`. */
+export function fillRecordRow(
+  params: SqlValue[],
+  at: number,
+  ns: string,
+  repository: string,
+  record: StoredRecord,
+  text: TextBytes,
+): void {
+  params[at] = ns;
+  params[at + 1] = repository;
+  params[at + 2] = record.id;
+  params[at + 3] = text.encode(record.data === null ? null : JSON.stringify(record.data));
+  params[at + 4] = record.deleted ? 1 : 0;
+  params[at + 5] = record.hlc;
+  params[at + 6] = record.eventId;
 }
 
-/** The event without its status, which lives in its own column so it can change. */
-export function eventBody(event: StoredEvent): string {
-  const { syncStatus: _status, ...body } = event;
-  return JSON.stringify(body);
+/**
+ * A row of `events`, for `Connection.insertRows`. The body is the event without its status,
+ * which lives in its own column so it can change; it is bound as UTF-8 bytes and stored as text.
+ */
+export const EVENT_ROWS: RowInsert = {
+  head: 'INSERT INTO events (ns, event_id, repo, status, body)',
+  row: '(?, ?, ?, ?, CAST(? AS TEXT))',
+  width: 5,
+};
+
+/** Writes the values of one `EVENT_ROWS` row into `params[at…]`. */
+export function fillEventRow(
+  params: SqlValue[],
+  at: number,
+  ns: string,
+  event: StoredEvent,
+  text: TextBytes,
+): void {
+  const { syncStatus, ...body } = event;
+  params[at] = ns;
+  params[at + 1] = event.eventId;
+  params[at + 2] = event.repository;
+  params[at + 3] = syncStatus;
+  params[at + 4] = text.encode(JSON.stringify(body));
 }
 
 export function rowToEvent(body: SqlValue, status: SqlValue): StoredEvent {

@@ -12,7 +12,14 @@ import {
   validateQuery,
 } from '@local-first/core';
 import type { Connection } from './connection.js';
-import { eventBody, recordToRow, rowToEvent, rowToRecord } from './schema.js';
+import {
+  EVENT_ROWS,
+  fillEventRow,
+  fillRecordRow,
+  RECORD_ROWS,
+  rowToEvent,
+  rowToRecord,
+} from './schema.js';
 import { RECORD_COLUMNS, selectRecords } from './sql-query.js';
 import type { SqlValue } from './types.js';
 
@@ -23,18 +30,14 @@ const SELECT_RECORDS_IN = (marks: string) =>
   `SELECT ${RECORD_COLUMNS} FROM records WHERE ns = ? AND repo = ? AND id IN (${marks})`;
 const SELECT_STATUSES_IN = (marks: string) =>
   `SELECT event_id, status FROM events WHERE ns = ? AND event_id IN (${marks})`;
-const INSERT_RECORD =
-  'INSERT OR REPLACE INTO records (ns, repo, id, data, deleted, hlc, event_id) ' +
-  'VALUES (?, ?, ?, ?, ?, ?, ?)';
-const INSERT_EVENT = 'INSERT INTO events (ns, event_id, repo, status, body) VALUES (?, ?, ?, ?, ?)';
 
 /**
  * The contract's reads and writes as SQL over one namespace of `connection`. The caller runs
  * each call in its queue; `ended()` turns the view off once its transaction is over.
  *
- * The batch methods look ids up in chunked `IN (…)` lists and write through one prepared
- * statement per call. They do not open a transaction of their own: the adapter wraps its
- * batch writes in one, and inside `transaction()` the caller's holds them.
+ * The batch methods look ids up in chunked `IN (…)` lists and write with multi-row inserts
+ * (`Connection.insertRows`). They do not open a transaction of their own: the adapter wraps
+ * its batch writes in one, and inside `transaction()` the caller's holds them.
  */
 export function sqlView(
   connection: Connection,
@@ -53,6 +56,21 @@ export function sqlView(
         throw storageFailure('a sql.js statement failed', error);
       }
     };
+  };
+  const putRecords = (repository: string, records: readonly StoredRecord[]) => {
+    connection.insertRows(RECORD_ROWS, records, (params, at, record, text) =>
+      fillRecordRow(params, at, ns, repository, record, text),
+    );
+  };
+  /** Throws `duplicate_event` for the first id the log or an earlier event holds. */
+  const throwFirstDuplicate = (events: readonly StoredEvent[]) => {
+    const ids = events.map((event) => event.eventId);
+    const known = new Set(connection.rowsIn(SELECT_STATUSES_IN, [ns], ids).map((row) => row[0]));
+    const taken = new Set<string>();
+    for (const eventId of ids) {
+      if (known.has(eventId) || taken.has(eventId)) throw duplicateEventError(eventId);
+      taken.add(eventId);
+    }
   };
   return {
     getRecord: guard((repository: string, id: string) => {
@@ -118,33 +136,35 @@ export function sqlView(
       return row?.[0] as string | undefined;
     }),
     putRecord: guard((repository: string, record: StoredRecord) => {
-      connection.run(INSERT_RECORD, [ns, repository, ...recordToRow(record)]);
+      putRecords(repository, [record]);
     }),
-    putRecords: guard((repository: string, records: readonly StoredRecord[]) => {
-      connection.runEach(INSERT_RECORD, records, (record) => [
-        ns,
-        repository,
-        ...recordToRow(record),
-      ]);
-    }),
+    putRecords: guard(putRecords),
     appendEvent: guard((event: StoredEvent) => {
       const known = connection.rows('SELECT 1 FROM events WHERE ns = ? AND event_id = ?', [
         ns,
         event.eventId,
       ]);
       if (known.length > 0) throw duplicateEventError(event.eventId);
-      connection.run(INSERT_EVENT, eventToRow(ns, event));
+      connection.insertRows(EVENT_ROWS, [event], (params, at, item, text) =>
+        fillEventRow(params, at, ns, item, text),
+      );
     }),
     appendEvents: guard((events: readonly StoredEvent[]) => {
-      // Every id is checked before the first insert, so a duplicate leaves the log as it was.
-      const ids = events.map((event) => event.eventId);
-      const known = new Set(connection.rowsIn(SELECT_STATUSES_IN, [ns], ids).map((row) => row[0]));
-      const taken = new Set<string>();
-      for (const eventId of ids) {
-        if (known.has(eventId) || taken.has(eventId)) throw duplicateEventError(eventId);
-        taken.add(eventId);
+      if (events.length === 0) return;
+      // The UNIQUE index on event ids refuses a duplicate, the savepoint undoes the rows
+      // written before it, and only then are the ids looked up to name the duplicate. A batch
+      // of fresh ids, the usual case, is written without reading anything.
+      connection.run('SAVEPOINT append_events', []);
+      try {
+        connection.insertRows(EVENT_ROWS, events, (params, at, event, text) =>
+          fillEventRow(params, at, ns, event, text),
+        );
+      } catch (error) {
+        connection.undoSavepoint('append_events');
+        throwFirstDuplicate(events);
+        throw error;
       }
-      connection.runEach(INSERT_EVENT, events, (event) => eventToRow(ns, event));
+      connection.run('RELEASE append_events', []);
     }),
     setEventStatus: guard((eventIds: readonly string[], status: SyncStatus) => {
       for (const eventId of eventIds) {
@@ -166,9 +186,4 @@ export function sqlView(
         ]);
     }),
   };
-}
-
-/** The parameters of `INSERT_EVENT`. */
-function eventToRow(ns: string, event: StoredEvent): SqlValue[] {
-  return [ns, event.eventId, event.repository, event.syncStatus, eventBody(event)];
 }

@@ -61,12 +61,14 @@ export interface SqlJsStorageOptions {
  * saved as a whole file through a `Persister` (a file in Node, IndexedDB in a browser).
  *
  * Queries run in SQLite (`nativeQuery`), with the type rules of `QuerySpec` spelled out in SQL.
- * Every operation waits its turn in one queue, and saves wait their turn too, so a saved file
- * always holds whole transactions: a remote batch, its records and its cursor together.
+ * Every operation waits its turn in one queue, and a save exports the database in its turn
+ * too, so a saved file always holds whole transactions: a remote batch, its records and its
+ * cursor together. The persister then writes those bytes while later operations run; saves
+ * reach it one at a time, in order, and `flush()` and `close()` wait for a write under way.
  *
  * It has the optional batch methods: a page of remote events is read in a few `IN (…)`
- * queries and written in one pass, and a batch write outside `transaction()` runs in a
- * transaction of its own.
+ * queries and written with multi-row inserts, and a batch write outside `transaction()` runs
+ * in a transaction of its own.
  */
 export class SqlJsStorageAdapter implements StorageAdapter {
   readonly name = 'sqljs';
@@ -78,6 +80,8 @@ export class SqlJsStorageAdapter implements StorageAdapter {
   private connection: Connection | undefined;
   private current = DEFAULT_NAMESPACE;
   private dirty = false;
+  /** The persister's write under way, if any; it settles when the write ends, never rejects. */
+  private writing: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private opening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -303,32 +307,53 @@ export class SqlJsStorageAdapter implements StorageAdapter {
     if (this.timer !== undefined) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      // A save queued while close() runs is refused; close() saves on its own.
+      // Only the export waits in the queue: the next transactions run while the file is
+      // written. A save queued while close() runs is refused; close() saves on its own.
       this.queue
-        .run(() => this.save())
+        .run(() => this.startSave(this.reportFailedSave))
         .catch((error: unknown) => {
           if (isLocalFirstError(error, ERROR_CODES.closed)) return;
-          this.logger.error({ error }, 'sql.js storage: saving the database failed; will retry');
+          this.reportFailedSave(error);
         });
     }, this.options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
   }
 
-  /** Exports and saves the database. Runs inside the queue, so never inside a transaction. */
+  private readonly reportFailedSave = (error: unknown): void => {
+    this.logger.error({ error }, 'sql.js storage: saving the database failed; will retry');
+  };
+
+  /** Saves the database now and waits until the persister has it: flush(), close(). */
   private async save(): Promise<void> {
+    const started = await this.startSave();
+    await started?.written;
+  }
+
+  /**
+   * Exports the database, if it changed since the last save, and hands the bytes to the
+   * persister. Runs inside the queue, so never inside a transaction; the write itself does not
+   * hold the queue. A write still under way ends first, so the persister gets one save at a
+   * time, in order. A failed write marks the database unsaved again, and rejects `written`
+   * with `storage_failure` (or goes to `report`, for a save nobody waits for).
+   */
+  private async startSave(
+    report?: (error: unknown) => void,
+  ): Promise<{ written: Promise<void> } | undefined> {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    await this.writing;
     const persister = this.options.persister;
-    if (!persister || !this.dirty || !this.connection) return;
+    if (!persister || !this.dirty || !this.connection) return undefined;
     const bytes = this.connection.export();
     this.dirty = false;
-    try {
-      await persister.save(bytes);
-    } catch (error) {
+    let written = persister.save(bytes).catch((error: unknown) => {
       this.dirty = true;
       throw storageFailure('could not save the sql.js database', error);
-    }
+    });
+    if (report) written = written.catch(report);
+    this.writing = written.catch(() => undefined);
+    return { written };
   }
 
   /** The open connection; the queue only runs work while there is one. */

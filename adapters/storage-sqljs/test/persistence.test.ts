@@ -107,6 +107,86 @@ describe('coalesced saves', () => {
   });
 });
 
+/** A persister whose saves wait until released, counting how many run at once. */
+class GatedPersister extends RecordingPersister {
+  started = 0;
+  running = 0;
+  mostAtOnce = 0;
+  private gates: (() => void)[] = [];
+
+  override async save(bytes: Uint8Array): Promise<void> {
+    this.started++;
+    this.running++;
+    this.mostAtOnce = Math.max(this.mostAtOnce, this.running);
+    await new Promise<void>((resolve) => this.gates.push(resolve));
+    this.running--;
+    await super.save(bytes);
+  }
+
+  /** Lets every save that is waiting finish. */
+  release(): void {
+    for (const open of this.gates.splice(0)) open();
+  }
+}
+
+describe('a background save', () => {
+  it('writes the file while later transactions run, one save at a time and in order', async () => {
+    const persister = new GatedPersister();
+    const adapter = await openAdapter({ persister, saveIntervalMs: 100 });
+    vi.useFakeTimers();
+    await adapter.putRecord('tasks', record('a'));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(persister.started).toBe(1);
+    // The file is still being written, and the adapter goes on reading and writing.
+    await adapter.transaction(async (tx) => {
+      await tx.putRecord('tasks', record('b'));
+      await tx.setMeta('cursor', '2');
+    });
+    expect(await adapter.getRecord('tasks', 'b')).toStrictEqual(record('b'));
+    // flush() waits for that write before it exports and saves the newer changes.
+    const flushed = adapter.flush();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(persister.started).toBe(1);
+    persister.release();
+    await vi.advanceTimersByTimeAsync(0);
+    persister.release();
+    await flushed;
+    expect(persister.mostAtOnce).toBe(1);
+    expect(persister.saves).toHaveLength(2);
+    expect(await contents(persister.saves[0]!)).toEqual({
+      records: ['a'],
+      events: [],
+      cursor: undefined,
+    });
+    expect(await contents(persister.saves[1]!)).toEqual({
+      records: ['a', 'b'],
+      events: [],
+      cursor: '2',
+    });
+  });
+
+  it('is finished by close() before the persister is released', async () => {
+    const persister = new GatedPersister();
+    const adapter = await openAdapter({ persister, saveIntervalMs: 100 });
+    vi.useFakeTimers();
+    await adapter.putRecord('tasks', record('a'));
+    await vi.advanceTimersByTimeAsync(100);
+    await adapter.putRecord('tasks', record('b'));
+    let closed = false;
+    const closing = adapter.close().then(() => {
+      closed = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(closed).toBe(false);
+    persister.release();
+    await vi.advanceTimersByTimeAsync(0);
+    persister.release();
+    await closing;
+    expect(persister.mostAtOnce).toBe(1);
+    expect((await contents(persister.saves.at(-1)!)).records).toEqual(['a', 'b']);
+  });
+});
+
 describe('a remote batch is saved whole', () => {
   it('waits for a running transaction before exporting, so a save never splits it', async () => {
     const persister = new RecordingPersister();
@@ -164,10 +244,11 @@ describe('failures', () => {
     persister.failNextSaves = 1;
     await adapter.putRecord('tasks', record('a'));
     await vi.advanceTimersByTimeAsync(100);
-    await adapter.getMeta('any'); // the failed save ran before this read, in queue order
-    expect(logger.error).toHaveBeenCalledTimes(1);
+    // flush() waits for the write under way, finds the changes unsaved, and saves them.
     await adapter.flush();
+    expect(logger.error).toHaveBeenCalledTimes(1);
     expect(persister.saves).toHaveLength(1);
+    expect((await contents(persister.saves[0]!)).records).toEqual(['a']);
   });
 
   it('refuses a file that is not a database with storage_failure', async () => {
