@@ -10,7 +10,6 @@ import {
   encodeStoredEvent,
   LocalFirstError,
   parseSince,
-  type ServerEvent,
   type SyncEvent,
 } from '@local-first/core';
 

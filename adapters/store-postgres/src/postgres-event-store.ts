@@ -11,7 +11,6 @@ import {
   LocalFirstError,
   type Logger,
   parseSince,
-  type ServerEvent,
   type SyncEvent,
 } from '@local-first/core';
 import type { Pool, PoolClient, PoolConfig, QueryResultRow } from 'pg';

@@ -11,7 +11,6 @@ import {
   encodeStoredEvent,
   LocalFirstError,
   parseSince,
-  type ServerEvent,
   type SyncEvent,
 } from '@local-first/core';
 import type BetterSqlite3 from 'better-sqlite3';
