@@ -7,7 +7,14 @@ import {
 } from '@local-first/core';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { describe, expect, it } from 'vitest';
-import { collect, makeClient, RecordingStrategy, type Todo, todo } from './fixtures.js';
+import {
+  collect,
+  makeClient,
+  memoryWithoutBatchMethods,
+  RecordingStrategy,
+  type Todo,
+  todo,
+} from './fixtures.js';
 
 const remote = (
   overrides: Partial<SyncEvent> & Pick<SyncEvent, 'eventId' | 'dataId'>,
@@ -164,9 +171,12 @@ describe('watch', () => {
   });
 });
 
-describe('applyRemoteEvents', () => {
+describe.each([
+  ['with the batch methods', () => new MemoryStorageAdapter()],
+  ['through the single calls', memoryWithoutBatchMethods],
+] as const)('applyRemoteEvents, storage %s', (_, makeStorage) => {
   it('applies each eventId once and stores events, records and cursor together', async () => {
-    const { todos, client } = await makeClient();
+    const { todos, client } = await makeClient({ localStorage: makeStorage() });
     const event = remote({ eventId: 'r1', dataId: 'x', serverSequence: 7 });
     const first = await client.applyRemoteEvents('todos', [event, event], {
       key: 'cursor:todos',
@@ -186,7 +196,7 @@ describe('applyRemoteEvents', () => {
   });
 
   it('reports and skips malformed events without blocking the rest of the batch', async () => {
-    const { todos, client } = await makeClient();
+    const { todos, client } = await makeClient({ localStorage: makeStorage() });
     const result = await client.applyRemoteEvents('todos', [
       { eventId: 'bad', operation: 9, dataId: 'x' },
       'not an event',
@@ -198,7 +208,7 @@ describe('applyRemoteEvents', () => {
   });
 
   it('keeps nothing of a batch when storing it fails, cursor included', async () => {
-    const { todos, client } = await makeClient();
+    const { todos, client } = await makeClient({ localStorage: makeStorage() });
     const storage = client.storage as MemoryStorageAdapter;
     const original = storage.transaction.bind(storage);
     storage.transaction = (work) =>
@@ -219,7 +229,7 @@ describe('applyRemoteEvents', () => {
   });
 
   it('marks its own pending event synced when a server sends it back', async () => {
-    const { todos, client } = await makeClient();
+    const { todos, client } = await makeClient({ localStorage: makeStorage() });
     const event = await todos.upsert(todo('1'));
     await client.applyRemoteEvents('todos', [{ ...event, serverSequence: 1 }]);
     expect(await todos.getPendingEvents()).toEqual([]);
@@ -227,6 +237,7 @@ describe('applyRemoteEvents', () => {
 
   it('does not let an older remote update resurrect a newer local delete', async () => {
     const { todos, client } = await makeClient({
+      localStorage: makeStorage(),
       now: () => Date.parse('2025-06-01T00:00:00.000Z'),
     });
     await todos.upsert(todo('1'));
@@ -238,14 +249,14 @@ describe('applyRemoteEvents', () => {
   });
 
   it('rejects an unknown repository with a coded error', async () => {
-    const { client } = await makeClient();
+    const { client } = await makeClient({ localStorage: makeStorage() });
     await expect(client.applyRemoteEvents('nope', [])).rejects.toMatchObject({
       code: 'unknown_repository',
     });
   });
 
   it('markSynced and markFailed move events out of the pending list', async () => {
-    const { todos, client } = await makeClient();
+    const { todos, client } = await makeClient({ localStorage: makeStorage() });
     const a = await todos.upsert(todo('a'));
     const b = await todos.upsert(todo('b'));
     await client.markSynced([a.eventId]);

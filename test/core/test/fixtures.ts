@@ -4,6 +4,8 @@ import {
   type LocalFirstClientOptions,
   Repository,
   StateSignal,
+  type StorageAdapter,
+  type StorageTransaction,
   type StoredEvent,
   type Subscribable,
   type SyncHost,
@@ -106,4 +108,26 @@ export function collect<T>(source: Subscribable<T>) {
       return new Promise((resolve) => waiters.push({ test, resolve }));
     },
   };
+}
+
+const BATCH_METHODS = new Set(['getRecords', 'getEventStatuses', 'putRecords', 'appendEvents']);
+
+/** Hides the optional batch methods of a storage view, so the client takes its fallbacks. */
+function singleCallsOnly<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      if (typeof property === 'string' && BATCH_METHODS.has(property)) return undefined;
+      const value = Reflect.get(object, property, receiver);
+      if (property === 'transaction' && typeof value === 'function') {
+        return (work: (tx: StorageTransaction) => Promise<unknown>) =>
+          value.call(object, (tx: StorageTransaction) => work(singleCallsOnly(tx)));
+      }
+      return typeof value === 'function' ? value.bind(object) : value;
+    },
+  });
+}
+
+/** A memory adapter as a custom adapter without the optional batch methods would look. */
+export function memoryWithoutBatchMethods(): StorageAdapter {
+  return singleCallsOnly(new MemoryStorageAdapter());
 }
