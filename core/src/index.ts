@@ -1,3 +1,4 @@
+export { BaseTransportConnection } from './base-connection.js';
 export {
   type ClientConnectionState,
   LocalFirstClient,

@@ -1,15 +1,11 @@
+import { BaseTransportConnection } from './base-connection.js';
 import { ERROR_CODES, LocalFirstError } from './errors.js';
-import { Emitter, type Unsubscribe } from './signal.js';
-import type { CloseInfo, InvalidFrame, TransportConnection } from './transport.js';
+import type { TransportConnection } from './transport.js';
 
 /** One end of an in-memory connection; the other end is its `peer`. */
-class LocalEnd implements TransportConnection {
+class LocalEnd extends BaseTransportConnection {
   peer!: LocalEnd;
   private open = true;
-  private readonly messages = new Emitter<unknown>();
-  private readonly invalid = new Emitter<InvalidFrame>();
-  private readonly closes = new Emitter<CloseInfo>();
-  private readonly errors = new Emitter<Error>();
   /** Every message this end has sent, for assertions. */
   readonly sent: unknown[] = [];
 
@@ -57,19 +53,6 @@ class LocalEnd implements TransportConnection {
         peer.closes.emit({ code, reason });
       }
     });
-  }
-
-  onMessage(listener: (message: unknown) => void): Unsubscribe {
-    return this.messages.subscribe(listener);
-  }
-  onInvalidMessage(listener: (problem: InvalidFrame) => void): Unsubscribe {
-    return this.invalid.subscribe(listener);
-  }
-  onClose(listener: (info: CloseInfo) => void): Unsubscribe {
-    return this.closes.subscribe(listener);
-  }
-  onError(listener: (error: Error) => void): Unsubscribe {
-    return this.errors.subscribe(listener);
   }
 }
 

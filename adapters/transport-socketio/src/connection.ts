@@ -1,13 +1,9 @@
 import {
+  BaseTransportConnection,
   CLOSE_CODES,
   type CloseInfo,
-  Emitter,
   ERROR_CODES,
-  InboundQueue,
-  type InvalidFrame,
   LocalFirstError,
-  type TransportConnection,
-  type Unsubscribe,
 } from '@local-first/core';
 
 /** The socket.io event that carries protocol messages (`socket.send(obj)`). */
@@ -53,21 +49,16 @@ export interface SocketIoPeer {
  * A `TransportConnection` over one socket.io socket. Messages travel as `message` events; close
  * codes travel as a `close_reason` event sent right before the disconnect (see the README).
  */
-export class SocketIoConnection implements TransportConnection {
+export class SocketIoConnection extends BaseTransportConnection {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private localClose: CloseInfo | undefined;
   private remoteClose: CloseInfo | undefined;
-  private readonly inbound: InboundQueue;
-  private readonly messages = new Emitter<unknown>();
-  private readonly invalid = new Emitter<InvalidFrame>();
-  private readonly closes = new Emitter<CloseInfo>();
-  private readonly errors = new Emitter<Error>();
 
   constructor(
     private readonly peer: SocketIoPeer,
     options: { holdUntilSubscribed: boolean },
   ) {
-    this.inbound = new InboundQueue(options.holdUntilSubscribed);
+    super(options.holdUntilSubscribed);
     peer.onEvent((event, args) => this.receive(event, args));
     peer.onDisconnect((reason, details) => this.ended(reason, details));
   }
@@ -91,31 +82,12 @@ export class SocketIoConnection implements TransportConnection {
     this.peer.disconnect();
   }
 
-  onMessage(listener: (message: unknown) => void): Unsubscribe {
-    return this.subscribe(this.messages, listener);
-  }
-  onInvalidMessage(listener: (problem: InvalidFrame) => void): Unsubscribe {
-    return this.subscribe(this.invalid, listener);
-  }
-  onClose(listener: (info: CloseInfo) => void): Unsubscribe {
-    return this.subscribe(this.closes, listener);
-  }
-  onError(listener: (error: Error) => void): Unsubscribe {
-    return this.subscribe(this.errors, listener);
-  }
-
-  private subscribe<T>(emitter: Emitter<T>, listener: (value: T) => void): Unsubscribe {
-    const unsubscribe = emitter.subscribe(listener);
-    this.inbound.subscribed();
-    return unsubscribe;
-  }
-
   private receive(event: string, args: unknown[]): void {
     if (event === CLOSE_REASON_EVENT) {
       this.remoteClose ??= closeInfoOf(args[0]);
       return;
     }
-    this.inbound.deliver(() => {
+    this.deliver(() => {
       if (this.state !== 'open') return;
       if (event !== MESSAGE_EVENT) {
         this.invalid.emit({
@@ -137,7 +109,7 @@ export class SocketIoConnection implements TransportConnection {
     const tooLarge = isTooLarge(details);
     const info = this.localClose ?? this.remoteClose ?? unannouncedClose(reason, details, tooLarge);
     queueMicrotask(() =>
-      this.inbound.deliver(() => {
+      this.deliver(() => {
         if (tooLarge) this.invalid.emit({ code: 'too_large', message: 'frame too large' });
         if (details instanceof Error && !DELIBERATE_REASONS.has(reason)) this.errors.emit(details);
         this.closes.emit(info);

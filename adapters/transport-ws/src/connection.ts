@@ -1,13 +1,9 @@
 import {
+  BaseTransportConnection,
   CLOSE_CODES,
   type CloseInfo,
-  Emitter,
   ERROR_CODES,
-  InboundQueue,
-  type InvalidFrame,
   LocalFirstError,
-  type TransportConnection,
-  type Unsubscribe,
 } from '@local-first/core';
 
 /**
@@ -56,22 +52,17 @@ interface WsSocket {
  * A `TransportConnection` over one WebSocket: one JSON text frame per message. Serves both the
  * client half (over an injected WebSocket class) and the server half (over `ws`).
  */
-export class WebSocketConnection implements TransportConnection {
+export class WebSocketConnection extends BaseTransportConnection {
   private state: 'open' | 'closing' | 'closed' = 'open';
   /** What this side asked for; reported instead of the peer's echo, as the in-memory pair does. */
   private localClose: CloseInfo | undefined;
-  private readonly inbound: InboundQueue;
-  private readonly messages = new Emitter<unknown>();
-  private readonly invalid = new Emitter<InvalidFrame>();
-  private readonly closes = new Emitter<CloseInfo>();
-  private readonly errors = new Emitter<Error>();
   private readonly sharedBytes: boolean;
 
   constructor(
     private readonly socket: WebSocketLike,
     options: WebSocketConnectionOptions,
   ) {
-    this.inbound = new InboundQueue(options.holdUntilSubscribed);
+    super(options.holdUntilSubscribed);
     this.sharedBytes = options.sharedBytes === true;
     socket.addEventListener('message', (event) => this.receive(event.data));
     socket.addEventListener('error', (event) => this.failed(errorOf(event)));
@@ -105,27 +96,8 @@ export class WebSocketConnection implements TransportConnection {
     }
   }
 
-  onMessage(listener: (message: unknown) => void): Unsubscribe {
-    return this.subscribe(this.messages, listener);
-  }
-  onInvalidMessage(listener: (problem: InvalidFrame) => void): Unsubscribe {
-    return this.subscribe(this.invalid, listener);
-  }
-  onClose(listener: (info: CloseInfo) => void): Unsubscribe {
-    return this.subscribe(this.closes, listener);
-  }
-  onError(listener: (error: Error) => void): Unsubscribe {
-    return this.subscribe(this.errors, listener);
-  }
-
-  private subscribe<T>(emitter: Emitter<T>, listener: (value: T) => void): Unsubscribe {
-    const unsubscribe = emitter.subscribe(listener);
-    this.inbound.subscribed();
-    return unsubscribe;
-  }
-
   private receive(data: unknown): void {
-    this.inbound.deliver(() => {
+    this.deliver(() => {
       // After a local close() nothing more is handed out, as with the in-memory pair.
       if (this.state !== 'open') return;
       const decoded = decode(data);
@@ -140,7 +112,7 @@ export class WebSocketConnection implements TransportConnection {
     if (tooLarge && !this.localClose) {
       this.localClose = { code: CLOSE_CODES.tooLarge, reason: 'frame too large' };
     }
-    this.inbound.deliver(() => {
+    this.deliver(() => {
       if (tooLarge) this.invalid.emit({ code: 'too_large', message: error.message });
       this.errors.emit(error);
     });
@@ -149,7 +121,7 @@ export class WebSocketConnection implements TransportConnection {
   private ended(event: { code: number; reason: string }): void {
     this.state = 'closed';
     const info = this.localClose ?? { code: event.code, reason: event.reason };
-    this.inbound.deliver(() => this.closes.emit(info));
+    this.deliver(() => this.closes.emit(info));
   }
 }
 
