@@ -1,6 +1,6 @@
 import {
   compareStamps,
-  eventStamp,
+  eventHlc,
   type RecordData,
   type StoredRecord,
   type SyncEvent,
@@ -26,8 +26,13 @@ export type ConflictResolver<T extends RecordData = RecordData> = (
 /** The record state an event produces on its own. */
 export function stateFromEvent(event: SyncEvent): StoredRecord {
   const data = eventRecord(event);
-  const hlc = event.hlc ?? eventStamp(event).hlc;
-  return { id: event.dataId, data, deleted: data === null, hlc, eventId: event.eventId };
+  return {
+    id: event.dataId,
+    data,
+    deleted: data === null,
+    hlc: eventHlc(event),
+    eventId: event.eventId,
+  };
 }
 
 /**

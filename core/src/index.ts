@@ -43,6 +43,7 @@ export { createLocalConnectionPair, type LocalConnection } from './local-connect
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export {
   compareStamps,
+  eventHlc,
   eventStamp,
   type JsonValue,
   type RecordData,

@@ -126,7 +126,12 @@ function copyOptionalFields(from: SyncEvent, to: SyncEvent): void {
 
 /** The stamp of an event; an event without `hlc` (a seed-era client) is stamped by `createdAt`. */
 export function eventStamp(event: Pick<SyncEvent, 'hlc' | 'createdAt' | 'eventId'>): Stamp {
-  return { hlc: event.hlc ?? hlcFromTimestamp(event.createdAt), eventId: event.eventId };
+  return { hlc: eventHlc(event), eventId: event.eventId };
+}
+
+/** The clock part of `eventStamp`: `hlc`, or `createdAt` as a stamp when there is none. */
+export function eventHlc(event: Pick<SyncEvent, 'hlc' | 'createdAt'>): string {
+  return event.hlc ?? hlcFromTimestamp(event.createdAt);
 }
 
 /** Orders two stamps: negative when `a` is older, positive when newer, 0 when equal. */

@@ -1,8 +1,9 @@
 import { cloneJson } from './clone.js';
 import { type ConflictResolver, resolveRemoteEvent } from './conflict.js';
-import { type HlcState, HybridLogicalClock, hlcFromTimestamp, isHlcStamp } from './hlc.js';
+import { type HlcState, HybridLogicalClock, isHlcStamp } from './hlc.js';
 import { randomId, uuidv7 } from './id.js';
 import {
+  eventHlc,
   type RecordData,
   type StoredEvent,
   type StoredRecord,
@@ -128,7 +129,7 @@ export async function applyRemoteBatch(
     let newest: string | undefined;
     for (let index = 0; index < fresh.length; index++) {
       const event = fresh[index]!;
-      const stamp = event.hlc ?? hlcFromTimestamp(event.createdAt);
+      const stamp = eventHlc(event);
       if (isHlcStamp(stamp) && (newest === undefined || stamp > newest)) newest = stamp;
       const next = resolveRemoteEvent(states.get(event.dataId), event, batch.resolver);
       if (next) {
