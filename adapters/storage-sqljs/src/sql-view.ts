@@ -62,6 +62,23 @@ export function sqlView(
       fillRecordRow(params, at, ns, repository, record, text),
     );
   };
+  const appendEvents = (events: readonly StoredEvent[]) => {
+    if (events.length === 0) return;
+    // The UNIQUE index on event ids refuses a duplicate, the savepoint undoes the rows written
+    // before it, and only then are the ids looked up to name the duplicate. Fresh ids, the
+    // usual case, are written without reading anything.
+    connection.run('SAVEPOINT append_events', []);
+    try {
+      connection.insertRows(EVENT_ROWS, events, (params, at, event, text) =>
+        fillEventRow(params, at, ns, event, text),
+      );
+    } catch (error) {
+      connection.undoSavepoint('append_events');
+      throwFirstDuplicate(events);
+      throw error;
+    }
+    connection.run('RELEASE append_events', []);
+  };
   /** Throws `duplicate_event` for the first id the log or an earlier event holds. */
   const throwFirstDuplicate = (events: readonly StoredEvent[]) => {
     const ids = events.map((event) => event.eventId);
@@ -139,33 +156,8 @@ export function sqlView(
       putRecords(repository, [record]);
     }),
     putRecords: guard(putRecords),
-    appendEvent: guard((event: StoredEvent) => {
-      const known = connection.rows('SELECT 1 FROM events WHERE ns = ? AND event_id = ?', [
-        ns,
-        event.eventId,
-      ]);
-      if (known.length > 0) throw duplicateEventError(event.eventId);
-      connection.insertRows(EVENT_ROWS, [event], (params, at, item, text) =>
-        fillEventRow(params, at, ns, item, text),
-      );
-    }),
-    appendEvents: guard((events: readonly StoredEvent[]) => {
-      if (events.length === 0) return;
-      // The UNIQUE index on event ids refuses a duplicate, the savepoint undoes the rows
-      // written before it, and only then are the ids looked up to name the duplicate. A batch
-      // of fresh ids, the usual case, is written without reading anything.
-      connection.run('SAVEPOINT append_events', []);
-      try {
-        connection.insertRows(EVENT_ROWS, events, (params, at, event, text) =>
-          fillEventRow(params, at, ns, event, text),
-        );
-      } catch (error) {
-        connection.undoSavepoint('append_events');
-        throwFirstDuplicate(events);
-        throw error;
-      }
-      connection.run('RELEASE append_events', []);
-    }),
+    appendEvent: guard((event: StoredEvent) => appendEvents([event])),
+    appendEvents: guard(appendEvents),
     setEventStatus: guard((eventIds: readonly string[], status: SyncStatus) => {
       for (const eventId of eventIds) {
         connection.run('UPDATE events SET status = ? WHERE ns = ? AND event_id = ?', [
