@@ -39,6 +39,33 @@ export function isHlcStamp(stamp: string): boolean {
   return true;
 }
 
+const STAMP_FORMAT = /^\d{16}:\d{5}:[^:]+$/;
+
+/**
+ * Why a stamp is not one a replica may accept, or `undefined` when it is (protocol revision
+ * 1.1): it must read `WWWWWWWWWWWWWWWW:CCCCC:node` and its wall time must not be more than
+ * `maxDriftMs` ahead of `referenceMs`. A stamp far in the future would win every later
+ * conflict on its record and drag every clock that saw it forward.
+ */
+export function stampProblem(
+  stamp: string,
+  referenceMs: number,
+  maxDriftMs: number,
+): string | undefined {
+  if (!STAMP_FORMAT.test(stamp)) return 'hlc must read WWWWWWWWWWWWWWWW:CCCCC:node';
+  return wallProblem(Number(stamp.slice(0, WALL_DIGITS)), referenceMs, maxDriftMs);
+}
+
+/** Why a wall time (ms) is too far ahead of `referenceMs`, or `undefined`. */
+export function wallProblem(
+  wallMs: number,
+  referenceMs: number,
+  maxDriftMs: number,
+): string | undefined {
+  if (wallMs - referenceMs <= maxDriftMs) return undefined;
+  return `the stamp is ${Math.round((wallMs - referenceMs) / 1000)} s ahead of the server clock (at most ${Math.round(maxDriftMs / 1000)} s)`;
+}
+
 /** The stamp of a moment given as an ISO timestamp, for events that carry no `hlc`. */
 export function hlcFromTimestamp(iso: string): string {
   const wall = Date.parse(iso);

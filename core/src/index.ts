@@ -36,6 +36,7 @@ export {
   hlcFromTimestamp,
   isHlcStamp,
   parseHlc,
+  stampProblem,
 } from './hlc.js';
 export { randomId, uuidv7 } from './id.js';
 export { InboundQueue } from './inbound-queue.js';
@@ -57,6 +58,7 @@ export {
   toWireEvent,
 } from './model.js';
 export {
+  type AccessRevokedMessage,
   type AckMessage,
   type AuthFailedMessage,
   type AuthMessage,
@@ -65,6 +67,7 @@ export {
   type ClientMessage,
   DEFAULT_AUTH_TIMEOUT_MS,
   DEFAULT_MAX_BATCH_EVENTS,
+  DEFAULT_MAX_CLOCK_DRIFT_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_PAGE_EVENTS,
   DEFAULT_SOCKETIO_PATH,
@@ -72,6 +75,8 @@ export {
   type ErrorMessage,
   type EventsMessage,
   type EventsReceivedMessage,
+  type LaggingMessage,
+  MAX_REQUEST_ID_LENGTH,
   type PingMessage,
   type PongMessage,
   PROTOCOL_ERROR_CODES,
@@ -84,6 +89,8 @@ export {
   type RejectionCode,
   type RequestAllEventsMessage,
   type RequestEventsMessage,
+  type Requested,
+  type ServerLimits,
   type ServerMessage,
   type SyncCompleteMessage,
 } from './protocol.js';
@@ -145,4 +152,9 @@ export type {
   TransportOpenOptions,
   TransportServer,
 } from './transport.js';
-export { type EventValidation, eventRecord, validateEvent } from './validation.js';
+export {
+  type EventValidation,
+  eventRecord,
+  eventStampProblem,
+  validateEvent,
+} from './validation.js';

@@ -1,3 +1,4 @@
+import { stampProblem, wallProblem } from './hlc.js';
 import type { RecordData, SyncEvent } from './model.js';
 
 export type EventValidation =
@@ -54,4 +55,20 @@ export function validateEvent(value: unknown): EventValidation {
 /** The record carried by an event, `null` for deletes. */
 export function eventRecord(event: SyncEvent): RecordData | null {
   return event.operation === 2 ? null : (event.data as RecordData);
+}
+
+/**
+ * Why an event's clock stamp is not acceptable, or `undefined` (protocol revision 1.1): an
+ * `hlc`, when present, must be well formed; the stamp (`hlc`, else `createdAt`) must not be
+ * more than `maxDriftMs` ahead of `referenceMs`. A server passes its clock; a client that
+ * receives passes the event's `serverCreatedAt`, so every replica judges an event alike.
+ */
+export function eventStampProblem(
+  event: Pick<SyncEvent, 'hlc' | 'createdAt'>,
+  referenceMs: number,
+  maxDriftMs: number,
+): string | undefined {
+  if (event.hlc !== undefined) return stampProblem(event.hlc, referenceMs, maxDriftMs);
+  const wall = Date.parse(event.createdAt);
+  return Number.isFinite(wall) ? wallProblem(wall, referenceMs, maxDriftMs) : undefined;
 }
