@@ -4,18 +4,26 @@ import type { HybridLogicalClock } from './hlc.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { RecordData, StoredEvent, StoredRecord, SyncEvent } from './model.js';
 import type { QuerySpec } from './query.js';
-import { applyRemoteBatch, loadIdentity, writeLocalEvent } from './replica-log.js';
+import { DEFAULT_MAX_CLOCK_DRIFT_MS } from './protocol.js';
+import {
+  applyRemoteBatch,
+  loadIdentity,
+  rollBackRecords,
+  writeLocalEvent,
+} from './replica-log.js';
 import type { Repository, RepositoryBackend, WriteOptions } from './repository.js';
 import { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
 import { DEFAULT_NAMESPACE, type StorageAdapter } from './storage.js';
 import type {
   ApplyResult,
   ConnectionState,
+  Rejection,
   RemoteCursor,
   SyncHost,
   SyncStrategy,
+  Verdict,
 } from './sync-strategy.js';
-import { validateEvent } from './validation.js';
+import { eventStampProblem, validateEvent } from './validation.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: repositories of any record type share one list.
 type AnyRepository = Repository<any>;
@@ -31,6 +39,12 @@ export interface LocalFirstClientOptions {
   now?: () => number;
   /** Where warnings go (malformed remote events, failing strategies). Default: the console. */
   logger?: Logger;
+  /**
+   * A remote event whose stamp is more than this far ahead of its `serverCreatedAt` is refused
+   * as malformed (protocol 1.1 "Stamps"), so one bad clock cannot win every later conflict.
+   * Default 5 minutes, the servers' default.
+   */
+  maxClockDriftMs?: number;
 }
 
 /** The connection state of every strategy, and one word for all of them. */
@@ -67,6 +81,8 @@ export class LocalFirstClient {
   private readonly logger: Logger;
   private readonly connection: StateSignal<ClientConnectionState>;
   private readonly pending = new Emitter<void>();
+  private readonly rejected = new Emitter<Rejection>();
+  private readonly maxClockDriftMs: number;
   private readonly strategySubscriptions: Unsubscribe[] = [];
   private phase: Phase = 'created';
   private initializing: Promise<void> | undefined;
@@ -82,6 +98,7 @@ export class LocalFirstClient {
     this.strategies = [...(options.syncStrategies ?? [])];
     this.wallClock = options.now ?? Date.now;
     this.logger = options.logger ?? consoleLogger;
+    this.maxClockDriftMs = options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS;
     for (const repository of options.repositories ?? []) {
       if (this.repositories.has(repository.name)) {
         throw new LocalFirstError(
@@ -181,6 +198,7 @@ export class LocalFirstClient {
     await Promise.all(this.strategies.map((strategy) => strategy.dispose()));
     for (const unsubscribe of this.strategySubscriptions.splice(0)) unsubscribe();
     for (const emitter of this.changeEmitters.values()) emitter.clear();
+    this.rejected.clear();
     await this.storage.close();
   }
 
@@ -273,8 +291,27 @@ export class LocalFirstClient {
     this.repository(name);
     const needSync = options.needSync ?? true;
     const clock = this.clock!;
+    const pushers = needSync
+      ? this.strategies.filter(
+          (strategy) => strategy.assertPushable && strategy.handlesRepository(name),
+        )
+      : [];
+    const check =
+      pushers.length > 0
+        ? (event: StoredEvent) => {
+            for (const strategy of pushers) strategy.assertPushable!(event);
+          }
+        : undefined;
     const event = await this.storage.transaction((tx) =>
-      writeLocalEvent(tx, { clock, now: this.wallClock, repository: name, id, data, needSync }),
+      writeLocalEvent(tx, {
+        clock,
+        now: this.wallClock,
+        repository: name,
+        id,
+        data,
+        needSync,
+        ...(check ? { check } : {}),
+      }),
     );
     if (!event) return undefined;
     this.notify(name);
@@ -322,8 +359,13 @@ export class LocalFirstClient {
     const valid: SyncEvent[] = [];
     for (const candidate of events) {
       const checked = validateEvent(candidate);
-      if (checked.ok) valid.push(checked.event);
-      else result.invalid.push({ eventId: checked.eventId, message: checked.message });
+      if (!checked.ok) {
+        result.invalid.push({ eventId: checked.eventId, message: checked.message });
+        continue;
+      }
+      const problem = this.stampProblem(checked.event);
+      if (problem) result.invalid.push({ eventId: checked.event.eventId, message: problem });
+      else valid.push(checked.event);
     }
     const clock = this.clock!;
     const resolver = repository.resolveConflict as ConflictResolver | undefined;
@@ -342,6 +384,17 @@ export class LocalFirstClient {
     return result;
   }
 
+  /**
+   * Judged against the server's commit time, not this device's clock, so every replica gives
+   * the same answer for the same event whenever it receives it.
+   */
+  private stampProblem(event: SyncEvent): string | undefined {
+    if (event.serverCreatedAt === undefined) return undefined;
+    const committed = Date.parse(event.serverCreatedAt);
+    if (!Number.isFinite(committed)) return undefined;
+    return eventStampProblem(event, committed, this.maxClockDriftMs);
+  }
+
   /** Marks events as acknowledged by a remote. */
   async markSynced(eventIds: readonly string[]): Promise<void> {
     this.assertReady();
@@ -356,6 +409,79 @@ export class LocalFirstClient {
     if (eventIds.length === 0) return;
     await this.storage.setEventStatus(eventIds, 'failed');
     this.pending.emit();
+  }
+
+  /**
+   * Final verdicts on local events (see `SyncHost.rejectEvents`): each is marked failed, its
+   * record goes back to the last state the server accepted, watchers run, and the verdict is
+   * reported on `rejections`.
+   */
+  async rejectEvents(verdicts: readonly Verdict[]): Promise<void> {
+    this.assertReady();
+    if (verdicts.length === 0) return;
+    const byRepository = new Map<string, Set<string>>();
+    const known: Rejection[] = [];
+    await this.storage.transaction(async (tx) => {
+      for (const verdict of verdicts) {
+        const event = await tx.getEvent(verdict.eventId);
+        // Only this device's own events that still await a verdict can be rolled back.
+        if (!event || !event.local || event.syncStatus === 'failed') continue;
+        known.push({
+          eventId: verdict.eventId,
+          code: verdict.code,
+          message: verdict.message,
+          source: verdict.source,
+          repository: event.repository,
+          dataId: event.dataId,
+        });
+        let ids = byRepository.get(event.repository);
+        if (!ids) byRepository.set(event.repository, (ids = new Set()));
+        ids.add(event.dataId);
+      }
+      if (known.length === 0) return;
+      await tx.setEventStatus(
+        known.map((rejection) => rejection.eventId),
+        'failed',
+      );
+      for (const [name, ids] of byRepository) {
+        const resolver = this.repositories.get(name)?.resolveConflict as
+          | ConflictResolver
+          | undefined;
+        await rollBackRecords(tx, name, ids, resolver);
+      }
+    });
+    for (const name of byRepository.keys()) this.notify(name);
+    if (known.length > 0) this.pending.emit();
+    for (const rejection of known) {
+      this.logger.warn(
+        { repository: rejection.repository, eventId: rejection.eventId, code: rejection.code },
+        `change refused: ${rejection.message}`,
+      );
+      this.rejected.emit(rejection);
+    }
+  }
+
+  /** See `SyncHost.requeueLocalEvents`. */
+  async requeueLocalEvents(repository: string): Promise<StoredEvent[]> {
+    this.assertReady();
+    const events = (await this.storage.getEvents({ repository, status: 'ok' })).filter(
+      (event) => event.local,
+    );
+    if (events.length === 0) return [];
+    await this.storage.setEventStatus(
+      events.map((event) => event.eventId),
+      'pending',
+    );
+    this.pending.emit();
+    return events.map((event) => ({ ...event, syncStatus: 'pending' as const }));
+  }
+
+  /**
+   * Every final verdict on a local change: the server refused it, or it can never be pushed.
+   * By then its record is back to the last state the server accepted.
+   */
+  get rejections(): Subscribable<Rejection> {
+    return this.rejected;
   }
 
   /**
@@ -385,6 +511,8 @@ export class LocalFirstClient {
         this.applyRemoteEvents(repository, events, cursor),
       markSynced: (eventIds) => this.markSynced(eventIds),
       markFailed: (eventIds) => this.markFailed(eventIds),
+      rejectEvents: (verdicts) => this.rejectEvents(verdicts),
+      requeueLocalEvents: (repository) => this.requeueLocalEvents(repository),
       getMeta: (key) => {
         this.assertReady();
         return this.storage.getMeta(key);

@@ -33,6 +33,11 @@ export const ERROR_CODES = {
   connectionClosed: 'connection_closed',
   /** A message could not be parsed or does not follow the protocol. */
   protocolViolation: 'protocol_violation',
+  /**
+   * A change can never be pushed: its event alone is larger than the server accepts in one
+   * frame. The write is refused before anything is stored.
+   */
+  eventTooLarge: 'event_too_large',
   /** A strategy failed in a way that needs the application's attention. */
   syncFailed: 'sync_failed',
 } as const;

@@ -138,9 +138,11 @@ export {
 export type {
   ApplyResult,
   ConnectionState,
+  Rejection,
   RemoteCursor,
   SyncHost,
   SyncStrategy,
+  Verdict,
 } from './sync-strategy.js';
 export { TOKENS, type Token } from './tokens.js';
 export type {

@@ -31,6 +31,27 @@ export interface RemoteCursor {
   value: string;
 }
 
+/** A final verdict on a local event, as a strategy hands it to the client. */
+export interface Verdict {
+  eventId: string;
+  /** `invalid_event` or `forbidden` from a server; `event_too_large` from a strategy. */
+  code: string;
+  message: string;
+  /** Who gave the verdict. */
+  source: 'server' | 'client';
+}
+
+/**
+ * A verdict as the app hears of it: the server refused the event (`ack.rejected`), or a
+ * strategy found that it can never be pushed. By then the client has marked the event failed
+ * and put its record back to the last state the server accepted.
+ */
+export interface Rejection extends Verdict {
+  repository: string;
+  /** Id of the record the refused event changed. */
+  dataId: string;
+}
+
 /**
  * What the client offers the strategies attached to it: the entry points a strategy needs to
  * move events between local storage and its remote.
@@ -56,6 +77,17 @@ export interface SyncHost {
   markSynced(eventIds: readonly string[]): Promise<void>;
   /** Marks events as refused by a remote; they will not be re-sent. */
   markFailed(eventIds: readonly string[]): Promise<void>;
+  /**
+   * Final verdicts on local events: marks them failed, rolls their records back to the last
+   * state the server accepted (removing records that never had one), notifies watchers and
+   * reports each verdict to the app.
+   */
+  rejectEvents(verdicts: readonly Verdict[]): Promise<void>;
+  /**
+   * Marks this device's own acknowledged events of a repository pending again and returns
+   * them: the server's log was recreated and may lack them (it keeps each eventId once).
+   */
+  requeueLocalEvents(repository: string): Promise<StoredEvent[]>;
   /** Reads a meta value of the current namespace (for cursors and similar state). */
   getMeta(key: string): Promise<string | undefined>;
 }
@@ -86,4 +118,10 @@ export interface SyncStrategy {
   onPushToRemote(event: StoredEvent): void | Promise<void>;
   /** True when this strategy syncs the named repository. */
   handlesRepository(name: string): boolean;
+  /**
+   * Optional: throws a `LocalFirstError` (`event_too_large`) when this strategy could never push
+   * the event (it cannot fit in one frame of its server). The client calls it before a local
+   * write is stored, so such a write fails at once and stores nothing.
+   */
+  assertPushable?(event: StoredEvent): void;
 }

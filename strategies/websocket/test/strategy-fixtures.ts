@@ -13,8 +13,22 @@ import {
   type TransportConnection,
 } from '@local-first/core';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
+import { MemoryEventStore } from '@local-first/store-memory';
 import { WebSocketSyncStrategy, type WebSocketSyncStrategyOptions } from '../src/index.js';
-import type { SyncEngine } from '../src/server/index.js';
+import { SyncEngine, type SyncEngineOptions, staticTokens } from '../src/server/index.js';
+import { TOKENS_FIXTURE } from './engine-fixtures.js';
+
+/**
+ * An engine over a memory store whose commit clock is the (possibly fake) system clock, as a
+ * real server's is: clients judge stamps against `serverCreatedAt`, so a store clock stuck in
+ * the past would make every fresh stamp look far in the future.
+ */
+export async function makeEngine(options: Partial<SyncEngineOptions> = {}) {
+  const store = new MemoryEventStore({ now: () => new Date() });
+  await store.open();
+  const engine = new SyncEngine({ store, authenticator: staticTokens(TOKENS_FIXTURE), ...options });
+  return { engine, store };
+}
 
 export interface Todo extends RecordData {
   id: string;

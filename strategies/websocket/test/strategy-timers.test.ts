@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeEngine } from './engine-fixtures.js';
-import { makeReplica } from './strategy-fixtures.js';
+import { makeEngine, makeReplica } from './strategy-fixtures.js';
 
 describe('WebSocketSyncStrategy timers', () => {
   beforeEach(() => {

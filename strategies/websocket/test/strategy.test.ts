@@ -1,8 +1,7 @@
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/index.js';
-import { makeEngine } from './engine-fixtures.js';
-import { LocalTransport, makeReplica, titles, until } from './strategy-fixtures.js';
+import { LocalTransport, makeEngine, makeReplica, titles, until } from './strategy-fixtures.js';
 
 describe('WebSocketSyncStrategy (in-process engine)', () => {
   it('two clients converge on inserts, updates and deletes', async () => {

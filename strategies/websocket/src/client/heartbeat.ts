@@ -1,41 +1,50 @@
-import type { TransportConnection } from '@local-first/core';
+type Timer = ReturnType<typeof setTimeout>;
 
 /**
- * Pings a connection at an interval; if nothing at all arrives within the pong timeout of a
- * ping, the link is dead (a close may never come, e.g. when a laptop sleeps) and the connection
- * is closed so the strategy reconnects.
+ * Pings a connection at an interval. When nothing at all has arrived for `pongTimeoutMs`
+ * after a ping, the link is dead (a close may never come: a laptop asleep, a proxy that
+ * stalls) and `onDead` runs once, so the strategy drops the link at once instead of waiting
+ * for a close handshake that cannot complete.
+ *
+ * The deadline is armed by the first unanswered ping and not pushed back by later ones, so a
+ * pong timeout longer than the interval still fires. After `stop()` no timer of it runs.
  */
 export class Heartbeat {
   private interval: ReturnType<typeof setInterval> | undefined;
-  private deadline: ReturnType<typeof setTimeout> | undefined;
+  private deadline: Timer | undefined;
+  private stopped = false;
 
   constructor(
     private readonly intervalMs: number,
     private readonly pongTimeoutMs: number,
+    private readonly ping: () => void,
+    private readonly onDead: () => void,
   ) {}
 
-  start(connection: TransportConnection): void {
-    this.stop();
-    if (this.intervalMs <= 0) return;
-    this.interval = setInterval(() => {
-      connection.send({ type: 'ping' });
-      clearTimeout(this.deadline);
-      this.deadline = setTimeout(
-        () => connection.close(4000, 'no answer to ping'),
-        this.pongTimeoutMs,
-      );
-    }, this.intervalMs);
+  start(): void {
+    if (this.stopped || this.intervalMs <= 0 || this.interval) return;
+    this.interval = setInterval(() => this.tick(), this.intervalMs);
   }
 
-  /** Something arrived: the link is alive. */
+  /** Something arrived: the link is alive. Called as a frame arrives, not once it is handled. */
   alive(): void {
     clearTimeout(this.deadline);
     this.deadline = undefined;
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.interval);
     this.interval = undefined;
     this.alive();
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.deadline ??= setTimeout(() => {
+      this.deadline = undefined;
+      if (!this.stopped) this.onDead();
+    }, this.pongTimeoutMs);
+    this.ping();
   }
 }

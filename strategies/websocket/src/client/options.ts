@@ -1,4 +1,9 @@
-import { DEFAULT_MAX_BATCH_EVENTS, type Logger, type Transport } from '@local-first/core';
+import {
+  DEFAULT_MAX_BATCH_EVENTS,
+  DEFAULT_MAX_FRAME_BYTES,
+  type Logger,
+  type Transport,
+} from '@local-first/core';
 
 export const DEFAULT_STRATEGY_NAME = 'websocket';
 export const DEFAULT_RECONNECT_DELAY_MS = 3_000;
@@ -9,6 +14,8 @@ export const DEFAULT_PONG_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 export const DEFAULT_WHEN_SYNCED_TIMEOUT_MS = 10_000;
+/** A server that closes frames smaller than it announced halves our frames down to this. */
+export const MIN_FRAME_BUDGET_BYTES = 16 * 1024;
 
 /** Credentials sent in `auth` (and, where the platform allows, on the upgrade). */
 export interface Credentials {
@@ -44,18 +51,30 @@ export interface WebSocketSyncStrategyOptions {
   stableConnectionMs?: number;
   /** How often to ping the server. Default 30 s; 0 turns heartbeats off. */
   heartbeatInterval?: number;
-  /** A ping unanswered (no message at all) for this long drops the connection. Default 10 s. */
+  /**
+   * A ping unanswered (no message at all) for this long drops the connection at once, without
+   * waiting for a close handshake. Default 10 s.
+   */
   pongTimeout?: number;
   /** Opening the socket may take this long. Default 10 s. */
   connectTimeout?: number;
   /** The server must answer `auth` within this long. Default 10 s. */
   authTimeout?: number;
-  /** Most events in one `push_events_batch`. Default 500 (the server's default limit). */
+  /**
+   * Most events in one `push_events_batch`. Default 500 (the server's default limit); a
+   * server's own `auth_success.limits` lowers it.
+   */
   maxBatchEvents?: number;
   /**
+   * Largest frame sent, in UTF-8 bytes; batches are cut to fit. Default 1 MiB (the server's
+   * default limit); a server's own `auth_success.limits` lowers it. A change whose event alone
+   * cannot fit is refused when it is written (`event_too_large`).
+   */
+  maxFrameBytes?: number;
+  /**
    * Batches sent before the first is answered, so the server commits one while the next
-   * travels. Default 2; 1 waits for each `ack`. After a push error the connection goes on
-   * with 1.
+   * travels. Default 2; 1 waits for each `ack`. Against a server that does not echo request
+   * ids (protocol 1.0), 1.
    */
   maxBatchesInFlight?: number;
   /**
@@ -80,6 +99,7 @@ export const DEFAULTS = {
   connectTimeout: DEFAULT_CONNECT_TIMEOUT_MS,
   authTimeout: DEFAULT_AUTH_TIMEOUT_MS,
   maxBatchEvents: DEFAULT_MAX_BATCH_EVENTS,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxBatchesInFlight: 2,
 } as const;
 

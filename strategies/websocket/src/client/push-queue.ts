@@ -1,7 +1,9 @@
 import type { StoredEvent } from '@local-first/core';
+import { type BatchLimits, envelopeBytes, eventBytes } from './frame-size.js';
 
-/** One `push_events_batch` on its way. */
-interface Batch {
+/** One `push_events_batch` on its way, named by the `requestId` the server echoes. */
+export interface Batch {
+  requestId: string;
   repository: string;
   events: StoredEvent[];
 }
@@ -9,41 +11,69 @@ interface Batch {
 /** What the caller does after a push error: nothing more, or `resume()` after a pause. */
 export type PushErrorAction = 'none' | 'resume_later';
 
+export interface PushQueueOptions {
+  /** Puts a batch on the wire. */
+  send(batch: Batch): void;
+  /** An event that can never fit in one frame: it is out of the queue for good. */
+  refuse(event: StoredEvent, bytes: number, limit: number): void;
+  /** The limits a batch must keep, read at each send (a server announces them late). */
+  limits(): BatchLimits;
+  /** Batches sent before the first is answered. */
+  maxInFlight: number;
+  /** A new request id per batch. */
+  nextRequestId(): string;
+}
+
 /**
- * The events of one connection on their way to the server. Up to `maxInFlight` batches are
- * sent before the first is answered, so the server commits one batch while the next travels;
- * whatever is pushed meanwhile waits and leaves in the next `push_events_batch`.
+ * The events of one connection on their way to the server. Batches are cut by the encoded
+ * size of their frame and by count, both within the server's limits, so no batch is ever
+ * closed with 1009. Up to `maxInFlight` batches travel at once; every answer names its batch
+ * by `requestId` (a server without request ids gets one batch at a time, so its answers
+ * cannot be confused).
  *
- * The server answers every batch with exactly one `ack` or one `error`, in the order it
- * received them, except that a rate-limit error is sent at once. An `ack` names its events;
- * an `error` does not. So after an error every batch in flight is put back in front of the
- * queue, nothing is sent until the answers still owed for them have come, and from then on
- * one batch at a time is in flight, where an error names its batch without doubt.
- *
- * Nothing here is the source of truth: every event is pending in storage until acknowledged,
- * so a queue lost with its connection is rebuilt from storage on the next one.
+ * After an error the batch goes back in front of its repository's queue and the queue pauses
+ * until `resume()`: an event is never parked, and newer events never leave before it. The
+ * queue is not the truth: every event stays pending in storage until acknowledged, and a
+ * queue lost with its connection is rebuilt from storage on the next one.
  */
 export class PushQueue {
   private readonly waiting = new Map<string, StoredEvent[]>();
-  /** Every event queued or in flight; in flight ones point to their batch. */
+  /** Every event queued or in flight; in-flight ones point to their batch. */
   private readonly known = new Map<string, Batch | undefined>();
-  private inFlight: Batch[] = [];
-  /** Answers still to come for batches put back after an error. */
-  private owed = 0;
+  private readonly sizes = new Map<string, number>();
+  private readonly inFlight = new Map<string, Batch>();
   private paused = false;
+  /** Lowered after a server answers `too_large` for a batch that fit the limits we knew. */
+  private countCap = Number.POSITIVE_INFINITY;
   private maxInFlight: number;
 
-  constructor(
-    private readonly send: (repository: string, events: StoredEvent[]) => void,
-    private batchSize: number,
-    private readonly pipelined = 2,
-  ) {
-    this.maxInFlight = pipelined;
+  constructor(private readonly options: PushQueueOptions) {
+    this.maxInFlight = Math.max(1, options.maxInFlight);
   }
 
   /** Events queued or in flight. */
   get size(): number {
     return this.known.size;
+  }
+
+  /** Batches sent and not yet answered. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** True while paused after an error. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** True when the event is queued or in flight. */
+  has(eventId: string): boolean {
+    return this.known.has(eventId);
+  }
+
+  /** At most this many batches in flight from now on (1 for servers without request ids). */
+  limitInFlight(count: number): void {
+    this.maxInFlight = Math.max(1, Math.min(this.maxInFlight, count));
   }
 
   /** Queues events not queued already, and sends while fewer than the limit are in flight. */
@@ -63,65 +93,42 @@ export class PushQueue {
 
   /**
    * The server answered a push with an `ack` naming these events (acknowledged and rejected
-   * alike): their batch is done, and the next may go.
+   * alike): their batch is done, and the next may go. Without a `requestId` (a 1.0 server)
+   * the batch is found by its events.
    */
-  acknowledged(eventIds: readonly string[]): void {
-    // An ack naming nothing can only answer the oldest batch (the server never does that).
-    const batch =
-      eventIds.length > 0
-        ? this.known.get(eventIds[0]!)
-        : this.owed === 0
-          ? this.inFlight[0]
-          : undefined;
-    if (batch && this.inFlight.includes(batch)) {
-      this.inFlight.splice(this.inFlight.indexOf(batch), 1);
-      for (const event of batch.events) this.known.delete(event.eventId);
-    } else {
-      // The answer to a batch that was put back after an error: it is on the server after all.
-      if (this.owed > 0) this.owed--;
-      this.forget(eventIds);
-    }
+  acknowledged(requestId: string | undefined, eventIds: readonly string[]): Batch | undefined {
+    const batch = this.answered(requestId, eventIds[0]);
+    if (batch) this.finish(batch);
+    // Ids of events queued again meanwhile (or a 1.0 ack's extras): the server holds them.
+    this.forget(eventIds);
     this.pump();
+    return batch;
   }
 
   /**
-   * The server refused a push with an `error` of this code. Too large: the batch size is
-   * halved and the events are sent again (a single event that is too large is dropped: it stays
-   * pending in storage). Rate limited or failed inside: the events are put back and the caller
-   * calls `resume()` after a pause. Anything else: the batch stays pending in storage for the
-   * next connection.
+   * The server refused a push with an `error` of this code. `too_large`: the batch is cut in
+   * half and sent again; a single event is refused for good. Any other code: the batch goes
+   * back in front and the caller calls `resume()` after a pause.
    */
-  rejected(code: string): PushErrorAction {
-    if (this.owed > 0 && this.inFlight.length === 0) {
-      // The answer to a batch already put back; its error was handled with the first one.
-      this.owed--;
+  failed(requestId: string | undefined, code: string): PushErrorAction {
+    const batch = this.answered(requestId, undefined);
+    if (!batch) return 'none';
+    this.inFlight.delete(batch.requestId);
+    if (code === 'too_large') {
+      if (batch.events.length === 1) {
+        const [event] = batch.events;
+        this.known.delete(event!.eventId);
+        this.options.refuse(event!, this.sizeOf(event!), this.options.limits().maxFrameBytes);
+      } else {
+        this.countCap = Math.max(1, Math.floor(batch.events.length / 2));
+        this.putBack(batch);
+      }
       this.pump();
       return 'none';
     }
-    if (this.inFlight.length === 0) return 'none';
-    const certain = this.inFlight.length === 1;
-    const batches = this.inFlight;
-    this.inFlight = [];
-    this.owed = Math.max(0, batches.length - 1);
-    this.maxInFlight = 1;
-    const first = batches[0];
-    let action: PushErrorAction = 'none';
-    if (code === 'too_large') {
-      if (certain && first && first.events.length <= 1) {
-        this.drop(batches);
-      } else {
-        this.batchSize = Math.max(1, Math.floor((first?.events.length ?? 2) / 2));
-        this.putBack(batches);
-      }
-    } else if (code === 'rate_limited' || code === 'internal') {
-      this.putBack(batches);
-      this.paused = true;
-      action = 'resume_later';
-    } else {
-      this.drop(batches);
-    }
-    this.pump();
-    return action;
+    this.putBack(batch);
+    this.paused = true;
+    return 'resume_later';
   }
 
   /** Sends again after a `resume_later`. */
@@ -134,55 +141,101 @@ export class PushQueue {
   clear(): void {
     this.waiting.clear();
     this.known.clear();
-    this.inFlight = [];
-    this.owed = 0;
+    this.sizes.clear();
+    this.inFlight.clear();
     this.paused = false;
-    this.maxInFlight = this.pipelined;
+  }
+
+  /** The batch an answer is for: by request id, else the only one in flight, else by event. */
+  private answered(requestId: string | undefined, eventId: string | undefined): Batch | undefined {
+    if (requestId !== undefined) return this.inFlight.get(requestId);
+    if (eventId !== undefined) {
+      const batch = this.known.get(eventId);
+      if (batch && this.inFlight.get(batch.requestId) === batch) return batch;
+    }
+    if (this.inFlight.size === 1) return this.inFlight.values().next().value;
+    return undefined;
+  }
+
+  private finish(batch: Batch): void {
+    this.inFlight.delete(batch.requestId);
+    for (const event of batch.events) {
+      this.known.delete(event.eventId);
+      this.sizes.delete(event.eventId);
+    }
   }
 
   private pump(): void {
-    while (!this.paused && this.owed === 0 && this.inFlight.length < this.maxInFlight) {
+    while (!this.paused && this.inFlight.size < this.maxInFlight) {
       if (!this.sendNext()) return;
     }
   }
 
   private sendNext(): boolean {
     for (const [repository, list] of this.waiting) {
-      if (list.length === 0) {
+      const { maxFrameBytes, maxBatchEvents } = this.options.limits();
+      const requestId = this.options.nextRequestId();
+      const budget = maxFrameBytes - envelopeBytes(repository, requestId);
+      const cap = Math.min(maxBatchEvents, this.countCap);
+      let bytes = 0;
+      let count = 0;
+      while (count < list.length && count < cap) {
+        // Events are joined by commas inside the array.
+        const size = this.sizeOf(list[count]!) + (count > 0 ? 1 : 0);
+        if (bytes + size > budget) break;
+        bytes += size;
+        count++;
+      }
+      if (count === 0 && list.length > 0) {
+        // Too large for any frame: refused for good, so it never blocks the events behind it.
+        const event = list.shift()!;
+        this.known.delete(event.eventId);
+        this.options.refuse(event, this.sizeOf(event), maxFrameBytes);
+        this.sizes.delete(event.eventId);
+        return true;
+      }
+      if (count === 0) {
         this.waiting.delete(repository);
         continue;
       }
-      const events = list.length <= this.batchSize ? list : list.splice(0, this.batchSize);
+      const events = count === list.length ? list : list.splice(0, count);
       if (events === list) this.waiting.delete(repository);
-      const batch: Batch = { repository, events };
+      const batch: Batch = { requestId, repository, events };
       for (const event of events) this.known.set(event.eventId, batch);
-      this.inFlight.push(batch);
-      this.send(repository, events);
+      this.inFlight.set(requestId, batch);
+      this.options.send(batch);
       return true;
     }
     return false;
   }
 
-  /** Puts batches back in front of their repository's queue, oldest first. */
-  private putBack(batches: readonly Batch[]): void {
-    for (let index = batches.length - 1; index >= 0; index--) {
-      const batch = batches[index]!;
-      for (const event of batch.events) this.known.set(event.eventId, undefined);
-      this.waiting.set(batch.repository, [
-        ...batch.events,
-        ...(this.waiting.get(batch.repository) ?? []),
-      ]);
+  private sizeOf(event: StoredEvent): number {
+    let size = this.sizes.get(event.eventId);
+    if (size === undefined) {
+      size = eventBytes(event);
+      this.sizes.set(event.eventId, size);
     }
+    return size;
   }
 
-  /** Lets batches go; their events stay pending in storage for the next connection. */
-  private drop(batches: readonly Batch[]): void {
-    for (const batch of batches) for (const event of batch.events) this.known.delete(event.eventId);
+  /** Puts a batch back in front of its repository's queue. */
+  private putBack(batch: Batch): void {
+    for (const event of batch.events) this.known.set(event.eventId, undefined);
+    this.waiting.set(batch.repository, [
+      ...batch.events,
+      ...(this.waiting.get(batch.repository) ?? []),
+    ]);
   }
 
   /** Removes events from the queue: the server holds them. */
   private forget(eventIds: readonly string[]): void {
-    const gone = new Set(eventIds.filter((eventId) => this.known.delete(eventId)));
+    const gone = new Set<string>();
+    for (const eventId of eventIds) {
+      if (this.known.get(eventId) !== undefined || !this.known.has(eventId)) continue;
+      this.known.delete(eventId);
+      this.sizes.delete(eventId);
+      gone.add(eventId);
+    }
     if (gone.size === 0) return;
     for (const [repository, list] of this.waiting) {
       const kept = list.filter((event) => !gone.has(event.eventId));
