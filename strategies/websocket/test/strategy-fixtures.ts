@@ -1,8 +1,11 @@
 import {
+  BaseTransportConnection,
+  CLOSE_CODES,
   createLocalConnectionPair,
   ERROR_CODES,
   LocalFirstClient,
   LocalFirstError,
+  type LocalConnection,
   type RecordData,
   Repository,
   type StorageAdapter,
@@ -35,9 +38,87 @@ export interface Todo extends RecordData {
   title: string;
 }
 
+/** What a link of the `LocalTransport` does that a kind in-memory pair would not. */
+export interface LinkBehaviour {
+  /** A frame over this many UTF-8 bytes is refused by the server with a 1009 close, as `ws` does. */
+  maxFrameBytes?: number;
+  /** A close we start completes (is reported) this much later: the close handshake. */
+  closeHandshakeMs?: number;
+  /** A close started on a dead link completes only after this long (`ws` waits 30 s). */
+  deadCloseMs?: number;
+  /** Answers a client message in the server's stead (an injected `error`), or lets it through. */
+  intercept?: (message: { type: string } & Record<string, unknown>) => object | undefined;
+}
+
+/** The client end of a `LocalTransport` link, with a real link's close and frame limit. */
+class LinkEnd extends BaseTransportConnection {
+  private open = true;
+  private closeReported = false;
+
+  constructor(
+    private readonly inner: LocalConnection,
+    private readonly server: LocalConnection,
+    private readonly transport: LocalTransport,
+  ) {
+    super(true);
+    inner.onMessage((message) => this.deliver(() => this.messages.emit(message)));
+    inner.onClose((info) => {
+      // Closed by the server (or the pair): reported at once, as a real close frame would be.
+      if (!this.open) return;
+      this.open = false;
+      this.report(info);
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  send(message: object): void {
+    if (!this.open)
+      throw new LocalFirstError(ERROR_CODES.connectionClosed, 'the connection is closed');
+    const typed = message as { type: string } & Record<string, unknown>;
+    this.transport.sent.push(typed);
+    if (this.transport.silent) return;
+    const limit = this.transport.behaviour.maxFrameBytes;
+    if (limit !== undefined && Buffer.byteLength(JSON.stringify(message)) > limit) {
+      this.server.close(CLOSE_CODES.tooLarge, 'frame too large');
+      return;
+    }
+    const answer = this.transport.behaviour.intercept?.(typed);
+    if (answer) {
+      const copy = JSON.parse(JSON.stringify(answer)) as unknown;
+      queueMicrotask(() => this.deliver(() => this.messages.emit(copy)));
+      return;
+    }
+    this.inner.send(message);
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (!this.open) return;
+    this.open = false;
+    // Like a WebSocket in CLOSING: nothing more is sent, and the close is reported only when
+    // the handshake completes, which on a dead link takes until its timeout.
+    const { closeHandshakeMs = 0, deadCloseMs = 30_000 } = this.transport.behaviour;
+    const delay = this.transport.silent ? deadCloseMs : closeHandshakeMs;
+    setTimeout(() => {
+      this.inner.close(code, reason);
+      this.report({ code, reason });
+    }, delay);
+  }
+
+  private report(info: { code: number; reason: string }): void {
+    if (this.closeReported) return;
+    this.closeReported = true;
+    this.deliver(() => this.closes.emit(info));
+  }
+}
+
 /**
- * A transport that connects straight to an in-process engine. `online = false` refuses new
- * connections, `dropAll()` cuts the open ones: a server outage without sockets.
+ * A transport that connects straight to an in-process engine, over links that behave like
+ * real ones where it matters (`behaviour`): frame limit, slow close handshake, a dead link
+ * (`silent`) whose close never completes in time, injected server answers. `online = false`
+ * refuses new connections, `dropAll()` cuts the open ones: a server outage without sockets.
  */
 export class LocalTransport implements Transport {
   readonly name = 'local';
@@ -46,10 +127,13 @@ export class LocalTransport implements Transport {
   silent = false;
   opened = 0;
   /** Every message clients sent, in order, for assertions. */
-  readonly sent: { type: string }[] = [];
-  private readonly open_ = new Set<TransportConnection>();
+  readonly sent: ({ type: string } & Record<string, unknown>)[] = [];
+  private readonly open_ = new Set<LocalConnection>();
 
-  constructor(private readonly engine: SyncEngine) {}
+  constructor(
+    private readonly engine: SyncEngine,
+    readonly behaviour: LinkBehaviour = {},
+  ) {}
 
   async open(
     _url: string,
@@ -62,18 +146,19 @@ export class LocalTransport implements Transport {
       Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
     );
     this.engine.accept(server, { headers, remoteAddress: '127.0.0.1', transport: 'local' });
-    this.open_.add(client);
-    client.onClose(() => this.open_.delete(client));
-    const send = client.send.bind(client);
-    client.send = (message: object) => {
-      this.sent.push(message as { type: string });
-      if (!this.silent) send(message);
-    };
-    return client;
+    this.open_.add(server);
+    server.onClose(() => this.open_.delete(server));
+    return new LinkEnd(client, server, this);
   }
 
+  /** Cuts every open link from the server's side. */
   dropAll(code = 1006): void {
     for (const connection of this.open_) connection.close(code, 'dropped');
+  }
+
+  /** Messages of one type the clients sent. */
+  sentOf(type: string): ({ type: string } & Record<string, unknown>)[] {
+    return this.sent.filter((message) => message.type === type);
   }
 }
 

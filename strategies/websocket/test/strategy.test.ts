@@ -1,5 +1,6 @@
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { describe, expect, it } from 'vitest';
+import { parsePosition } from '../src/client/cursor.js';
 import { backoffDelay } from '../src/index.js';
 import { LocalTransport, makeEngine, makeReplica, titles, until } from './strategy-fixtures.js';
 
@@ -126,9 +127,8 @@ describe('WebSocketSyncStrategy (in-process engine)', () => {
     expect(await late.todos.query().get()).toHaveLength(20);
     const pages = late.transport.sent.filter((message) => message.type === 'events_received');
     expect(pages.length).toBe(3);
-    expect(await late.client.storage.getMeta('websocket:cursor:ws://in-process/sync:todos')).toBe(
-      '20',
-    );
+    const stored = await late.client.storage.getMeta('websocket:cursor:ws://in-process/sync:todos');
+    expect(parsePosition(stored).sequence).toBe(20);
     await writer.client.dispose();
     await late.client.dispose();
     await engine.close();
