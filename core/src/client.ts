@@ -1,29 +1,31 @@
 import type { ConflictResolver } from './conflict.js';
+
 import { ERROR_CODES, LocalFirstError } from './errors.js';
 import type { HybridLogicalClock } from './hlc.js';
 import { consoleLogger, type Logger } from './logger.js';
-import type { RecordData, StoredEvent, StoredRecord, SyncEvent } from './model.js';
-import type { QuerySpec } from './query.js';
+import type { RecordData, StoredEvent, StoredRecord } from './model.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS } from './protocol.js';
-import {
-  applyRemoteBatch,
-  loadIdentity,
-  rollBackRecords,
-  writeLocalEvent,
-} from './replica-log.js';
+import type { QuerySpec } from './query.js';
+import { applyRemoteBatch, loadIdentity, writeLocalEvent } from './replica-log.js';
 import type { Repository, RepositoryBackend, WriteOptions } from './repository.js';
 import { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
 import { DEFAULT_NAMESPACE, type StorageAdapter } from './storage.js';
+import {
+  aggregateConnectionState,
+  type ClientConnectionState,
+  pushableCheck,
+  pushToStrategies,
+} from './strategies.js';
 import type {
   ApplyResult,
-  ConnectionState,
   Rejection,
   RemoteCursor,
   SyncHost,
   SyncStrategy,
   Verdict,
 } from './sync-strategy.js';
-import { eventStampProblem, validateEvent } from './validation.js';
+import { validateRemoteEvents } from './validation.js';
+import { applyVerdicts, requeueLocalEvents } from './verdicts.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: repositories of any record type share one list.
 type AnyRepository = Repository<any>;
@@ -47,24 +49,7 @@ export interface LocalFirstClientOptions {
   maxClockDriftMs?: number;
 }
 
-/** The connection state of every strategy, and one word for all of them. */
-export interface ClientConnectionState {
-  /** `connected` when every strategy is; otherwise the least advanced state among them. */
-  aggregate: ConnectionState;
-  /** True when there is at least one strategy and all are connected. */
-  isConnected: boolean;
-  strategies: Readonly<Record<string, ConnectionState>>;
-}
-
 const CONFIG_PREFIX = 'config:';
-const STATE_RANK: Record<ConnectionState, number> = {
-  failed: 0,
-  stopped: 1,
-  reconnecting: 2,
-  connecting: 3,
-  connected: 4,
-};
-
 type Phase = 'created' | 'initializing' | 'ready' | 'disposed';
 
 /**
@@ -119,7 +104,7 @@ export class LocalFirstClient {
       }
       names.add(strategy.name);
     }
-    this.connection = new StateSignal(this.computeConnectionState());
+    this.connection = new StateSignal(aggregateConnectionState(this.strategies));
     // Bound last, so a client that fails to construct leaves its repositories free.
     const backend = this.repositoryBackend();
     for (const repository of this.repositories.values()) repository.bind(backend);
@@ -144,7 +129,9 @@ export class LocalFirstClient {
     for (const strategy of this.strategies) {
       strategy.attach(host);
       this.strategySubscriptions.push(
-        strategy.stateChanges.subscribe(() => this.connection.set(this.computeConnectionState())),
+        strategy.stateChanges.subscribe(() =>
+          this.connection.set(aggregateConnectionState(this.strategies)),
+        ),
       );
     }
     this.phase = 'ready';
@@ -243,17 +230,6 @@ export class LocalFirstClient {
     return this.connection;
   }
 
-  private computeConnectionState(): ClientConnectionState {
-    const strategies: Record<string, ConnectionState> = {};
-    let aggregate: ConnectionState = this.strategies.length === 0 ? 'stopped' : 'connected';
-    for (const strategy of this.strategies) {
-      strategies[strategy.name] = strategy.connectionState;
-      if (STATE_RANK[strategy.connectionState] < STATE_RANK[aggregate])
-        aggregate = strategy.connectionState;
-    }
-    return { aggregate, isConnected: aggregate === 'connected', strategies };
-  }
-
   private assertReady(): void {
     if (this.phase === 'disposed') throw this.closedError();
     if (this.phase !== 'ready') {
@@ -291,17 +267,7 @@ export class LocalFirstClient {
     this.repository(name);
     const needSync = options.needSync ?? true;
     const clock = this.clock!;
-    const pushers = needSync
-      ? this.strategies.filter(
-          (strategy) => strategy.assertPushable && strategy.handlesRepository(name),
-        )
-      : [];
-    const check =
-      pushers.length > 0
-        ? (event: StoredEvent) => {
-            for (const strategy of pushers) strategy.assertPushable!(event);
-          }
-        : undefined;
+    const check = needSync ? pushableCheck(this.strategies, name) : undefined;
     const event = await this.storage.transaction((tx) =>
       writeLocalEvent(tx, {
         clock,
@@ -317,31 +283,9 @@ export class LocalFirstClient {
     this.notify(name);
     if (needSync) {
       this.pending.emit();
-      this.pushToStrategies(event);
+      pushToStrategies(this.strategies, event, this.logger);
     }
     return event;
-  }
-
-  private pushToStrategies(event: StoredEvent): void {
-    for (const strategy of this.strategies) {
-      if (!strategy.handlesRepository(event.repository)) continue;
-      try {
-        const pushed = strategy.onPushToRemote(event);
-        if (pushed) {
-          pushed.catch((error: unknown) =>
-            this.logger.warn(
-              { strategy: strategy.name, eventId: event.eventId, error },
-              'push failed; the event stays pending',
-            ),
-          );
-        }
-      } catch (error) {
-        this.logger.warn(
-          { strategy: strategy.name, eventId: event.eventId, error },
-          'push failed; the event stays pending',
-        );
-      }
-    }
   }
 
   /**
@@ -356,17 +300,7 @@ export class LocalFirstClient {
     this.assertReady();
     const repository = this.repository(name);
     const result: ApplyResult = { applied: [], skipped: [], invalid: [] };
-    const valid: SyncEvent[] = [];
-    for (const candidate of events) {
-      const checked = validateEvent(candidate);
-      if (!checked.ok) {
-        result.invalid.push({ eventId: checked.eventId, message: checked.message });
-        continue;
-      }
-      const problem = this.stampProblem(checked.event);
-      if (problem) result.invalid.push({ eventId: checked.event.eventId, message: problem });
-      else valid.push(checked.event);
-    }
+    const valid = validateRemoteEvents(events, this.maxClockDriftMs, result.invalid);
     const clock = this.clock!;
     const resolver = repository.resolveConflict as ConflictResolver | undefined;
     await this.storage.transaction((tx) =>
@@ -382,17 +316,6 @@ export class LocalFirstClient {
     // A skipped event may be this client's own, now known to be on the server.
     if (result.skipped.length > 0) this.pending.emit();
     return result;
-  }
-
-  /**
-   * Judged against the server's commit time, not this device's clock, so every replica gives
-   * the same answer for the same event whenever it receives it.
-   */
-  private stampProblem(event: SyncEvent): string | undefined {
-    if (event.serverCreatedAt === undefined) return undefined;
-    const committed = Date.parse(event.serverCreatedAt);
-    if (!Number.isFinite(committed)) return undefined;
-    return eventStampProblem(event, committed, this.maxClockDriftMs);
   }
 
   /** Marks events as acknowledged by a remote. */
@@ -419,40 +342,14 @@ export class LocalFirstClient {
   async rejectEvents(verdicts: readonly Verdict[]): Promise<void> {
     this.assertReady();
     if (verdicts.length === 0) return;
-    const byRepository = new Map<string, Set<string>>();
-    const known: Rejection[] = [];
-    await this.storage.transaction(async (tx) => {
-      for (const verdict of verdicts) {
-        const event = await tx.getEvent(verdict.eventId);
-        // Only this device's own events that still await a verdict can be rolled back.
-        if (!event || !event.local || event.syncStatus === 'failed') continue;
-        known.push({
-          eventId: verdict.eventId,
-          code: verdict.code,
-          message: verdict.message,
-          source: verdict.source,
-          repository: event.repository,
-          dataId: event.dataId,
-        });
-        let ids = byRepository.get(event.repository);
-        if (!ids) byRepository.set(event.repository, (ids = new Set()));
-        ids.add(event.dataId);
-      }
-      if (known.length === 0) return;
-      await tx.setEventStatus(
-        known.map((rejection) => rejection.eventId),
-        'failed',
-      );
-      for (const [name, ids] of byRepository) {
-        const resolver = this.repositories.get(name)?.resolveConflict as
-          | ConflictResolver
-          | undefined;
-        await rollBackRecords(tx, name, ids, resolver);
-      }
-    });
-    for (const name of byRepository.keys()) this.notify(name);
-    if (known.length > 0) this.pending.emit();
-    for (const rejection of known) {
+    const { rejections, repositories } = await applyVerdicts(
+      this.storage,
+      verdicts,
+      (name) => this.repositories.get(name)?.resolveConflict as ConflictResolver | undefined,
+    );
+    for (const name of repositories) this.notify(name);
+    if (rejections.length > 0) this.pending.emit();
+    for (const rejection of rejections) {
       this.logger.warn(
         { repository: rejection.repository, eventId: rejection.eventId, code: rejection.code },
         `change refused: ${rejection.message}`,
@@ -464,16 +361,9 @@ export class LocalFirstClient {
   /** See `SyncHost.requeueLocalEvents`. */
   async requeueLocalEvents(repository: string): Promise<StoredEvent[]> {
     this.assertReady();
-    const events = (await this.storage.getEvents({ repository, status: 'ok' })).filter(
-      (event) => event.local,
-    );
-    if (events.length === 0) return [];
-    await this.storage.setEventStatus(
-      events.map((event) => event.eventId),
-      'pending',
-    );
-    this.pending.emit();
-    return events.map((event) => ({ ...event, syncStatus: 'pending' as const }));
+    const events = await requeueLocalEvents(this.storage, repository);
+    if (events.length > 0) this.pending.emit();
+    return events;
   }
 
   /**

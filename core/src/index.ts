@@ -1,9 +1,5 @@
 export { BaseTransportConnection } from './base-connection.js';
-export {
-  type ClientConnectionState,
-  LocalFirstClient,
-  type LocalFirstClientOptions,
-} from './client.js';
+export { LocalFirstClient, type LocalFirstClientOptions } from './client.js';
 export { cloneJson } from './clone.js';
 export {
   type ConflictResolver,
@@ -135,6 +131,7 @@ export {
   readRecords,
   writeRecords,
 } from './storage-batch.js';
+export type { ClientConnectionState } from './strategies.js';
 export type {
   ApplyResult,
   ConnectionState,
@@ -159,4 +156,5 @@ export {
   eventRecord,
   eventStampProblem,
   validateEvent,
+  validateRemoteEvents,
 } from './validation.js';

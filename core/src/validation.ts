@@ -72,3 +72,34 @@ export function eventStampProblem(
   const wall = Date.parse(event.createdAt);
   return Number.isFinite(wall) ? wallProblem(wall, referenceMs, maxDriftMs) : undefined;
 }
+
+/**
+ * The events of a remote batch that a replica may apply: well formed, and stamped no more than
+ * `maxDriftMs` ahead of their `serverCreatedAt`. Stamps are judged against the server's commit
+ * time, not this device's clock, so every replica gives the same answer for the same event
+ * whenever it receives it. The others are reported into `invalid`.
+ */
+export function validateRemoteEvents(
+  candidates: readonly unknown[],
+  maxDriftMs: number,
+  invalid: { eventId: string | undefined; message: string }[],
+): SyncEvent[] {
+  const valid: SyncEvent[] = [];
+  for (const candidate of candidates) {
+    const checked = validateEvent(candidate);
+    if (!checked.ok) {
+      invalid.push({ eventId: checked.eventId, message: checked.message });
+      continue;
+    }
+    const committed =
+      checked.event.serverCreatedAt === undefined
+        ? Number.NaN
+        : Date.parse(checked.event.serverCreatedAt);
+    const problem = Number.isFinite(committed)
+      ? eventStampProblem(checked.event, committed, maxDriftMs)
+      : undefined;
+    if (problem) invalid.push({ eventId: checked.event.eventId, message: problem });
+    else valid.push(checked.event);
+  }
+  return valid;
+}

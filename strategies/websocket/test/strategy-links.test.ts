@@ -65,9 +65,9 @@ describe('WebSocketSyncStrategy over unkind links', () => {
       pending: 0,
       opened: 1,
     });
-    const frames = transport.sentOf('push_events_batch').map((message) =>
-      Buffer.byteLength(JSON.stringify(message)),
-    );
+    const frames = transport
+      .sentOf('push_events_batch')
+      .map((message) => Buffer.byteLength(JSON.stringify(message)));
     expect(Math.max(...frames)).toBeLessThanOrEqual(DEFAULT_MAX_FRAME_BYTES);
     await replica.client.dispose();
     await engine.close();
@@ -116,7 +116,9 @@ describe('WebSocketSyncStrategy over unkind links', () => {
 
   it('catches up after stop() lands in the middle of connection setup (useNamespace)', async () => {
     const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
-    await store.append(REPO, [serverEvent('1', 'from the server', formatHlc({ wall: Date.now(), counter: 0 }, 'srv'))]);
+    await store.append(REPO, [
+      serverEvent('1', 'from the server', formatHlc({ wall: Date.now(), counter: 0 }, 'srv')),
+    ]);
     const replica = await makeReplica(engine);
     await replica.client.start();
     await new Promise<void>((resolve) => {
@@ -138,7 +140,9 @@ describe('WebSocketSyncStrategy over unkind links', () => {
 
   it('asks again, with backoff, for a catch-up the server answered with an error', async () => {
     const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
-    await store.append(REPO, [serverEvent('1', 'waiting', formatHlc({ wall: Date.now(), counter: 0 }, 'srv'))]);
+    await store.append(REPO, [
+      serverEvent('1', 'waiting', formatHlc({ wall: Date.now(), counter: 0 }, 'srv')),
+    ]);
     let failures = 0;
     const transport = new LocalTransport(engine, {
       intercept: (message) =>
@@ -303,7 +307,12 @@ describe('WebSocketSyncStrategy over unkind links', () => {
     // Events a server once took without checking stamps.
     await store.append(REPO, [
       serverEvent('1', 'tilde wins', '~', 'evil-1'),
-      serverEvent('2', 'from 2099', formatHlc({ wall: Date.parse('2099-01-01'), counter: 0 }, 'x'), 'evil-2'),
+      serverEvent(
+        '2',
+        'from 2099',
+        formatHlc({ wall: Date.parse('2099-01-01'), counter: 0 }, 'x'),
+        'evil-2',
+      ),
     ]);
     const a = await makeReplica(engine);
     const b = await makeReplica(engine, { authToken: 'token-bob' });

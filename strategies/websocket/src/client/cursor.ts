@@ -49,7 +49,10 @@ export function parsePosition(value: string | undefined): StoredPosition {
     }
   }
   const sequence = Number(value);
-  return { sequence: Number.isSafeInteger(sequence) && sequence >= 0 ? sequence : 0, epoch: undefined };
+  return {
+    sequence: Number.isSafeInteger(sequence) && sequence >= 0 ? sequence : 0,
+    epoch: undefined,
+  };
 }
 
 /** The stored form of a position; the epoch travels with the sequence, in one meta value. */

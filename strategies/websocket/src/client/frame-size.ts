@@ -1,4 +1,4 @@
-import { toWireEvent, type StoredEvent } from '@local-first/core';
+import { type StoredEvent, toWireEvent } from '@local-first/core';
 
 /** Bytes of a string once encoded as UTF-8, counted without encoding it. */
 export function utf8Length(text: string): number {

@@ -8,7 +8,6 @@ import {
   Emitter,
   ERROR_CODES,
   type ErrorMessage,
-  type EventsMessage,
   LocalFirstError,
   type Logger,
   PROTOCOL_VERSION,
@@ -16,14 +15,12 @@ import {
   StateSignal,
   type StoredEvent,
   type Subscribable,
-  type SyncCompleteMessage,
   type SyncHost,
   type SyncStrategy,
   silentLogger,
   type TransportConnection,
-  toWireEvent,
 } from '@local-first/core';
-import { advanceCursor, formatPosition, parsePosition } from './cursor.js';
+import { LogFollower, type ResetReason } from './catch-up.js';
 import { type BatchLimits, envelopeBytes, eventBytes } from './frame-size.js';
 import { Link } from './link.js';
 import {
@@ -35,7 +32,7 @@ import {
   MIN_FRAME_BUDGET_BYTES,
   type WebSocketSyncStrategyOptions,
 } from './options.js';
-import type { Batch } from './push-queue.js';
+import { Pusher } from './pusher.js';
 import { waitUntilSynced } from './when-synced.js';
 
 /** What the strategy tells listeners besides connection state. */
@@ -43,7 +40,7 @@ export type SyncActivity =
   | { type: 'sync_complete'; repository: string; lastSequence: number }
   | { type: 'acknowledged'; eventIds: string[] }
   | { type: 'rejected'; rejected: NonNullable<AckMessage['rejected']> }
-  | { type: 'reset'; repository: string; reason: 'epoch' | 'cursor_ahead' }
+  | { type: 'reset'; repository: string; reason: ResetReason }
   | {
       type: 'server_error';
       code: string;
@@ -94,6 +91,8 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private serverLimits: BatchLimits;
   /** Lowered when a frame was closed with 1009 although it kept the limits we knew. */
   private frameBudget = Number.POSITIVE_INFINITY;
+  private readonly follower: LogFollower;
+  private readonly pusher: Pusher;
 
   constructor(options: WebSocketSyncStrategyOptions) {
     this.options = {
@@ -108,6 +107,23 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     this.credentials = { authToken: options.authToken, headers: options.headers };
     this.serverLimits = { maxFrameBytes: DEFAULT_MAX_FRAME_BYTES, maxBatchEvents: Infinity };
     this.state.subscribe((state) => this.connected.set(state === 'connected'));
+    const host = () => this.host!;
+    this.pusher = new Pusher({
+      host,
+      logger: this.logger,
+      retryDelay: (attempt) => this.retryDelay(attempt),
+      onAcknowledged: (eventIds) => this.activity.emit({ type: 'acknowledged', eventIds }),
+      onRejected: (rejected) => this.activity.emit({ type: 'rejected', rejected }),
+    });
+    this.follower = new LogFollower({
+      host,
+      logger: this.logger,
+      cursorKey: (repository) => this.cursorKey(repository),
+      retryDelay: (attempt) => this.retryDelay(attempt),
+      onCaughtUp: (repository, lastSequence) =>
+        this.activity.emit({ type: 'sync_complete', repository, lastSequence }),
+      onReset: (repository, reason) => this.activity.emit({ type: 'reset', repository, reason }),
+    });
   }
 
   get connectionState(): ConnectionState {
@@ -270,8 +286,8 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       pongTimeout: this.options.pongTimeout,
       maxBatchesInFlight: this.options.maxBatchesInFlight,
       limits: this.batchLimits,
-      sendBatch: (owner, batch) => this.sendBatch(owner, batch),
-      refuse: (owner, event, bytes, limit) => this.refuse(owner, event, bytes, limit),
+      sendBatch: (owner, batch) => this.pusher.send(owner, batch),
+      refuse: (owner, event, bytes, limit) => this.pusher.refuse(owner, event, bytes, limit),
       onDead: (owner) => this.abandon(owner, { code: 4000, reason: 'no answer to ping' }),
       onFailure: (owner, error) => {
         this.logger.error({ error }, 'handling a server message failed; reconnecting');
@@ -319,17 +335,19 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       case 'pong':
         return;
       case 'ack':
-        return this.onAck(link, message);
+        return this.pusher.onAck(link, message);
       case 'events':
-        return this.onEvents(link, message);
+        if (!this.handlesRepository(message.repository) || !Array.isArray(message.events)) return;
+        return this.follower.onEvents(link, message);
       case 'sync_complete':
-        return this.onSyncComplete(link, message);
+        if (message.repository === undefined || !this.handlesRepository(message.repository)) return;
+        return this.follower.onSyncComplete(link, message);
       case 'error':
         return this.onError(link, message);
       case 'lagging':
         // Live events were held back: the log has them, from our cursor.
         if (this.handlesRepository(message.repository))
-          this.requestCatchUp(link, message.repository);
+          this.follower.request(link, message.repository);
         return;
       case 'access_revoked':
         this.logger.warn({ repository: message.repository }, 'read access revoked');
@@ -357,147 +375,19 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     link.after(this.options.stableConnectionMs, () => {
       this.attempt = 0;
     });
-    for (const repository of host.repositoryNames().filter((name) => this.handlesRepository(name))) {
-      const position = parsePosition(await host.getMeta(this.cursorKey(repository)));
-      if (link.closed) return;
-      link.positions.set(repository, position);
-      this.requestCatchUp(link, repository);
-    }
+    await this.follower.begin(
+      link,
+      host.repositoryNames().filter((name) => this.handlesRepository(name)),
+    );
+    if (link.closed) return;
     const pending = await host.getPendingEvents();
     if (link.closed) return;
     const early = link.early ?? [];
     link.early = undefined;
-    link.queue.add([...pending.filter((event) => this.handlesRepository(event.repository)), ...early]);
-  }
-
-  private requestCatchUp(link: Link, repository: string): void {
-    if (!link.authenticated || link.catchUps.has(repository)) return;
-    const afterSequence = link.positions.get(repository)?.sequence ?? 0;
-    const requestId = link.nextRequestId();
-    link.catchUps.set(repository, { requestId, afterSequence });
-    link.caughtUp.delete(repository);
-    link.send({ type: 'request_events', repository, afterSequence, requestId });
-  }
-
-  private async onAck(link: Link, ack: AckMessage): Promise<void> {
-    const host = this.host!;
-    const rejected = ack.rejected ?? [];
-    if (ack.eventIds.length > 0) await host.markSynced(ack.eventIds);
-    if (rejected.length > 0) {
-      await host.rejectEvents(
-        rejected.map((entry) => ({
-          eventId: entry.eventId,
-          code: entry.code,
-          message: entry.message,
-          source: 'server' as const,
-        })),
-      );
-      this.activity.emit({ type: 'rejected', rejected });
-    }
-    if (link.closed) return;
-    link.pushAttempts = 0;
-    link.queue.acknowledged(ack.requestId, [
-      ...ack.eventIds,
-      ...rejected.map((entry) => entry.eventId),
+    link.queue.add([
+      ...pending.filter((event) => this.handlesRepository(event.repository)),
+      ...early,
     ]);
-    if (ack.eventIds.length > 0)
-      this.activity.emit({ type: 'acknowledged', eventIds: ack.eventIds });
-  }
-
-  /**
-   * Applies a page or a live broadcast. The cursor only moves over an unbroken run of
-   * sequences, so it never skips an event: a live broadcast that arrives ahead of a gap is
-   * applied (idempotently) and a catch-up from the cursor fills the gap.
-   */
-  private async onEvents(link: Link, message: EventsMessage): Promise<void> {
-    const { repository } = message;
-    if (!this.handlesRepository(repository) || !Array.isArray(message.events)) return;
-    const catchUpPage = message.hasMore !== undefined;
-    const asked = link.catchUps.get(repository);
-    // A page of a request this link no longer waits for (a reset started over) moves nothing.
-    if (catchUpPage && link.echoesRequestIds && asked?.requestId !== message.requestId) return;
-    const position = link.positions.get(repository) ?? { sequence: 0, epoch: undefined };
-    if (this.epochChanged(position.epoch, message.epoch))
-      return this.reset(link, repository, message.epoch, 'epoch');
-    const { cursor, gap } = advanceCursor(
-      position.sequence,
-      message.events.map((event) => event.serverSequence),
-      { catchUp: catchUpPage, lastSequence: message.lastSequence },
-    );
-    const next = { sequence: cursor, epoch: message.epoch ?? position.epoch };
-    const moved = cursor !== position.sequence || next.epoch !== position.epoch;
-    const result = await this.host!.applyRemoteEvents(
-      repository,
-      message.events,
-      moved ? { key: this.cursorKey(repository), value: formatPosition(next) } : undefined,
-    );
-    if (link.closed) return;
-    link.positions.set(repository, next);
-    if (result.invalid.length > 0)
-      this.logger.warn({ repository, invalid: result.invalid }, 'server sent malformed events');
-    link.receipts.add(repository, message.events.length, cursor, catchUpPage);
-    if (gap) this.requestCatchUp(link, repository);
-  }
-
-  private async onSyncComplete(link: Link, message: SyncCompleteMessage): Promise<void> {
-    const repository = message.repository;
-    if (repository === undefined || !this.handlesRepository(repository)) return;
-    const asked = link.catchUps.get(repository);
-    if (!asked || (link.echoesRequestIds && asked.requestId !== message.requestId)) return;
-    const position = link.positions.get(repository) ?? { sequence: 0, epoch: undefined };
-    if (this.epochChanged(position.epoch, message.epoch))
-      return this.reset(link, repository, message.epoch, 'epoch');
-    // The server's log ends before the cursor we asked from: it was restored from an older copy.
-    if (message.lastSequence !== undefined && message.lastSequence < asked.afterSequence)
-      return this.reset(link, repository, message.epoch ?? position.epoch, 'cursor_ahead');
-    if (message.epoch !== undefined && position.epoch === undefined) {
-      const next = { sequence: position.sequence, epoch: message.epoch };
-      await this.host!.applyRemoteEvents(repository, [], {
-        key: this.cursorKey(repository),
-        value: formatPosition(next),
-      });
-      if (link.closed) return;
-      link.positions.set(repository, next);
-    }
-    link.catchUps.delete(repository);
-    link.catchUpAttempts.delete(repository);
-    link.caughtUp.add(repository);
-    this.activity.emit({
-      type: 'sync_complete',
-      repository,
-      lastSequence: link.positions.get(repository)?.sequence ?? 0,
-    });
-  }
-
-  private epochChanged(stored: string | undefined, received: string | undefined): boolean {
-    return stored !== undefined && received !== undefined && stored !== received;
-  }
-
-  /**
-   * The server's log of a repository is not the one our cursor points into: start over from
-   * its beginning. Pending events stay pending; this device's acknowledged events are pushed
-   * again (the restored log may lack them; the server keeps each eventId once).
-   */
-  private async reset(
-    link: Link,
-    repository: string,
-    epoch: string | undefined,
-    reason: 'epoch' | 'cursor_ahead',
-  ): Promise<void> {
-    const host = this.host!;
-    this.logger.warn({ repository, reason }, 'the server log was recreated; syncing from its start');
-    const next = { sequence: 0, epoch };
-    await host.applyRemoteEvents(repository, [], {
-      key: this.cursorKey(repository),
-      value: formatPosition(next),
-    });
-    const resent = await host.requeueLocalEvents(repository);
-    if (link.closed) return;
-    link.positions.set(repository, next);
-    link.catchUps.delete(repository);
-    this.activity.emit({ type: 'reset', repository, reason });
-    this.requestCatchUp(link, repository);
-    link.queue.add(resent);
   }
 
   private onError(link: Link, message: ErrorMessage): void {
@@ -515,63 +405,17 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     switch (message.requestType) {
       case 'push_events_batch':
       case 'push_event':
-        return this.onPushError(link, message);
+        this.pusher.onError(link, message);
+        return;
       case 'request_events':
-        return this.onCatchUpError(link, message);
-    }
-  }
-
-  /** A push the server did not take goes back in front, and is sent again after a pause. */
-  private onPushError(link: Link, message: ErrorMessage): void {
-    const requestId = link.echoesRequestIds ? message.requestId : undefined;
-    if (link.queue.failed(requestId, message.code) !== 'resume_later') return;
-    const delay = Math.max(message.retryAfterMs ?? 0, this.retryDelay(link.pushAttempts++));
-    link.after(delay, () => link.queue.resume());
-  }
-
-  /** A catch-up the server did not serve is asked again after a pause, with backoff. */
-  private onCatchUpError(link: Link, message: ErrorMessage): void {
-    const failed = [...link.catchUps].filter(
-      ([repository, asked]) =>
-        (link.echoesRequestIds && message.requestId !== undefined
-          ? asked.requestId === message.requestId
-          : message.repository === undefined || message.repository === repository),
-    );
-    for (const [repository] of failed) {
-      link.catchUps.delete(repository);
-      const attempt = link.catchUpAttempts.get(repository) ?? 0;
-      link.catchUpAttempts.set(repository, attempt + 1);
-      const delay = Math.max(message.retryAfterMs ?? 0, this.retryDelay(attempt));
-      link.after(delay, () => this.requestCatchUp(link, repository));
+        this.follower.onError(link, message);
+        return;
     }
   }
 
   /** Backoff of a retried request: like reconnects, but never 0 so a retry is never a spin. */
   private retryDelay(attempt: number): number {
     return Math.max(1, backoffDelay(attempt, this.options));
-  }
-
-  private sendBatch(link: Link, batch: Batch): void {
-    link.send({
-      type: 'push_events_batch',
-      repository: batch.repository,
-      requestId: batch.requestId,
-      events: batch.events.map(toWireEvent),
-    });
-  }
-
-  /** An event that can never fit in a frame: a final verdict, so it never blocks the rest. */
-  private refuse(link: Link, event: StoredEvent, bytes: number, limit: number): void {
-    if (link.closed) return;
-    const rejection = {
-      eventId: event.eventId,
-      code: ERROR_CODES.eventTooLarge,
-      message: `the change takes ${bytes} bytes; a frame holds at most ${limit}`,
-      source: 'client' as const,
-    };
-    this.host!.rejectEvents([rejection]).catch((error: unknown) =>
-      this.logger.error({ error, eventId: event.eventId }, 'could not refuse an event'),
-    );
   }
 
   /**

@@ -1,0 +1,100 @@
+import type { ConflictResolver } from './conflict.js';
+import { resolveRemoteEvent } from './conflict.js';
+import type { StoredEvent, StoredRecord } from './model.js';
+import type { StorageAdapter, StorageTransaction } from './storage.js';
+import type { Rejection, Verdict } from './sync-strategy.js';
+
+// Final verdicts on local events: what the client stores when a server refuses a change or a
+// strategy finds that it can never be pushed.
+
+/**
+ * Marks the events of these verdicts failed and rolls their records back, in one transaction.
+ * Only this device's own events still awaiting a verdict count; the others are left alone.
+ * Returns the verdicts that took effect and the repositories whose records changed.
+ */
+export async function applyVerdicts(
+  storage: StorageAdapter,
+  verdicts: readonly Verdict[],
+  resolverOf: (repository: string) => ConflictResolver | undefined,
+): Promise<{ rejections: Rejection[]; repositories: string[] }> {
+  const byRepository = new Map<string, Set<string>>();
+  const rejections: Rejection[] = [];
+  await storage.transaction(async (tx) => {
+    for (const verdict of verdicts) {
+      const event = await tx.getEvent(verdict.eventId);
+      if (!event?.local || event.syncStatus === 'failed') continue;
+      rejections.push({
+        eventId: verdict.eventId,
+        code: verdict.code,
+        message: verdict.message,
+        source: verdict.source,
+        repository: event.repository,
+        dataId: event.dataId,
+      });
+      const ids = byRepository.get(event.repository) ?? new Set<string>();
+      byRepository.set(event.repository, ids);
+      ids.add(event.dataId);
+    }
+    if (rejections.length === 0) return;
+    await tx.setEventStatus(
+      rejections.map((rejection) => rejection.eventId),
+      'failed',
+    );
+    for (const [repository, ids] of byRepository)
+      await rollBackRecords(tx, repository, ids, resolverOf(repository));
+  });
+  return { rejections, repositories: [...byRepository.keys()] };
+}
+
+/** The state a record has when no event of it counts: it loses to every real stamp. */
+function unwrittenState(id: string): StoredRecord {
+  return { id, data: null, deleted: true, hlc: '', eventId: '' };
+}
+
+/**
+ * Puts records back to the state their events still support, in the caller's transaction:
+ * every event of the record but the failed ones (acknowledged, received and still pending
+ * alike), folded as a replica folds them. A record left with no such event gets a tombstone
+ * with an empty stamp, which reads as absent and loses to any event that arrives later.
+ * Returns the ids whose state changed.
+ */
+export async function rollBackRecords(
+  tx: StorageTransaction,
+  repository: string,
+  ids: ReadonlySet<string>,
+  resolver: ConflictResolver | undefined,
+): Promise<string[]> {
+  const folded = new Map<string, StoredRecord | undefined>();
+  for (const event of await tx.getEvents({ repository })) {
+    if (!ids.has(event.dataId) || event.syncStatus === 'failed') continue;
+    const current = folded.get(event.dataId);
+    folded.set(event.dataId, resolveRemoteEvent(current, event, resolver) ?? current);
+  }
+  const changed: string[] = [];
+  for (const id of ids) {
+    const next = folded.get(id);
+    if (!next && !(await tx.getRecord(repository, id))) continue;
+    await tx.putRecord(repository, next ?? unwrittenState(id));
+    changed.push(id);
+  }
+  return changed;
+}
+
+/**
+ * Marks this device's own acknowledged events of a repository pending again and returns them
+ * as pending (see `SyncHost.requeueLocalEvents`).
+ */
+export async function requeueLocalEvents(
+  storage: StorageAdapter,
+  repository: string,
+): Promise<StoredEvent[]> {
+  const events = (await storage.getEvents({ repository, status: 'ok' })).filter(
+    (event) => event.local,
+  );
+  if (events.length === 0) return [];
+  await storage.setEventStatus(
+    events.map((event) => event.eventId),
+    'pending',
+  );
+  return events.map((event) => ({ ...event, syncStatus: 'pending' as const }));
+}

@@ -1,0 +1,89 @@
+import {
+  type AckMessage,
+  ERROR_CODES,
+  type ErrorMessage,
+  type Logger,
+  type StoredEvent,
+  type SyncHost,
+  toWireEvent,
+} from '@local-first/core';
+import type { Link } from './link.js';
+import type { Batch } from './push-queue.js';
+
+/** What the pusher needs from its strategy. */
+export interface PusherOptions {
+  host(): SyncHost;
+  logger: Logger;
+  /** Pause before a refused batch is sent again (backoff by attempt). */
+  retryDelay(attempt: number): number;
+  onAcknowledged(eventIds: string[]): void;
+  onRejected(rejected: NonNullable<AckMessage['rejected']>): void;
+}
+
+/**
+ * The push side of a link: puts batches on the wire, and turns the server's answers into
+ * storage changes. An `ack` marks events synced and hands its rejections to the client as
+ * final verdicts (their records roll back); an `error` puts the batch back to be sent again
+ * after a pause, so an event is never parked until the next connection.
+ */
+export class Pusher {
+  constructor(private readonly options: PusherOptions) {}
+
+  send(link: Link, batch: Batch): void {
+    link.send({
+      type: 'push_events_batch',
+      repository: batch.repository,
+      requestId: batch.requestId,
+      events: batch.events.map(toWireEvent),
+    });
+  }
+
+  async onAck(link: Link, ack: AckMessage): Promise<void> {
+    const host = this.options.host();
+    const rejected = ack.rejected ?? [];
+    if (ack.eventIds.length > 0) await host.markSynced(ack.eventIds);
+    if (rejected.length > 0) {
+      await host.rejectEvents(
+        rejected.map((entry) => ({
+          eventId: entry.eventId,
+          code: entry.code,
+          message: entry.message,
+          source: 'server' as const,
+        })),
+      );
+      this.options.onRejected(rejected);
+    }
+    if (link.closed) return;
+    link.pushAttempts = 0;
+    link.queue.acknowledged(ack.requestId, [
+      ...ack.eventIds,
+      ...rejected.map((entry) => entry.eventId),
+    ]);
+    if (ack.eventIds.length > 0) this.options.onAcknowledged(ack.eventIds);
+  }
+
+  /** A push the server did not take goes back in front, and is sent again after a pause. */
+  onError(link: Link, message: ErrorMessage): void {
+    const requestId = link.echoesRequestIds ? message.requestId : undefined;
+    if (link.queue.failed(requestId, message.code) !== 'resume_later') return;
+    const delay = Math.max(message.retryAfterMs ?? 0, this.options.retryDelay(link.pushAttempts++));
+    link.after(delay, () => link.queue.resume());
+  }
+
+  /** An event that can never fit in a frame: a final verdict, so it never blocks the rest. */
+  refuse(link: Link, event: StoredEvent, bytes: number, limit: number): void {
+    if (link.closed) return;
+    const verdict = {
+      eventId: event.eventId,
+      code: ERROR_CODES.eventTooLarge,
+      message: `the change takes ${bytes} bytes; a frame holds at most ${limit}`,
+      source: 'client' as const,
+    };
+    this.options
+      .host()
+      .rejectEvents([verdict])
+      .catch((error: unknown) =>
+        this.options.logger.error({ error, eventId: event.eventId }, 'could not refuse an event'),
+      );
+  }
+}
