@@ -79,8 +79,14 @@ describe('PushQueue', () => {
     expect(sent).toHaveLength(2);
     for (const batch of sent) expect(frameBytes(batch)).toBeLessThanOrEqual(1024 * 1024);
     expect(sent[0]!.events.length).toBeGreaterThan(300);
-    queue.acknowledged('r1', sent[0]!.events.map((event) => event.eventId));
-    queue.acknowledged('r2', sent[1]!.events.map((event) => event.eventId));
+    queue.acknowledged(
+      'r1',
+      sent[0]!.events.map((event) => event.eventId),
+    );
+    queue.acknowledged(
+      'r2',
+      sent[1]!.events.map((event) => event.eventId),
+    );
     expect(sent.reduce((sum, batch) => sum + batch.events.length, 0)).toBe(600);
     expect(queue.size).toBe(0);
   });
@@ -90,10 +96,19 @@ describe('PushQueue', () => {
     const [event] = events(1, 1);
     event!.data = { id: 't-1', title: 'ü'.repeat(100) };
     expect(eventBytes(event!)).toBe(
-      Buffer.byteLength(JSON.stringify({ ...event, repository: undefined, syncStatus: undefined, local: undefined })),
+      Buffer.byteLength(
+        JSON.stringify({
+          ...event,
+          repository: undefined,
+          syncStatus: undefined,
+          local: undefined,
+        }),
+      ),
     );
     expect(envelopeBytes('tâches', 'r1')).toBe(
-      Buffer.byteLength('{"type":"push_events_batch","repository":"tâches","requestId":"r1","events":[]}'),
+      Buffer.byteLength(
+        '{"type":"push_events_batch","repository":"tâches","requestId":"r1","events":[]}',
+      ),
     );
   });
 
