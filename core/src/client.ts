@@ -319,11 +319,17 @@ export class LocalFirstClient {
   }
 
   /** Marks events as acknowledged by a remote. */
-  async markSynced(eventIds: readonly string[]): Promise<void> {
+  async markSynced(eventIds: readonly string[], cursor?: RemoteCursor): Promise<void> {
     this.assertReady();
-    if (eventIds.length === 0) return;
-    await this.storage.setEventStatus(eventIds, 'ok');
-    this.pending.emit();
+    if (cursor) {
+      await this.storage.transaction(async (tx) => {
+        if (eventIds.length > 0) await tx.setEventStatus(eventIds, 'ok');
+        await tx.setMeta(cursor.key, cursor.value);
+      });
+    } else if (eventIds.length > 0) {
+      await this.storage.setEventStatus(eventIds, 'ok');
+    }
+    if (eventIds.length > 0) this.pending.emit();
   }
 
   /** Marks events as refused by a remote. */
@@ -399,7 +405,7 @@ export class LocalFirstClient {
       getPendingEvents: (repository) => this.getPendingEvents(repository),
       applyRemoteEvents: (repository, events, cursor) =>
         this.applyRemoteEvents(repository, events, cursor),
-      markSynced: (eventIds) => this.markSynced(eventIds),
+      markSynced: (eventIds, cursor) => this.markSynced(eventIds, cursor),
       markFailed: (eventIds) => this.markFailed(eventIds),
       rejectEvents: (verdicts) => this.rejectEvents(verdicts),
       requeueLocalEvents: (repository) => this.requeueLocalEvents(repository),

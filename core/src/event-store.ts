@@ -23,8 +23,10 @@ export interface EventPage {
   /** True when more events follow the last one of the page. */
   hasMore: boolean;
   /**
-   * The sequence of the last event of the page; for an empty page, the cursor asked for
-   * (`readAfter`) or the highest sequence older than `since` (`readSince`).
+   * The sequence of the last event of the page. For an empty `readAfter` page, the cursor asked
+   * for, or the repository's highest sequence when that is lower (the log holds less than the
+   * caller has seen: it was restored or wiped); for an empty `readSince` page, the highest
+   * sequence older than `since`. So at the end of a read, it never exceeds what the log holds.
    */
   lastSequence: number;
 }
@@ -38,7 +40,8 @@ export interface EventPage {
  * sequence. Events are kept as the client sent them, unknown fields included; only the two
  * server fields are set (or overwritten). Bad arguments fail with `invalid_argument`, calls
  * before `open()` with `not_initialized`, after `close()` with `closed`; closing twice is
- * harmless.
+ * harmless. The optional members are capabilities: a store that lacks one simply does not
+ * offer it (a sync server then sends no `epoch` and no default `serverId`).
  */
 export interface EventStore {
   /** A short name for health output and logs (`sqlite`, `postgres`, `memory`). */
@@ -55,6 +58,12 @@ export interface EventStore {
   lastSequence(repository: string): Promise<number>;
   /** Names of the repositories that hold events. */
   listRepositories(): Promise<string[]>;
+  /** Capability: names the repository's log; changes only when the log is recreated or `newEpoch()` is called. */
+  epoch?(repository: string): Promise<string>;
+  /** Capability: gives the store a new epoch, for an operator who restored an old backup; resolves to it. */
+  newEpoch?(): Promise<string>;
+  /** Capability: a stable id made when the store's schema was first created (a sync server's default `serverId`). */
+  storeId?(): Promise<string>;
   /** Releases connections and files. */
   close(): Promise<void>;
 }

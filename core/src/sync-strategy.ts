@@ -74,7 +74,11 @@ export interface SyncHost {
     cursor?: RemoteCursor,
   ): Promise<ApplyResult>;
   /** Marks events as acknowledged by a remote. */
-  markSynced(eventIds: readonly string[]): Promise<void>;
+  /**
+   * Marks events as acknowledged by a remote; with a `cursor`, stores it in the same
+   * transaction (a strategy records how far it knows the remote's log reaches).
+   */
+  markSynced(eventIds: readonly string[], cursor?: RemoteCursor): Promise<void>;
   /** Marks events as refused by a remote; they will not be re-sent. */
   markFailed(eventIds: readonly string[]): Promise<void>;
   /**

@@ -34,6 +34,12 @@ export class ServerProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The SQLite file of a `sqlite` server (with its `-wal` and `-shm` beside it). */
+  get databaseFile(): string {
+    if (!this.directory) throw new Error('start the server first');
+    return join(this.directory, 'events.db');
+  }
+
   async start(): Promise<void> {
     if (!this.directory) {
       this.directory = await mkdtemp(join(tmpdir(), 'lf-matrix-'));

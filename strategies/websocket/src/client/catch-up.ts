@@ -5,7 +5,13 @@ import type {
   SyncCompleteMessage,
   SyncHost,
 } from '@local-first/core';
-import { advanceCursor, formatPosition, parsePosition, type StoredPosition } from './cursor.js';
+import {
+  advanceCursor,
+  formatPosition,
+  parsePosition,
+  reach,
+  type StoredPosition,
+} from './cursor.js';
 import type { Link } from './link.js';
 
 /** Why a repository started over from the beginning of the server's log. */
@@ -70,7 +76,8 @@ export class LogFollower {
       message.events.map((event) => event.serverSequence),
       { catchUp: catchUpPage, lastSequence: message.lastSequence },
     );
-    const next = { sequence: cursor, epoch: message.epoch ?? position.epoch };
+    const next: StoredPosition = { sequence: cursor, epoch: message.epoch ?? position.epoch };
+    if (position.seen !== undefined && position.seen > cursor) next.seen = position.seen;
     const moved = cursor !== position.sequence || next.epoch !== position.epoch;
     const result = await this.options
       .host()
@@ -98,11 +105,12 @@ export class LogFollower {
     const position = link.positions.get(repository) ?? START;
     if (epochChanged(position.epoch, message.epoch))
       return this.reset(link, repository, message.epoch, 'epoch');
-    // The server's log ends before the cursor we asked from: it was restored from an older copy.
-    if (message.lastSequence !== undefined && message.lastSequence < asked.afterSequence)
+    // The server's log ends before what we know it held: it was restored from an older copy.
+    const known = Math.max(asked.afterSequence, position.seen ?? 0);
+    if (message.lastSequence !== undefined && message.lastSequence < known)
       return this.reset(link, repository, message.epoch ?? position.epoch, 'cursor_ahead');
     if (message.epoch !== undefined && position.epoch === undefined) {
-      const next = { sequence: position.sequence, epoch: message.epoch };
+      const next = { ...position, epoch: message.epoch };
       await this.options.host().applyRemoteEvents(repository, [], this.cursor(repository, next));
       if (link.closed) return;
       link.positions.set(repository, next);
@@ -111,6 +119,19 @@ export class LogFollower {
     link.catchUpAttempts.delete(repository);
     link.caughtUp.add(repository);
     this.options.onCaughtUp(repository, link.positions.get(repository)?.sequence ?? 0);
+  }
+
+  /**
+   * The cursor to store with an ack of pushes that reached `lastSequence` in a repository's
+   * log, when that is further than this device knew; `undefined` when nothing changes.
+   */
+  acknowledged(link: Link, repository: string, lastSequence: number | undefined) {
+    const position = link.positions.get(repository);
+    if (!position || lastSequence === undefined || lastSequence <= reach(position))
+      return undefined;
+    const next = { ...position, seen: lastSequence };
+    link.positions.set(repository, next);
+    return this.cursor(repository, next);
   }
 
   /** A catch-up the server did not serve is asked again after a pause, with backoff. */

@@ -26,38 +26,56 @@ export function advanceCursor(
 
 /** A repository's position in a server's log: the sequence, and the log's epoch when known. */
 export interface StoredPosition {
+  /** The cursor: every event up to it is in the local log. */
   sequence: number;
   epoch: string | undefined;
+  /**
+   * The highest sequence this device knows the log held (its own acknowledged pushes count),
+   * when above `sequence`. A log that ends before it lost events: it was restored.
+   */
+  seen?: number;
+}
+
+/** The highest sequence a position knows the server's log reached. */
+export function reach(position: StoredPosition): number {
+  return Math.max(position.sequence, position.seen ?? 0);
 }
 
 /**
  * Reads a stored position: `"42"` (written before epochs existed) or
- * `{"sequence":42,"epoch":"…"}`. Anything unreadable is the start of the log.
+ * `{"sequence":42,"epoch":"…","seen":45}`. Anything unreadable is the start of the log.
  */
 export function parsePosition(value: string | undefined): StoredPosition {
   if (value === undefined) return { sequence: 0, epoch: undefined };
   if (value.startsWith('{')) {
     try {
-      const parsed = JSON.parse(value) as { sequence?: unknown; epoch?: unknown };
-      const sequence = Number(parsed.sequence);
-      return {
-        sequence: Number.isSafeInteger(sequence) && sequence >= 0 ? sequence : 0,
+      const parsed = JSON.parse(value) as { sequence?: unknown; epoch?: unknown; seen?: unknown };
+      const position: StoredPosition = {
+        sequence: count(parsed.sequence),
         epoch: typeof parsed.epoch === 'string' ? parsed.epoch : undefined,
       };
+      if (count(parsed.seen) > position.sequence) position.seen = count(parsed.seen);
+      return position;
     } catch {
       return { sequence: 0, epoch: undefined };
     }
   }
-  const sequence = Number(value);
-  return {
-    sequence: Number.isSafeInteger(sequence) && sequence >= 0 ? sequence : 0,
-    epoch: undefined,
-  };
+  return { sequence: count(value), epoch: undefined };
+}
+
+/** A stored count: a non-negative safe integer, else 0. */
+function count(value: unknown): number {
+  const number = Number(value);
+  return Number.isSafeInteger(number) && number >= 0 ? number : 0;
 }
 
 /** The stored form of a position; the epoch travels with the sequence, in one meta value. */
 export function formatPosition(position: StoredPosition): string {
-  return position.epoch === undefined
-    ? String(position.sequence)
-    : JSON.stringify({ sequence: position.sequence, epoch: position.epoch });
+  const seen = position.seen !== undefined && position.seen > position.sequence;
+  if (position.epoch === undefined && !seen) return String(position.sequence);
+  return JSON.stringify({
+    sequence: position.sequence,
+    ...(position.epoch === undefined ? {} : { epoch: position.epoch }),
+    ...(seen ? { seen: position.seen } : {}),
+  });
 }

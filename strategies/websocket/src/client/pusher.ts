@@ -3,6 +3,7 @@ import {
   ERROR_CODES,
   type ErrorMessage,
   type Logger,
+  type RemoteCursor,
   type StoredEvent,
   type SyncHost,
   toWireEvent,
@@ -14,6 +15,12 @@ import type { Batch } from './push-queue.js';
 export interface PusherOptions {
   host(): SyncHost;
   logger: Logger;
+  /** The cursor to store with an ack, when the ack shows the log reaching further. */
+  reached(
+    link: Link,
+    repository: string,
+    lastSequence: number | undefined,
+  ): RemoteCursor | undefined;
   /** Pause before a refused batch is sent again (backoff by attempt). */
   retryDelay(attempt: number): number;
   onAcknowledged(eventIds: string[]): void;
@@ -41,7 +48,12 @@ export class Pusher {
   async onAck(link: Link, ack: AckMessage): Promise<void> {
     const host = this.options.host();
     const rejected = ack.rejected ?? [];
-    if (ack.eventIds.length > 0) await host.markSynced(ack.eventIds);
+    const [repository] = Object.keys(ack.repositories ?? {});
+    const cursor =
+      repository === undefined
+        ? undefined
+        : this.options.reached(link, repository, ack.lastSequence);
+    if (ack.eventIds.length > 0 || cursor) await host.markSynced(ack.eventIds, cursor);
     if (rejected.length > 0) {
       await host.rejectEvents(
         rejected.map((entry) => ({

@@ -111,6 +111,8 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     this.pusher = new Pusher({
       host,
       logger: this.logger,
+      reached: (link, repository, lastSequence) =>
+        this.follower.acknowledged(link, repository, lastSequence),
       retryDelay: (attempt) => this.retryDelay(attempt),
       onAcknowledged: (eventIds) => this.activity.emit({ type: 'acknowledged', eventIds }),
       onRejected: (rejected) => this.activity.emit({ type: 'rejected', rejected }),
