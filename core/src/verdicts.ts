@@ -20,7 +20,10 @@ export async function applyVerdicts(
   const byRepository = new Map<string, Set<string>>();
   const rejections: Rejection[] = [];
   await storage.transaction(async (tx) => {
+    const judged = new Set<string>();
     for (const verdict of verdicts) {
+      if (judged.has(verdict.eventId)) continue;
+      judged.add(verdict.eventId);
       const event = await tx.getEvent(verdict.eventId);
       if (!event?.local || event.syncStatus === 'failed') continue;
       rejections.push({

@@ -11,6 +11,7 @@ import {
   LocalFirstError,
   parseSince,
   type SyncEvent,
+  uuidv7,
 } from '@local-first/core';
 
 /** Options of `MemoryEventStore`. */
@@ -40,11 +41,16 @@ interface Stream {
  * fields; unknown extra fields survive, `undefined` values do not (as on the wire).
  * `serverCreatedAt` never decreases along a repository's sequence: a clock that steps back is
  * clamped to the last stamp, so reading since a time and then after a sequence agree.
+ *
+ * The store's id and its epoch (one for every repository) are made when it is constructed, so a
+ * new process always starts a new epoch: its empty log is not the one clients have seen.
  */
 export class MemoryEventStore implements EventStore {
   readonly kind = 'memory';
   private readonly now: () => Date;
   private readonly streams = new Map<string, Stream>();
+  private readonly id = uuidv7();
+  private currentEpoch = uuidv7();
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: MemoryEventStoreOptions = {}) {
@@ -119,6 +125,23 @@ export class MemoryEventStore implements EventStore {
     return [...this.streams.keys()].sort(compareCodePoints);
   }
 
+  /** The epoch of every repository: one per store, since the whole store goes when the process does. */
+  async epoch(_repository: string): Promise<string> {
+    this.ready();
+    return this.currentEpoch;
+  }
+
+  async newEpoch(): Promise<string> {
+    this.ready();
+    this.currentEpoch = uuidv7();
+    return this.currentEpoch;
+  }
+
+  async storeId(): Promise<string> {
+    this.ready();
+    return this.id;
+  }
+
   async close(): Promise<void> {
     this.state = 'closed';
   }
@@ -131,7 +154,8 @@ export class MemoryEventStore implements EventStore {
     return {
       events,
       hasMore: afterSequence + slice.length < entries.length,
-      lastSequence: afterSequence + slice.length,
+      // A cursor past the end names the end instead: the caller has seen more than is here.
+      lastSequence: Math.min(afterSequence, entries.length) + slice.length,
     };
   }
 

@@ -12,6 +12,7 @@ import {
   type Logger,
   parseSince,
   type SyncEvent,
+  uuidv7,
 } from '@local-first/core';
 import type { Pool, PoolClient, PoolConfig, QueryResultRow } from 'pg';
 import {
@@ -23,12 +24,16 @@ import {
   LAST_SEQUENCE,
   LIST_REPOSITORIES,
   LOCK_REPOSITORY,
+  type MetaRow,
   ORIGINALS,
   type OriginalRow,
   READ_AFTER,
+  READ_META,
   READ_SINCE,
   SAVE_COUNTER,
   SCHEMA,
+  SEED_META,
+  SET_EPOCH,
 } from './sql.js';
 
 /** Options of `PostgresEventStore`. */
@@ -54,8 +59,9 @@ export interface PostgresEventStoreOptions {
 }
 
 /**
- * The event store for more than one server node: tables `local_first_repositories` and
- * `local_first_events` in the database the pool connects to (created by `open()`).
+ * The event store for more than one server node: tables `local_first_repositories`,
+ * `local_first_events` and `local_first_meta` in the database the pool connects to (created
+ * by `open()`).
  *
  * Each `append` is one READ COMMITTED transaction that first takes the repository's counter
  * row with `INSERT … ON CONFLICT DO UPDATE … RETURNING`. That row lock is held until COMMIT,
@@ -69,6 +75,10 @@ export interface PostgresEventStoreOptions {
  * Durability: `append` resolves after COMMIT returns. If the server runs with
  * `synchronous_commit = off`, the store raises it to `local` for its own transactions, so an
  * acknowledged event is on disk (with `fsync` on) before the client hears of it.
+ *
+ * Table `local_first_meta` holds the store's id and its epoch, one for every repository of the
+ * schema, both made by the first `open()` over the schema: a new or wiped database has a new
+ * epoch, one restored from a backup keeps the old one until `newEpoch()`.
  */
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres';
@@ -77,6 +87,7 @@ export class PostgresEventStore implements EventStore {
   private pool: Pool | undefined;
   private ownsPool = false;
   private raiseSynchronousCommit = false;
+  private meta: { storeId: string; epoch: string } | undefined;
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: PostgresEventStoreOptions = {}) {
@@ -107,6 +118,10 @@ export class PostgresEventStore implements EventStore {
     this.pool = pool;
     try {
       await pool.query(SCHEMA);
+      await pool.query(SEED_META, [uuidv7(), uuidv7()]);
+      const stored = await pool.query<MetaRow>(READ_META);
+      const value = (key: string) => stored.rows.find((row) => row.key === key)?.value ?? '';
+      this.meta = { storeId: value('store_id'), epoch: value('epoch') };
       const setting = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
       this.raiseSynchronousCommit = setting.rows[0]?.synchronous_commit === 'off';
     } catch (error) {
@@ -150,7 +165,11 @@ export class PostgresEventStore implements EventStore {
     checkSequence(afterSequence);
     checkLimit(limit);
     const rows = await query<EventRow>(pool, READ_AFTER, [repository, afterSequence, limit + 1]);
-    return toPage(rows, limit, afterSequence);
+    if (rows.length > 0) return toPage(rows, limit, afterSequence);
+    // A cursor past the end names the end instead; a commit since the read above may have
+    // moved the end past the cursor, which the caller did not read yet, hence the min.
+    const [end] = await query<{ last_sequence: string }>(pool, LAST_SEQUENCE, [repository]);
+    return toPage([], limit, Math.min(afterSequence, Number(end?.last_sequence ?? 0)));
   }
 
   async readSince(repository: string, since: string, limit: number): Promise<EventPage> {
@@ -179,6 +198,28 @@ export class PostgresEventStore implements EventStore {
     const pool = this.ready();
     const rows = await query<{ name: string }>(pool, LIST_REPOSITORIES, []);
     return rows.map((row) => row.name);
+  }
+
+  /**
+   * The epoch of every repository of the schema: one per schema, read by `open()`. Another node
+   * hears of a `newEpoch()` when it opens the store again, so restart every node after one.
+   */
+  async epoch(_repository: string): Promise<string> {
+    this.ready();
+    return this.meta!.epoch;
+  }
+
+  async newEpoch(): Promise<string> {
+    const pool = this.ready();
+    const epoch = uuidv7();
+    await query(pool, SET_EPOCH, [epoch], 'write the epoch');
+    this.meta = { ...this.meta!, epoch };
+    return epoch;
+  }
+
+  async storeId(): Promise<string> {
+    this.ready();
+    return this.meta!.storeId;
   }
 
   async close(): Promise<void> {
@@ -257,11 +298,12 @@ async function query<Row extends QueryResultRow>(
   pool: Pool,
   text: string,
   values: unknown[],
+  what = 'read events',
 ): Promise<Row[]> {
   try {
     return (await pool.query<Row>(text, values)).rows;
   } catch (error) {
-    throw failure('read events', error);
+    throw failure(what, error);
   }
 }
 

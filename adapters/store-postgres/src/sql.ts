@@ -28,7 +28,20 @@ CREATE TABLE IF NOT EXISTS local_first_events (
 );
 CREATE INDEX IF NOT EXISTS local_first_events_by_time
   ON local_first_events (repository, server_created_at);
+CREATE TABLE IF NOT EXISTS local_first_meta (
+  key text PRIMARY KEY,
+  value text NOT NULL
+);
 `;
+
+/** Writes the store's id (`$1`) and epoch (`$2`) unless the first `open()` of the schema did. */
+export const SEED_META = `
+INSERT INTO local_first_meta (key, value) VALUES ('store_id', $1), ('epoch', $2)
+ON CONFLICT (key) DO NOTHING`;
+
+export const READ_META = 'SELECT key, value FROM local_first_meta';
+
+export const SET_EPOCH = `UPDATE local_first_meta SET value = $1 WHERE key = 'epoch'`;
 
 const EPOCH_MS = (column: string) => `(extract(epoch FROM ${column}) * 1000)::bigint::text`;
 
@@ -99,3 +112,4 @@ export type CounterRow = { last_sequence: string; last_created_ms: string };
 export type InsertedRow = { event_id: string; server_sequence: string };
 export type OriginalRow = InsertedRow & { created_ms: string };
 export type EventRow = { server_sequence: string; payload: string; created_ms: string };
+export type MetaRow = { key: string; value: string };

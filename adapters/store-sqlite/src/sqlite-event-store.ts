@@ -12,6 +12,7 @@ import {
   LocalFirstError,
   parseSince,
   type SyncEvent,
+  uuidv7,
 } from '@local-first/core';
 import type BetterSqlite3 from 'better-sqlite3';
 
@@ -51,7 +52,15 @@ CREATE TABLE IF NOT EXISTS events (
   UNIQUE (repository, event_id)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS events_by_time ON events (repository, server_created_at);
+CREATE TABLE IF NOT EXISTS store_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
 `;
+
+/** Keys of `store_meta`: written once when missing, so the first open of a file decides them. */
+const STORE_ID_KEY = 'store_id';
+const EPOCH_KEY = 'epoch';
 
 interface EventRow {
   server_sequence: number;
@@ -72,6 +81,8 @@ interface Statements {
   before: BetterSqlite3.Statement<[string, number], number>;
   last: BetterSqlite3.Statement<[string], number>;
   list: BetterSqlite3.Statement<[], string>;
+  meta: BetterSqlite3.Statement<[string], string>;
+  setMeta: BetterSqlite3.Statement<[string, string]>;
 }
 
 /**
@@ -88,6 +99,10 @@ interface Statements {
  *
  * Events are stored as the client's JSON minus the two server fields; `serverCreatedAt` never
  * decreases along a repository's sequence (a clock that steps back is clamped to the last stamp).
+ *
+ * Table `store_meta` holds the store's id and its epoch, one for every repository of the file,
+ * both made on the first `open()` of the file: a new or wiped file has a new epoch, a copy
+ * restored from a backup keeps the old one until `newEpoch()`.
  */
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite';
@@ -122,6 +137,15 @@ export class SqliteEventStore implements EventStore {
         opened.pragma('journal_mode = WAL');
         opened.pragma('synchronous = FULL');
         opened.exec(SCHEMA);
+        const add = opened.prepare(
+          'INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+        );
+        opened
+          .transaction(() => {
+            add.run(STORE_ID_KEY, uuidv7());
+            add.run(EPOCH_KEY, uuidv7());
+          })
+          .immediate();
       } catch (error) {
         opened.close();
         throw error;
@@ -146,8 +170,14 @@ export class SqliteEventStore implements EventStore {
     const { after } = this.ready().statements!;
     checkSequence(afterSequence);
     checkLimit(limit);
-    const rows = guard('read events', () => after.all(repository, afterSequence, limit + 1));
-    return toPage(rows, limit, afterSequence);
+    const { last } = this.statements!;
+    return guard('read events', () => {
+      const rows = after.all(repository, afterSequence, limit + 1);
+      // A cursor past the end names the end instead; a commit since the read above may have
+      // moved the end past the cursor, which the caller did not read yet, hence the min.
+      if (rows.length > 0) return toPage(rows, limit, afterSequence);
+      return toPage(rows, limit, Math.min(afterSequence, last.get(repository) ?? 0));
+    });
   }
 
   async readSince(repository: string, since: string, limit: number): Promise<EventPage> {
@@ -169,6 +199,27 @@ export class SqliteEventStore implements EventStore {
   async listRepositories(): Promise<string[]> {
     const { list } = this.ready().statements!;
     return guard('list repositories', () => list.all());
+  }
+
+  /**
+   * The epoch of every repository of the file: one per database, read on every call, so a
+   * `newEpoch()` of another process over the same file counts at once.
+   */
+  async epoch(_repository: string): Promise<string> {
+    const { meta } = this.ready().statements!;
+    return guard('read the epoch', () => meta.get(EPOCH_KEY)!);
+  }
+
+  async newEpoch(): Promise<string> {
+    const { setMeta } = this.ready().statements!;
+    const epoch = uuidv7();
+    guard('write the epoch', () => setMeta.run(EPOCH_KEY, epoch));
+    return epoch;
+  }
+
+  async storeId(): Promise<string> {
+    const { meta } = this.ready().statements!;
+    return guard('read the store id', () => meta.get(STORE_ID_KEY)!);
   }
 
   async close(): Promise<void> {
@@ -257,6 +308,11 @@ function prepare(db: BetterSqlite3.Database): Statements {
     list: db
       .prepare<[], string>('SELECT name FROM repositories WHERE last_sequence > 0 ORDER BY name')
       .pluck(),
+    meta: db.prepare<[string], string>('SELECT value FROM store_meta WHERE key = ?').pluck(),
+    setMeta: db.prepare(
+      `INSERT INTO store_meta (key, value) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    ),
   };
 }
 

@@ -100,6 +100,28 @@ describe('SqliteEventStore', () => {
     await store.close();
   });
 
+  it('gives a file made before store_meta existed an id and an epoch on its first open', async () => {
+    const path = join(tempFolder(), 'events.sqlite');
+    const writer = new SqliteEventStore({ path, Database });
+    await writer.open();
+    await writer.append('todos', [sampleEvent('a')]);
+    await writer.close();
+    const db = new Database(path);
+    db.exec('DROP TABLE store_meta');
+    db.close();
+    const upgraded = new SqliteEventStore({ path, Database });
+    await upgraded.open();
+    const epoch = await upgraded.epoch('todos');
+    expect(epoch).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await upgraded.storeId()).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await upgraded.lastSequence('todos')).toBe(1);
+    await upgraded.close();
+    const again = new SqliteEventStore({ path, Database });
+    await again.open();
+    expect(await again.epoch('todos')).toBe(epoch);
+    await again.close();
+  });
+
   it('is bound as a singleton by its module', () => {
     const container = createLocalFirstContainer(sqliteEventStoreModule({ path: ':memory:' }));
     const store = container.get<EventStore>(TOKENS.EventStore);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_CLOCK_DRIFT_MS } from '@local-first/core';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -25,7 +26,16 @@ export interface ServerConfig {
   /** A folder of static files served at `/` (the built web app), if any. */
   staticDir: string | undefined;
   /** Limits given on the command line; the engine's defaults apply to the rest. */
-  limits?: { maxPageEvents?: number; maxBatchEvents?: number; maxFrameBytes?: number };
+  limits?: {
+    maxPageEvents?: number;
+    maxBatchEvents?: number;
+    maxFrameBytes?: number;
+    maxClockDriftMs?: number;
+  };
+  /** Names the deployment in `auth_success`; default: the store's stable id. */
+  serverId?: string;
+  /** Gives the store a new epoch before serving (after restoring a backup). */
+  newEpoch?: boolean;
 }
 
 export const USAGE = `Usage: local-first-sync-server [options]
@@ -44,6 +54,12 @@ Options:
   --max-page N      most events in one catch-up page (default 1000)
   --max-batch N     most events in one pushed batch (default 500)
   --max-frame N     largest frame in bytes (default 1048576)
+  --max-clock-drift MS
+                    how far ahead of the server clock an event's stamp may be, in
+                    milliseconds (default ${DEFAULT_MAX_CLOCK_DRIFT_MS}); later ones are rejected
+  --server-id ID    the serverId sent to clients (default: the store's own stable id)
+  --new-epoch       give the store a new epoch before serving: use it once, on the first start
+                    after restoring a backup, so clients re-sync from the start
   --help            print this and exit
 `;
 
@@ -90,6 +106,9 @@ function parseOptions(argv: readonly string[]) {
       'max-page': { type: 'string' },
       'max-batch': { type: 'string' },
       'max-frame': { type: 'string' },
+      'max-clock-drift': { type: 'string' },
+      'server-id': { type: 'string' },
+      'new-epoch': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -125,10 +144,21 @@ export function parseCommandLine(
       throw new ConfigError(`--${option} "${text}" is not a positive integer`);
     limits[key] = value;
   }
+  const drift = values['max-clock-drift'];
+  if (drift !== undefined) {
+    const value = Number(drift);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new ConfigError(`--max-clock-drift "${drift}" is not a whole number of milliseconds`);
+    limits.maxClockDriftMs = value;
+  }
+  const serverId = values['server-id'];
+  if (serverId === '') throw new ConfigError('--server-id needs a value');
   return {
     help: false,
     config: {
       ...(Object.keys(limits).length > 0 ? { limits } : {}),
+      ...(serverId !== undefined ? { serverId } : {}),
+      ...(values['new-epoch'] ? { newEpoch: true } : {}),
       port,
       host: values.host ?? DEFAULT_HOST,
       store: parseStore(values.store ?? DEFAULT_STORE),

@@ -16,7 +16,7 @@ import {
   type SyncLimits,
   staticTokens,
 } from '@local-first/websocket/server';
-import type { AuthConfig, ServerConfig, StoreConfig } from './config.js';
+import { type AuthConfig, ConfigError, type ServerConfig, type StoreConfig } from './config.js';
 import { createStaticHandler } from './static-files.js';
 
 /** A started server. */
@@ -62,6 +62,21 @@ export async function openStore(config: StoreConfig): Promise<EventStore> {
   return store;
 }
 
+/**
+ * Gives the store a new epoch: every client re-syncs every repository from the start at its
+ * next catch-up. Only an operator knows that the data was restored from an older copy, which
+ * keeps the epoch it had when it was saved.
+ */
+export async function startNewEpoch(store: EventStore, logger: Logger): Promise<string> {
+  if (!store.newEpoch) {
+    await store.close();
+    throw new ConfigError(`the ${store.kind} store has no epochs: --new-epoch cannot be used`);
+  }
+  const epoch = await store.newEpoch();
+  logger.warn({ epoch }, 'the store starts a new epoch: clients re-sync from the start');
+  return epoch;
+}
+
 export async function createAuthenticator(
   config: AuthConfig,
   logger: Logger,
@@ -92,13 +107,16 @@ export async function createAuthenticator(
 export async function startSyncServer(options: StartOptions): Promise<RunningServer> {
   const { logger } = options;
   const store = await openStore(options.store);
+  if (options.newEpoch) await startNewEpoch(store, logger);
   const engine = new SyncEngine({
     store,
     authenticator: await createAuthenticator(options.auth, logger),
     logger,
     ...(options.authorizer ? { authorizer: options.authorizer } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.serverId !== undefined ? { serverId: options.serverId } : {}),
   });
+  const serverId = await engine.serverId();
   const rest = createRestHandler(engine);
   const serveStatic = options.staticDir ? createStaticHandler(options.staticDir) : undefined;
   if (options.staticDir && !existsSync(join(options.staticDir, 'index.html'))) {
@@ -143,6 +161,7 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
       ...(app ? { app } : {}),
       store: store.kind,
       auth: engine.authenticator.kind,
+      ...(serverId !== undefined ? { serverId } : {}),
     },
     `sync server listening on ${url} (store: ${store.kind}, auth: ${engine.authenticator.kind})` +
       (app ? `; open ${app} for the app` : ''),

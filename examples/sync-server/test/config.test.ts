@@ -44,6 +44,17 @@ describe('command line', () => {
     expect(parseCommandLine(['--help'])).toEqual({ help: true });
   });
 
+  it('reads the options of protocol revision 1.1', () => {
+    expect(
+      parseCommandLine(['--max-clock-drift', '60000', '--server-id', 'eu-1', '--new-epoch']),
+    ).toMatchObject({
+      config: { limits: { maxClockDriftMs: 60_000 }, serverId: 'eu-1', newEpoch: true },
+    });
+    expect(parseCommandLine(['--max-clock-drift', '0'])).toMatchObject({
+      config: { limits: { maxClockDriftMs: 0 } },
+    });
+  });
+
   it('reads options after the `--` that `pnpm start -- …` passes on', () => {
     expect(parseCommandLine(['--static', 'dist', '--', '--help'])).toEqual({ help: true });
     expect(parseCommandLine(['--', '--port', '9000'])).toMatchObject({ config: { port: 9000 } });
@@ -56,6 +67,10 @@ describe('command line', () => {
     [['--store', 'sqlite:']],
     [['--auth', 'basic']],
     [['--auth', 'jwt:']],
+    [['--max-clock-drift', '-5']],
+    [['--max-clock-drift', '5m']],
+    [['--server-id', '']],
+    [['--new-epoch', 'yes']],
     [['--unknown']],
     [['positional']],
   ])('refuses %j with a ConfigError', (argv) => {

@@ -38,10 +38,15 @@ export async function startTestServer(overrides: Partial<StartOptions> = {}) {
 
 export type Message = { type: string } & Record<string, unknown>;
 
+/** How long `RawClient.waitFor` waits before it fails, naming what did arrive. */
+const WAIT_TIMEOUT_MS = 5_000;
+
 /** A raw `ws` client speaking the protocol by hand, with awaitable message types. */
 export class RawClient {
   readonly socket: WebSocket;
   readonly received: Message[] = [];
+  /** Every message received, taken or not, for the report of a wait that fails. */
+  private readonly history: Message[] = [];
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
   private readonly waiters: {
@@ -60,6 +65,7 @@ export class RawClient {
     );
     this.socket.on('message', (data) => {
       const message = JSON.parse(data.toString()) as Message;
+      this.history.push(message);
       const waiter = this.waiters.find((candidate) => candidate.test(message));
       if (waiter) {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
@@ -101,6 +107,26 @@ export class RawClient {
     const index = this.received.findIndex(test);
     if (index >= 0) return Promise.resolve(this.received.splice(index, 1)[0]!);
     return new Promise((resolve) => this.waiters.push({ test, resolve }));
+  }
+
+  /**
+   * The next message of this type, like `next`, but failing after a while with the messages
+   * that did arrive; for tests that expect the message to come.
+   */
+  waitFor(type: string): Promise<Message> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const guard = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const seen = this.history.slice(-10).map((message) => JSON.stringify(message));
+        reject(
+          new Error(
+            `no "${type}" message within ${WAIT_TIMEOUT_MS} ms; the last ones received: ${seen.join(', ') || 'none'}`,
+          ),
+        );
+      }, WAIT_TIMEOUT_MS);
+    });
+    const arrival = this.next((message) => message.type === type);
+    return Promise.race([arrival, guard]).finally(() => clearTimeout(timer));
   }
 
   close(): void {

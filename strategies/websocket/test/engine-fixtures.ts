@@ -18,10 +18,18 @@ export async function makeEngine(options: Partial<SyncEngineOptions> = {}) {
 
 export type Message = { type: string } & Record<string, unknown>;
 
+/** How long `next` waits before it fails, naming what did arrive. */
+const NEXT_TIMEOUT_MS = 5_000;
+// Taken at import, before a test installs fake timers: the guard runs on real time.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+
 /** A client end attached to the engine, with helpers that await protocol messages. */
 export function connect(engine: SyncEngine, headers: Record<string, string> = {}) {
   const { client, server } = createLocalConnectionPair();
   const inbox: Message[] = [];
+  /** Every message received, taken or not, for the report of a wait that fails. */
+  const history: Message[] = [];
   const waiters: { type: string; resolve: (message: Message) => void }[] = [];
   let closeInfo: CloseInfo | undefined;
   const closed = new Promise<CloseInfo>((resolve) =>
@@ -32,6 +40,7 @@ export function connect(engine: SyncEngine, headers: Record<string, string> = {}
   );
   client.onMessage((raw) => {
     const message = raw as Message;
+    history.push(message);
     const waiter = waiters.find((candidate) => candidate.type === message.type);
     if (waiter) {
       waiters.splice(waiters.indexOf(waiter), 1);
@@ -48,9 +57,25 @@ export function connect(engine: SyncEngine, headers: Record<string, string> = {}
     next<T extends Message = Message>(type: string): Promise<T> {
       const index = inbox.findIndex((message) => message.type === type);
       if (index >= 0) return Promise.resolve(inbox.splice(index, 1)[0] as T);
-      return new Promise((resolve) =>
-        waiters.push({ type, resolve: resolve as (message: Message) => void }),
-      );
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          type,
+          resolve: (message: Message) => {
+            realClearTimeout(guard);
+            resolve(message as T);
+          },
+        };
+        const guard = realSetTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          const seen = history.slice(-10).map((message) => JSON.stringify(message));
+          reject(
+            new Error(
+              `no "${type}" message within ${NEXT_TIMEOUT_MS} ms; the last ones received: ${seen.join(', ') || 'none'}${closeInfo ? `; closed with ${closeInfo.code}` : ''}`,
+            ),
+          );
+        }, NEXT_TIMEOUT_MS);
+        waiters.push(waiter);
+      });
     },
     /** Messages received and not yet taken by `next`. */
     inbox,

@@ -28,6 +28,8 @@ describe('SyncEngine: session', () => {
       protocol: 1,
       serverTime: expect.any(String),
       userId: 'alice',
+      limits: { maxFrameBytes: 1_048_576, maxBatchEvents: 500, maxPageEvents: 1000 },
+      serverId: expect.any(String),
     });
     await engine.close();
   });
@@ -259,18 +261,20 @@ describe('SyncEngine: catch-up', () => {
       type: 'sync_complete',
       repository: 'todos',
       lastSequence: 25,
+      epoch: expect.any(String),
     });
     await engine.close();
   });
 
-  it('answers an empty stream with sync_complete only, at the asked cursor', async () => {
+  it('answers an empty stream with sync_complete only', async () => {
     const { engine } = await makeEngine();
     const reader = await authenticated(engine);
-    reader.send({ type: 'request_events', repository: 'empty', afterSequence: 4 });
+    reader.send({ type: 'request_events', repository: 'empty' });
     expect(await reader.next('sync_complete')).toEqual({
       type: 'sync_complete',
       repository: 'empty',
-      lastSequence: 4,
+      lastSequence: 0,
+      epoch: expect.any(String),
     });
     expect(reader.inbox).toEqual([]);
     await engine.close();

@@ -83,6 +83,65 @@ describe('REST routes', () => {
     await engine.close();
   });
 
+  it('names the epoch on reads, and an empty page the highest sequence the log holds', async () => {
+    const { call, engine, store } = await serve();
+    await store.append('todos', [event('a'), event('b')]);
+    const epoch = await store.epoch('todos');
+    const page = await call('/api/events/todos?afterSequence=0', { token: 'token-alice' });
+    expect(page.body).toMatchObject({ lastSequence: 2, hasMore: false, epoch });
+    // The client's cursor is ahead: the server's data is older than what the client has seen.
+    const ahead = await call('/api/events/todos?afterSequence=9', { token: 'token-alice' });
+    expect(ahead.body).toEqual({
+      repository: 'todos',
+      events: [],
+      hasMore: false,
+      lastSequence: 2,
+      epoch,
+    });
+    await engine.close();
+  });
+
+  it('rejects stamps that are malformed or too far ahead, as sockets do', async () => {
+    const { call, engine } = await serve({ now: () => Date.parse('2025-01-23T10:00:00.000Z') });
+    const batch = await call('/api/events/todos/batch', {
+      method: 'POST',
+      token: 'token-alice',
+      body: JSON.stringify({
+        events: [
+          event('ok', { hlc: '0001737626400000:00000:client-a' }),
+          event('tilde', { hlc: '~' }),
+          event('ahead', { hlc: '0001737630000000:00000:client-a' }),
+        ],
+      }),
+    });
+    expect(batch.status).toBe(201);
+    expect(batch.body).toMatchObject({
+      eventIds: ['ok'],
+      rejected: [
+        { eventId: 'tilde', code: 'invalid_event' },
+        { eventId: 'ahead', code: 'invalid_event' },
+      ],
+    });
+    await engine.close();
+  });
+
+  it('answers a failing store with 500, internal and when to try again', async () => {
+    const { call, engine, store } = await serve({ limits: { internalRetryAfterMs: 1500 } });
+    store.readAfter = async () => {
+      throw new Error('disk unplugged');
+    };
+    expect(await call('/api/events/todos', { token: 'token-alice' })).toEqual({
+      status: 500,
+      body: {
+        type: 'error',
+        code: 'internal',
+        message: expect.any(String),
+        retryAfterMs: 1500,
+      },
+    });
+    await engine.close();
+  });
+
   it('answers bad credentials with 401, forbidden access with 403, bad input with 400/413', async () => {
     const { call, engine } = await serve({
       limits: { pingIntervalMs: 0, maxBatchEvents: 2 },

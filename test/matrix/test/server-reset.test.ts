@@ -3,8 +3,8 @@ import {
   LocalFirstClient,
   type RecordData,
   Repository,
-  silentLogger,
   type StoredEvent,
+  silentLogger,
 } from '@local-first/core';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { WsTransport } from '@local-first/transport-ws';
@@ -51,7 +51,9 @@ type Device = Awaited<ReturnType<typeof device>>;
 
 async function synced(...devices: Device[]): Promise<void> {
   const results = await Promise.all(devices.map((d) => d.strategy.whenSynced(10_000)));
-  const pending = await Promise.all(devices.map(async (d) => (await d.notes.getPendingEvents()).length));
+  const pending = await Promise.all(
+    devices.map(async (d) => (await d.notes.getPendingEvents()).length),
+  );
   expect({ synced: results, pending }).toEqual({
     synced: devices.map(() => true),
     pending: devices.map(() => 0),
@@ -83,7 +85,8 @@ describe('a server restored from an older copy, or wiped', () => {
   it('re-syncs clients whose cursor is ahead, keeps their pending writes and restores what they had', async () => {
     const alice = await device(server, ALICE);
     const bob = await device(server, BOB);
-    for (let i = 1; i <= 5; i++) await alice.notes.upsert({ id: `a${i}`, text: 'before the backup' });
+    for (let i = 1; i <= 5; i++)
+      await alice.notes.upsert({ id: `a${i}`, text: 'before the backup' });
     await synced(alice, bob);
     await server.stop();
     const backup = `${server.databaseFile}.backup`;
@@ -121,7 +124,8 @@ describe('a server restored from an older copy, or wiped', () => {
     await alice.notes.upsert({ id: 'kept', text: 'survives a wiped server' });
     await synced(alice);
     await server.stop();
-    for (const suffix of ['', '-wal', '-shm']) await rm(`${server.databaseFile}${suffix}`, { force: true });
+    for (const suffix of ['', '-wal', '-shm'])
+      await rm(`${server.databaseFile}${suffix}`, { force: true });
     await server.start();
     await synced(alice);
     expect(alice.resets.length).toBeGreaterThan(0);

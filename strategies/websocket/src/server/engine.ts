@@ -3,6 +3,7 @@ import {
   CLOSE_CODES,
   type EventStore,
   type EventsMessage,
+  eventStampProblem,
   type IncomingConnectionInfo,
   type Logger,
   type RejectedEvent,
@@ -32,6 +33,11 @@ export interface SyncEngineOptions {
   logger?: Logger;
   /** Server wall clock in ms; injectable for tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Names this deployment in `auth_success`. Default: the store's `storeId()`, stable across
+   * restarts; none is sent when the store has no such id.
+   */
+  serverId?: string;
 }
 
 /** The outcome of a push, as `ack` reports it, plus what was newly stored. */
@@ -60,6 +66,7 @@ export class SyncEngine {
   private readonly transports: TransportServer[] = [];
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private closing = false;
+  private knownServerId: { value: string | undefined } | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.store = options.store;
@@ -69,6 +76,7 @@ export class SyncEngine {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
+    if (options.serverId !== undefined) this.knownServerId = { value: options.serverId };
     if (this.limits.pingIntervalMs > 0) {
       this.pingTimer = setInterval(() => this.checkLiveness(), this.limits.pingIntervalMs);
       this.pingTimer.unref?.();
@@ -78,6 +86,18 @@ export class SyncEngine {
   /** Open connections (authenticated or not). */
   get connectionCount(): number {
     return this.sessions.size;
+  }
+
+  /** The `serverId` of `auth_success`: the option, else the store's stable id, else none. */
+  async serverId(): Promise<string | undefined> {
+    // Asked of the store on first use, not at construction: the store may not be open yet.
+    this.knownServerId ??= { value: await this.store.storeId?.() };
+    return this.knownServerId.value;
+  }
+
+  /** The epoch of a repository's log, or `undefined` when the store has no epochs. */
+  async epochOf(repository: string): Promise<string | undefined> {
+    return this.store.epoch ? this.store.epoch(repository) : undefined;
   }
 
   /** Accepts the connections of a transport's server half. */
@@ -99,7 +119,9 @@ export class SyncEngine {
 
   /**
    * Validates, authorizes and stores a push, and broadcasts what is new to the other readers.
-   * Invalid or forbidden events are listed in `rejected`; the others are stored all the same.
+   * Invalid or forbidden events, and events whose stamp is malformed or more than
+   * `maxClockDriftMs` ahead of `now()`, are listed in `rejected`; the others are stored all
+   * the same.
    * The candidates become the server's: pass objects decoded for this call (the new ones get
    * `serverSequence` and `serverCreatedAt` set on them).
    */
@@ -112,6 +134,7 @@ export class SyncEngine {
     const rejected: RejectedEvent[] = [];
     const valid: SyncEvent[] = [];
     const mayWrite = await this.authorizer.canWrite(user, repository);
+    const now = this.now();
     for (const candidate of candidates) {
       const checked = validateEvent(candidate);
       if (!checked.ok) {
@@ -120,14 +143,20 @@ export class SyncEngine {
           code: 'invalid_event',
           message: checked.message,
         });
+        continue;
+      }
+      const { event } = checked;
+      const stampProblem = eventStampProblem(event, now, this.limits.maxClockDriftMs);
+      if (stampProblem !== undefined) {
+        rejected.push({ eventId: event.eventId, code: 'invalid_event', message: stampProblem });
       } else if (!mayWrite) {
         rejected.push({
-          eventId: checked.event.eventId,
+          eventId: event.eventId,
           code: 'forbidden',
           message: `no write access to "${repository}"`,
         });
       } else {
-        valid.push(checked.event);
+        valid.push(event);
       }
     }
     const outcomes = valid.length > 0 ? await this.store.append(repository, valid) : [];
@@ -154,7 +183,7 @@ export class SyncEngine {
     if (rejected.length > 0) ack.rejected = rejected;
     if (outcomes.length > 0)
       ack.lastSequence = Math.max(...outcomes.map((outcome) => outcome.serverSequence));
-    if (stored.length > 0) this.broadcast(repository, stored, origin);
+    if (stored.length > 0) await this.broadcast(repository, stored, origin);
     return { ack, stored };
   }
 
@@ -162,13 +191,25 @@ export class SyncEngine {
    * Sends new events to every other connection that may read the repository. Connections
    * whose permission is already known get them at once, before the pusher's `ack`.
    */
-  private broadcast(repository: string, events: ServerEvent[], origin: Session | undefined): void {
-    const message = {
-      type: 'events' as const,
+  private async broadcast(
+    repository: string,
+    events: ServerEvent[],
+    origin: Session | undefined,
+  ): Promise<void> {
+    const message: EventsMessage = {
+      type: 'events',
       repository,
       events,
       lastSequence: events[events.length - 1]!.serverSequence,
     };
+    try {
+      const epoch = await this.epochOf(repository);
+      if (epoch !== undefined) message.epoch = epoch;
+    } catch (error) {
+      // The events are committed and the pusher gets its ack: a broadcast without its epoch
+      // is still a correct hint, and readers check the epoch at their next catch-up.
+      this.logger.warn({ error, repository }, 'could not read the epoch for a broadcast');
+    }
     for (const session of this.sessions) {
       if (session === origin || !session.user) continue;
       const allowed = session.mayReadNow(repository);

@@ -13,10 +13,16 @@ export {
   staticTokens,
 } from './auth.js';
 export { type PushResult, SyncEngine, type SyncEngineOptions } from './engine.js';
-export { MAX_REPOSITORY_NAME_LENGTH, type ParsedMessage, parseClientMessage } from './messages.js';
+export {
+  MAX_REPOSITORY_NAME_LENGTH,
+  type ParsedMessage,
+  parseClientMessage,
+  type RequestContext,
+} from './messages.js';
 export {
   DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS,
   DEFAULT_CATCH_UP_WINDOW_PAGES,
+  DEFAULT_INTERNAL_RETRY_AFTER_MS,
   DEFAULT_LIMITS,
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_RATE_LIMIT_CAPACITY,

@@ -1,6 +1,7 @@
 import {
   DEFAULT_AUTH_TIMEOUT_MS,
   DEFAULT_MAX_BATCH_EVENTS,
+  DEFAULT_MAX_CLOCK_DRIFT_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_PAGE_EVENTS,
 } from '@local-first/core';
@@ -12,6 +13,8 @@ export const DEFAULT_RATE_LIMIT_MAX_VIOLATIONS = 200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 10_000;
 export const DEFAULT_CATCH_UP_WINDOW_PAGES = 2;
 export const DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS = 10_000;
+/** The `retryAfterMs` of `internal` errors unless `SyncLimits.internalRetryAfterMs` says otherwise. */
+export const DEFAULT_INTERNAL_RETRY_AFTER_MS = 1_000;
 
 /** The limits a server enforces on every connection. */
 export interface SyncLimits {
@@ -43,6 +46,13 @@ export interface SyncLimits {
   catchUpWindowPages: number;
   /** A client silent this long after a page gets the next one anyway. */
   catchUpConfirmTimeoutMs: number;
+  /**
+   * An event whose stamp (`hlc`, else `createdAt`) is more than this ahead of the server clock
+   * is rejected with `invalid_event`: it would win every later conflict on its record.
+   */
+  maxClockDriftMs: number;
+  /** The `retryAfterMs` of an `internal` error: failures of the store are mostly brief. */
+  internalRetryAfterMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SyncLimits> = {
@@ -57,4 +67,6 @@ export const DEFAULT_LIMITS: Readonly<SyncLimits> = {
   rateLimitWindowMs: DEFAULT_RATE_LIMIT_WINDOW_MS,
   catchUpWindowPages: DEFAULT_CATCH_UP_WINDOW_PAGES,
   catchUpConfirmTimeoutMs: DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS,
+  maxClockDriftMs: DEFAULT_MAX_CLOCK_DRIFT_MS,
+  internalRetryAfterMs: DEFAULT_INTERNAL_RETRY_AFTER_MS,
 };

@@ -27,4 +27,14 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+
+  /**
+   * Milliseconds from the last `take()` until the next one can succeed: 0 when a token is
+   * there, else at least 1; `undefined` when the bucket never refills.
+   */
+  msUntilToken(): number | undefined {
+    if (this.tokens >= 1) return 0;
+    if (!(this.refillPerSecond > 0)) return undefined;
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.refillPerSecond));
+  }
 }

@@ -19,9 +19,15 @@ class HttpError extends Error {
   }
 }
 
-function reply(response: ServerResponse, status: number, body: unknown): void {
+function reply(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
   });
@@ -103,6 +109,8 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
       if (!Number.isSafeInteger(after) || after < 0 || !Number.isSafeInteger(limit) || limit < 1) {
         throw new HttpError(400, 'invalid_message', 'afterSequence must be >= 0 and limit >= 1');
       }
+      // Read before the page, so it names the log the page comes from.
+      const epoch = await engine.epochOf(repository);
       const page = await engine.store.readAfter(
         repository,
         after,
@@ -113,6 +121,7 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
         events: page.events,
         hasMore: page.hasMore,
         lastSequence: page.lastSequence,
+        ...(epoch !== undefined ? { epoch } : {}),
       });
     }
     if (request.method !== 'POST') throw new HttpError(405, 'invalid_message', 'use GET or POST');
@@ -149,11 +158,18 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
         reply(response, error.status, { type: 'error', code: error.code, message: error.message });
       } else {
         engine.logger.error({ error, path: url.pathname }, 'REST request failed');
-        reply(response, 500, {
-          type: 'error',
-          code: 'internal',
-          message: 'the server could not handle this request',
-        });
+        const retryAfterMs = engine.limits.internalRetryAfterMs;
+        reply(
+          response,
+          500,
+          {
+            type: 'error',
+            code: 'internal',
+            message: 'the server could not handle this request',
+            retryAfterMs,
+          },
+          { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) },
+        );
       }
     }
     return true;

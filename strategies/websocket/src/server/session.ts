@@ -1,18 +1,20 @@
 import {
+  type AuthFailedMessage,
   type AuthMessage,
+  type AuthSuccessMessage,
   CLOSE_CODES,
   type ClientMessage,
   type IncomingConnectionInfo,
   PROTOCOL_VERSION,
   type ProtocolErrorCode,
-  type RequestEventsMessage,
   type ServerMessage,
   type TransportConnection,
 } from '@local-first/core';
 import { type AuthenticatedUser, AuthenticationError, bearerToken } from './auth.js';
+import { type CatchUpHost, streamEvents } from './catch-up.js';
 import { Confirmations } from './confirmations.js';
 import type { SyncEngine } from './engine.js';
-import { parseClientMessage } from './messages.js';
+import { errorMessage, parseClientMessage, requestContextOf } from './messages.js';
 import { TokenBucket } from './rate-limit.js';
 
 /** setTimeout cannot wait longer than this; later expiries are re-armed when it fires. */
@@ -22,7 +24,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * One connection's run of the protocol. Messages are handled strictly in arrival order: each
  * waits for the one before it, so a `request_events` after a push sees that push committed.
  */
-export class Session {
+export class Session implements CatchUpHost {
   user: AuthenticatedUser | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly bucket: TokenBucket;
@@ -34,11 +36,11 @@ export class Session {
   private readonly readable = new Map<string, Promise<boolean>>();
   /** The answers of `readable` that have arrived, for the broadcast's synchronous path. */
   private readonly readableKnown = new Map<string, boolean>();
-  private readonly confirmations = new Confirmations();
+  readonly confirmations = new Confirmations();
   private closed = false;
 
   constructor(
-    private readonly engine: SyncEngine,
+    readonly engine: SyncEngine,
     private readonly connection: TransportConnection,
     private readonly info: IncomingConnectionInfo,
   ) {
@@ -64,6 +66,10 @@ export class Session {
     connection.onError((error) =>
       engine.logger.debug({ error: error.message }, 'connection error'),
     );
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Sends a message if the connection is still open. */
@@ -160,50 +166,36 @@ export class Session {
       this.close(CLOSE_CODES.rateLimited, 'rate limit exceeded');
       return;
     }
-    // The type of the dropped message tells a client which request to send again.
-    const requestType = requestTypeOf(raw);
-    this.send({
-      type: 'error',
-      code: 'rate_limited',
-      message: 'too many messages; slow down',
-      ...(requestType ? { requestType } : {}),
-    });
+    // The type and requestId of the dropped message tell a client which request to send again.
+    this.send(
+      errorMessage('rate_limited', 'too many messages; slow down', {
+        ...requestContextOf(raw),
+        retryAfterMs: this.bucket.msUntilToken(),
+      }),
+    );
   }
 
   private internalError(raw: unknown, error: unknown): void {
-    const requestType = requestTypeOf(raw);
-    this.engine.logger.error({ error, requestType, userId: this.user?.userId }, 'request failed');
-    this.send({
-      type: 'error',
-      code: 'internal',
-      message: 'the server could not handle this request',
-      ...(requestType ? { requestType } : {}),
-    });
+    const context = requestContextOf(raw);
+    this.engine.logger.error({ error, ...context, userId: this.user?.userId }, 'request failed');
+    this.send(
+      errorMessage('internal', 'the server could not handle this request', {
+        ...context,
+        retryAfterMs: this.engine.limits.internalRetryAfterMs,
+      }),
+    );
   }
 
   private async handle(raw: unknown): Promise<void> {
     if (this.closed) return;
     const parsed = parseClientMessage(raw);
-    if (!parsed.ok) {
-      this.send({
-        type: 'error',
-        code: parsed.code,
-        message: parsed.message,
-        ...(parsed.requestType ? { requestType: parsed.requestType } : {}),
-      });
-      return;
-    }
+    if (!parsed.ok) return this.send(errorMessage(parsed.code, parsed.message, parsed));
     const message = parsed.message;
     if (message.type === 'ping') return this.send({ type: 'pong' });
     if (message.type === 'auth') return this.authenticate(message);
     if (!this.user) {
       if (message.type === 'pong') return;
-      return this.send({
-        type: 'error',
-        code: 'not_authenticated',
-        message: 'send auth first',
-        requestType: message.type,
-      });
+      return this.send(errorMessage('not_authenticated', 'send auth first', contextOf(message)));
     }
     return this.handleAuthenticated(message, this.user);
   }
@@ -218,34 +210,37 @@ export class Session {
       case 'push_event':
       case 'push_events_batch': {
         const events = message.type === 'push_event' ? [message.event] : message.events;
-        if (events.length > this.engine.limits.maxBatchEvents) {
-          return this.send({
-            type: 'error',
-            code: 'too_large',
-            message: `at most ${this.engine.limits.maxBatchEvents} events per batch`,
-            requestType: message.type,
-          });
+        const { maxBatchEvents } = this.engine.limits;
+        if (events.length > maxBatchEvents) {
+          return this.send(
+            errorMessage(
+              'too_large',
+              `at most ${maxBatchEvents} events per batch`,
+              contextOf(message),
+            ),
+          );
         }
         const { ack } = await this.engine.push(user, message.repository, events, this);
+        if (message.requestId !== undefined) ack.requestId = message.requestId;
         return this.send(ack);
       }
       case 'request_events':
-        if (!(await this.mayRead(message.repository)))
-          return this.forbidden(message.type, message.repository);
-        await this.stream(message);
-        return;
+        if (!(await this.mayRead(message.repository))) return this.forbidden(message);
+        return streamEvents(this, message);
       case 'request_all_events': {
+        const { requestId } = message;
+        const tag = requestId !== undefined ? { requestId } : {};
         const names = message.repository
           ? [message.repository]
           : await this.engine.store.listRepositories();
         for (const repository of names) {
           if (await this.mayRead(repository)) {
-            await this.stream({ type: 'request_events', repository });
+            await streamEvents(this, { type: 'request_events', repository, ...tag });
           } else if (message.repository) {
-            return this.forbidden(message.type, repository);
+            return this.forbidden(message);
           }
         }
-        return this.send({ type: 'sync_complete' });
+        return this.send({ type: 'sync_complete', ...tag });
       }
       case 'events_received':
         this.engine.logger.debug(
@@ -261,61 +256,10 @@ export class Session {
     }
   }
 
-  /** Sends a repository's events page by page, then `sync_complete`. */
-  private async stream(request: RequestEventsMessage): Promise<void> {
-    const { store, limits } = this.engine;
-    const limit = Math.min(request.limit ?? limits.maxPageEvents, limits.maxPageEvents);
-    let page =
-      request.afterSequence === undefined && request.since !== undefined
-        ? await store.readSince(request.repository, new Date(request.since).toISOString(), limit)
-        : await store.readAfter(request.repository, request.afterSequence ?? 0, limit);
-    // Pages in flight: each is awaited once `catchUpWindowPages` newer ones have gone out.
-    const sent: { sequence: number; count: number }[] = [];
-    const countBase = this.confirmations.countOf(request.repository);
-    let total = 0;
-    for (;;) {
-      if (this.closed) return;
-      if (page.events.length > 0) {
-        const window = limits.catchUpWindowPages;
-        if (window > 0 && this.confirmations.active && sent.length >= window) {
-          const target = sent[sent.length - window]!;
-          await this.confirmations.waitFor(
-            request.repository,
-            { ...target, countBase },
-            limits.catchUpConfirmTimeoutMs,
-          );
-          if (this.closed) return;
-        }
-        this.send({
-          type: 'events',
-          repository: request.repository,
-          events: page.events,
-          hasMore: page.hasMore,
-          lastSequence: page.lastSequence,
-        });
-        total += page.events.length;
-        sent.push({ sequence: page.lastSequence, count: total });
-      }
-      if (!page.hasMore) break;
-      // Yield to the event loop between pages: other connections get their turn, and this
-      // client's confirmations are read while its stream is still going.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      page = await store.readAfter(request.repository, page.lastSequence, limit);
-    }
-    this.send({
-      type: 'sync_complete',
-      repository: request.repository,
-      lastSequence: page.lastSequence,
-    });
-  }
-
-  private forbidden(requestType: string, repository: string): void {
-    this.send({
-      type: 'error',
-      code: 'forbidden',
-      message: `no read access to "${repository}"`,
-      requestType,
-    });
+  private forbidden(message: ClientMessage & { repository?: string }): void {
+    this.send(
+      errorMessage('forbidden', `no read access to "${message.repository}"`, contextOf(message)),
+    );
   }
 
   private async authenticate(message: AuthMessage): Promise<void> {
@@ -323,6 +267,10 @@ export class Session {
     for (const [name, value] of Object.entries(message.headers ?? {}))
       headers[name.toLowerCase()] = value;
     const token = message.token ?? bearerToken(headers);
+    const tag = message.requestId !== undefined ? { requestId: message.requestId } : {};
+    // Before the authenticator runs: a store that cannot name itself is an `internal` error to
+    // retry, not credentials to refuse.
+    const serverId = await this.engine.serverId();
     try {
       const user = await this.engine.authenticator.authenticate({ token, headers });
       this.user = user;
@@ -330,20 +278,26 @@ export class Session {
       this.readableKnown.clear();
       clearTimeout(this.authTimer);
       this.armExpiry(user.expiresAt);
-      this.send({
+      const { maxFrameBytes, maxBatchEvents, maxPageEvents } = this.engine.limits;
+      const success: AuthSuccessMessage = {
         type: 'auth_success',
         protocol: PROTOCOL_VERSION,
         serverTime: new Date(this.engine.now()).toISOString(),
         userId: user.userId,
         ...(user.expiresAt ? { expiresAt: user.expiresAt.toISOString() } : {}),
-      });
+        limits: { maxFrameBytes, maxBatchEvents, maxPageEvents },
+        ...(serverId !== undefined ? { serverId } : {}),
+        ...tag,
+      };
+      this.send(success);
     } catch (error) {
       const code = error instanceof AuthenticationError ? error.code : 'auth_error';
       const text = error instanceof AuthenticationError ? error.message : 'authentication failed';
       if (!(error instanceof AuthenticationError))
         this.engine.logger.error({ error }, 'authenticator failed');
       this.user = undefined;
-      this.send({ type: 'auth_failed', code, message: text });
+      const failed: AuthFailedMessage = { type: 'auth_failed', code, message: text, ...tag };
+      this.send(failed);
       this.close(CLOSE_CODES.authFailed, code);
     }
   }
@@ -366,8 +320,11 @@ export class Session {
   }
 }
 
-/** The `type` of a raw message, when it has a short string one. */
-function requestTypeOf(raw: unknown): string | undefined {
-  const type = (raw as { type?: unknown } | null)?.type;
-  return typeof type === 'string' && type.length <= 64 ? type : undefined;
+/** What an error answer to a parsed message names of it. */
+function contextOf(message: ClientMessage & { repository?: string; requestId?: string }) {
+  return {
+    requestType: message.type,
+    ...(message.requestId !== undefined ? { requestId: message.requestId } : {}),
+    ...(message.repository !== undefined ? { repository: message.repository } : {}),
+  };
 }

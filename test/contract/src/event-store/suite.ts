@@ -2,6 +2,7 @@ import type { EventStore } from '@local-first/core';
 import { afterEach, beforeEach, describe } from 'vitest';
 import { appendTests } from './append.js';
 import { concurrencyTests } from './concurrency.js';
+import { epochTests } from './epoch.js';
 import {
   type EventStoreFixture,
   type EventStoreSetup,
@@ -18,7 +19,8 @@ import { readTests } from './read.js';
  * given. The suite opens it, closes every store it opened, then calls `teardown`. Give `reopen`
  * when the store's data outlives it, and the suite also checks what survives a reopen; give
  * `node` when several stores (connections, server nodes) can share the data at the same time,
- * and the suite also runs writers on separate nodes against a reader on another.
+ * and the suite also runs writers on separate nodes against a reader on another. The tests of
+ * the optional members (`epoch`, `newEpoch`, `storeId`) are skipped for a store without them.
  *
  * @example
  * describeEventStore('MemoryEventStore', async ({ now }) => ({
@@ -99,5 +101,6 @@ export function describeEventStore(name: string, setup: EventStoreSetup): void {
     describe('names and sizes', () => nameTests(context));
     describe('concurrent callers', () => concurrencyTests(context));
     describe('lifecycle', () => lifecycleTests(context));
+    describe('epochs', () => epochTests(context));
   });
 }
