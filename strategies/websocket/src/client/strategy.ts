@@ -56,6 +56,9 @@ type Resolved = Required<
   >
 >;
 
+/** Room left in every frame for what a transport wraps around a message. */
+const FRAME_MARGIN_BYTES = 64;
+
 /** A request id longer than any a link issues, so size checks hold for every batch. */
 const LONGEST_REQUEST_ID = 'z'.repeat(12);
 
@@ -150,14 +153,15 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     return this.repositories === undefined || this.repositories.has(name);
   }
 
-  /** The limits batches keep now: ours, the server's, and what a 1009 taught us. */
+  /**
+   * The limits batches keep now: ours, the server's, and what a 1009 taught us, less the
+   * bytes a transport adds around a message (socket.io's packet header).
+   */
   get batchLimits(): BatchLimits {
     return {
-      maxFrameBytes: Math.min(
-        this.options.maxFrameBytes,
-        this.serverLimits.maxFrameBytes,
-        this.frameBudget,
-      ),
+      maxFrameBytes:
+        Math.min(this.options.maxFrameBytes, this.serverLimits.maxFrameBytes, this.frameBudget) -
+        FRAME_MARGIN_BYTES,
       maxBatchEvents: Math.min(this.options.maxBatchEvents, this.serverLimits.maxBatchEvents),
     };
   }
