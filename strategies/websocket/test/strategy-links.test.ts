@@ -114,6 +114,21 @@ describe('WebSocketSyncStrategy over unkind links', () => {
     await engine.close();
   });
 
+  it('counts as synced once its only pending change was refused as too large', async () => {
+    const limit = 64 * 1024;
+    const { engine, store } = await makeEngine({
+      limits: { pingIntervalMs: 0, maxFrameBytes: limit },
+    });
+    const replica = await makeReplica(engine, {
+      transport: new LocalTransport(engine, { maxFrameBytes: limit }),
+    });
+    await replica.todos.upsert({ id: 'big', title: 'x'.repeat(100_000) });
+    await replica.client.start();
+    expect(await settle(replica, store, 5_000)).toMatchObject({ synced: true, pending: 0 });
+    await replica.client.dispose();
+    await engine.close();
+  });
+
   it('catches up after stop() lands in the middle of connection setup (useNamespace)', async () => {
     const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
     await store.append(REPO, [

@@ -7,6 +7,7 @@ import {
   type StoredEvent,
   type SyncHost,
   toWireEvent,
+  type Verdict,
 } from '@local-first/core';
 import type { Link } from './link.js';
 import type { Batch } from './push-queue.js';
@@ -24,7 +25,7 @@ export interface PusherOptions {
   /** Pause before a refused batch is sent again (backoff by attempt). */
   retryDelay(attempt: number): number;
   onAcknowledged(eventIds: string[]): void;
-  onRejected(rejected: NonNullable<AckMessage['rejected']>): void;
+  onRejected(verdicts: readonly Verdict[]): void;
 }
 
 /**
@@ -55,15 +56,16 @@ export class Pusher {
         : this.options.reached(link, repository, ack.lastSequence);
     if (ack.eventIds.length > 0 || cursor) await host.markSynced(ack.eventIds, cursor);
     if (rejected.length > 0) {
-      await host.rejectEvents(
-        rejected.map((entry) => ({
+      const verdicts = rejected.map(
+        (entry): Verdict => ({
           eventId: entry.eventId,
           code: entry.code,
           message: entry.message,
-          source: 'server' as const,
-        })),
+          source: 'server',
+        }),
       );
-      this.options.onRejected(rejected);
+      await host.rejectEvents(verdicts);
+      this.options.onRejected(verdicts);
     }
     if (link.closed) return;
     link.pushAttempts = 0;
@@ -85,15 +87,17 @@ export class Pusher {
   /** An event that can never fit in a frame: a final verdict, so it never blocks the rest. */
   refuse(link: Link, event: StoredEvent, bytes: number, limit: number): void {
     if (link.closed) return;
-    const verdict = {
+    const verdict: Verdict = {
       eventId: event.eventId,
       code: ERROR_CODES.eventTooLarge,
       message: `the change takes ${bytes} bytes; a frame holds at most ${limit}`,
-      source: 'client' as const,
+      source: 'client',
     };
+    // Reported once stored, so whoever waits for the pending events to drain hears of it.
     this.options
       .host()
       .rejectEvents([verdict])
+      .then(() => this.options.onRejected([verdict]))
       .catch((error: unknown) =>
         this.options.logger.error({ error, eventId: event.eventId }, 'could not refuse an event'),
       );

@@ -1,5 +1,4 @@
 import {
-  type AckMessage,
   type AuthSuccessMessage,
   CLOSE_CODES,
   type CloseInfo,
@@ -19,6 +18,7 @@ import {
   type SyncStrategy,
   silentLogger,
   type TransportConnection,
+  type Verdict,
 } from '@local-first/core';
 import { LogFollower, type ResetReason } from './catch-up.js';
 import { type BatchLimits, envelopeBytes, eventBytes } from './frame-size.js';
@@ -39,7 +39,8 @@ import { waitUntilSynced } from './when-synced.js';
 export type SyncActivity =
   | { type: 'sync_complete'; repository: string; lastSequence: number }
   | { type: 'acknowledged'; eventIds: string[] }
-  | { type: 'rejected'; rejected: NonNullable<AckMessage['rejected']> }
+  /** Final verdicts: the server refused these events, or they can never fit in a frame. */
+  | { type: 'rejected'; rejected: readonly Verdict[] }
   | { type: 'reset'; repository: string; reason: ResetReason }
   | {
       type: 'server_error';

@@ -1,0 +1,47 @@
+import fc from 'fast-check';
+import type { Model, ModelCommand } from './commands.js';
+import { settleAndCompare } from './final.js';
+import { World, type WorldConfig } from './world.js';
+
+/**
+ * One run: a fresh world, the commands (each checks every invariant after it acts), then the
+ * faults stop and the client must sync and converge. The world is torn down whatever happens,
+ * so the next run starts with no timer of this one pending.
+ */
+export async function runModel(
+  config: WorldConfig,
+  commands: Iterable<ModelCommand>,
+  inspect?: (world: World) => void | Promise<void>,
+): Promise<void> {
+  const world = await World.create(config);
+  try {
+    const model: Model = { config };
+    await fc.asyncModelRun(() => ({ model, real: world }), commands);
+    await settleAndCompare(world);
+  } finally {
+    await inspect?.(world);
+    await world.dispose();
+  }
+}
+
+/** Configurations of a run. */
+export const anyConfig: fc.Arbitrary<WorldConfig> = fc.record({
+  latencyMs: fc.constantFrom(2, 20, 120),
+  // 1 000 and 1 500 are at or above the heartbeat interval.
+  pongTimeoutMs: fc.constantFrom(500, 1_000, 1_500),
+  rateLimited: fc.boolean(),
+  backups: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+  jitterSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+});
+
+/** A configuration for example-based scenarios. */
+export function config(overrides: Partial<WorldConfig> = {}): WorldConfig {
+  return {
+    latencyMs: 20,
+    pongTimeoutMs: 500,
+    rateLimited: false,
+    backups: false,
+    jitterSeed: 1,
+    ...overrides,
+  };
+}
