@@ -48,6 +48,8 @@ export interface LinkBehaviour {
   deadCloseMs?: number;
   /** Answers a client message in the server's stead (an injected `error`), or lets it through. */
   intercept?: (message: { type: string } & Record<string, unknown>) => object | undefined;
+  /** An intercepted answer arrives this much later (a server that takes its time). */
+  interceptDelayMs?: number;
 }
 
 /** The client end of a `LocalTransport` link, with a real link's close and frame limit. */
@@ -88,7 +90,12 @@ class LinkEnd extends BaseTransportConnection {
     const answer = this.transport.behaviour.intercept?.(typed);
     if (answer) {
       const copy = JSON.parse(JSON.stringify(answer)) as unknown;
-      queueMicrotask(() => this.deliver(() => this.messages.emit(copy)));
+      const arrive = () => {
+        if (this.open) this.deliver(() => this.messages.emit(copy));
+      };
+      const delay = this.transport.behaviour.interceptDelayMs;
+      if (delay === undefined) queueMicrotask(arrive);
+      else setTimeout(arrive, delay);
       return;
     }
     this.inner.send(message);

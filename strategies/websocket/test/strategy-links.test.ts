@@ -115,16 +115,31 @@ describe('WebSocketSyncStrategy over unkind links', () => {
   });
 
   it('counts as synced once its only pending change was refused as too large', async () => {
-    const limit = 64 * 1024;
-    const { engine, store } = await makeEngine({
-      limits: { pingIntervalMs: 0, maxFrameBytes: limit },
+    const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
+    // A server whose real limit is below what it announced: it answers the push `too_large`.
+    const transport = new LocalTransport(engine, {
+      intercept: (message) =>
+        message.type === 'push_events_batch'
+          ? {
+              type: 'error',
+              code: 'too_large',
+              message: 'frame too large',
+              requestType: 'push_events_batch',
+              repository: REPO,
+              requestId: message.requestId,
+            }
+          : undefined,
+      interceptDelayMs: 100,
     });
-    const replica = await makeReplica(engine, {
-      transport: new LocalTransport(engine, { maxFrameBytes: limit }),
-    });
-    await replica.todos.upsert({ id: 'big', title: 'x'.repeat(100_000) });
+    const replica = await makeReplica(engine, { transport });
     await replica.client.start();
-    expect(await settle(replica, store, 5_000)).toMatchObject({ synced: true, pending: 0 });
+    expect(await settle(replica, store, 1_000)).toMatchObject({ synced: true });
+    await replica.todos.upsert({ id: 'big', title: 'refused by the server as too large' });
+    // Asked while the change is pending: it must hear of the refusal, not find it done later.
+    const synced = replica.strategy.whenSynced(5_000);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await synced).toBe(true);
+    expect(await replica.todos.getById('big')).toBeUndefined();
     await replica.client.dispose();
     await engine.close();
   });
