@@ -7,6 +7,7 @@ import {
 } from '@local-first/core';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { WebSocketSyncStrategyOptions } from '../src/index.js';
 import { LocalTransport, makeEngine, makeReplica, type Todo } from './strategy-fixtures.js';
 
 // Each test here reproduces one way real links strand a write or corrupt a replica, on fake
@@ -40,6 +41,24 @@ async function settle(
     pending: (await replica.todos.getPendingEvents()).length,
     opened: replica.transport.opened,
   };
+}
+
+/**
+ * A connected replica (heartbeat every second) whose link then goes silent: nothing crosses
+ * it, no close is reported, and a close started on it takes 30 s to complete, as with `ws`.
+ */
+async function goneSilent(options: Partial<WebSocketSyncStrategyOptions>) {
+  const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
+  const transport = new LocalTransport(engine, { deadCloseMs: 30_000 });
+  const replica = await makeReplica(engine, { transport, heartbeatInterval: 1_000, ...options });
+  await replica.client.start();
+  await vi.advanceTimersByTimeAsync(0);
+  transport.silent = true;
+  const end = async () => {
+    await replica.client.dispose();
+    await engine.close();
+  };
+  return { store, transport, replica, end };
 }
 
 describe('WebSocketSyncStrategy over unkind links', () => {
@@ -198,16 +217,7 @@ describe('WebSocketSyncStrategy over unkind links', () => {
   });
 
   it('drops a dead link at once after a missed pong, without waiting for its close handshake', async () => {
-    const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
-    const transport = new LocalTransport(engine, { deadCloseMs: 30_000 });
-    const replica = await makeReplica(engine, {
-      transport,
-      heartbeatInterval: 1_000,
-      pongTimeout: 500,
-    });
-    await replica.client.start();
-    await vi.advanceTimersByTimeAsync(0);
-    transport.silent = true;
+    const { store, transport, replica, end } = await goneSilent({ pongTimeout: 500 });
     await replica.todos.upsert({ id: 'a', title: 'written while the link was dead' });
     await vi.advanceTimersByTimeAsync(1_500);
     transport.silent = false;
@@ -217,51 +227,31 @@ describe('WebSocketSyncStrategy over unkind links', () => {
       opened: 2,
       onServer: 1,
     });
-    await replica.client.dispose();
-    await engine.close();
+    await end();
   });
 
   it('notices a dead link even when the pong timeout is longer than the ping interval', async () => {
-    const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
-    const transport = new LocalTransport(engine, { deadCloseMs: 30_000 });
-    const replica = await makeReplica(engine, {
-      transport,
-      heartbeatInterval: 1_000,
-      pongTimeout: 1_500,
-    });
-    await replica.client.start();
-    await vi.advanceTimersByTimeAsync(0);
-    transport.silent = true;
+    const { store, transport, replica, end } = await goneSilent({ pongTimeout: 1_500 });
     // First unanswered ping at 1 s: the link is dead at 2.5 s, whatever later pings do.
     await vi.advanceTimersByTimeAsync(2_500);
     transport.silent = false;
     expect(await settle(replica, store, 100)).toMatchObject({ synced: true, opened: 2 });
-    await replica.client.dispose();
-    await engine.close();
+    await end();
   });
 
   it('never sends a ping on a closed connection (no uncaught connection_closed)', async () => {
-    const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
-    const transport = new LocalTransport(engine, { deadCloseMs: 30_000 });
-    const replica = await makeReplica(engine, {
-      transport,
-      heartbeatInterval: 1_000,
+    const { transport, replica, end } = await goneSilent({
       pongTimeout: 500,
       reconnectDelay: 60_000,
       maxReconnectDelay: 60_000,
     });
-    await replica.client.start();
-    await vi.advanceTimersByTimeAsync(0);
-    transport.silent = true;
     // Many ticks after the link was given up, while its close handshake is still pending.
     await vi.advanceTimersByTimeAsync(10_000);
     expect(replica.strategy.connectionState).toBe('reconnecting');
     const pings = transport.sentOf('ping').length;
     await vi.advanceTimersByTimeAsync(10_000);
     expect(transport.sentOf('ping').length).toBe(pings);
-    await replica.client.dispose();
-    await engine.close();
-    expect(await store.lastSequence(REPO)).toBe(0);
+    await end();
   });
 
   it('counts a frame as a sign of life when it arrives, not once the frames before it are applied', async () => {
