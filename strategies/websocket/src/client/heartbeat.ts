@@ -1,10 +1,11 @@
 type Timer = ReturnType<typeof setTimeout>;
 
 /**
- * Pings a connection at an interval. When nothing at all has arrived for `pongTimeoutMs`
- * after a ping, the link is dead (a close may never come: a laptop asleep, a proxy that
- * stalls) and `onDead` runs once, so the strategy drops the link at once instead of waiting
- * for a close handshake that cannot complete.
+ * Pings a connection at an interval. When no answer to a ping has arrived for `pongTimeoutMs`
+ * after it, the link is dead (a close may never come: a laptop asleep, a proxy that stalls,
+ * a link that still delivers the server's frames but no longer ours) and `onDead` runs once,
+ * so the strategy drops the link at once instead of waiting for a close handshake that
+ * cannot complete.
  *
  * The deadline is armed by the first unanswered ping and not pushed back by later ones, so a
  * pong timeout longer than the interval still fires. After `stop()` no timer of it runs.
@@ -26,7 +27,7 @@ export class Heartbeat {
     this.interval = setInterval(() => this.tick(), this.intervalMs);
   }
 
-  /** Something arrived: the link is alive. Called as a frame arrives, not once it is handled. */
+  /** An answer to a ping arrived: the link is alive both ways. Called on arrival, not once handled. */
   alive(): void {
     clearTimeout(this.deadline);
     this.deadline = undefined;

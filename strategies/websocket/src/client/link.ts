@@ -97,10 +97,13 @@ export class Link {
     }
   }
 
-  /** Runs handlers one after another, in arrival order; a failure condemns the link. */
-  enqueue(task: () => Promise<void> | void): void {
+  /**
+   * Runs handlers one after another, in arrival order; a failure condemns the link. Tasks of a
+   * link that was disposed meanwhile are skipped, unless `evenIfClosed`.
+   */
+  enqueue(task: () => Promise<void> | void, options: { evenIfClosed?: boolean } = {}): void {
     this.inbox = this.inbox
-      .then(() => (this.closed ? undefined : task()))
+      .then(() => (this.closed && !options.evenIfClosed ? undefined : task()))
       .catch((error: unknown) => {
         if (!this.closed) this.options.onFailure(this, error);
       });

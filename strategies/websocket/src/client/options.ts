@@ -52,8 +52,8 @@ export interface WebSocketSyncStrategyOptions {
   /** How often to ping the server. Default 30 s; 0 turns heartbeats off. */
   heartbeatInterval?: number;
   /**
-   * A ping unanswered (no message at all) for this long drops the connection at once, without
-   * waiting for a close handshake. Default 10 s.
+   * A ping with no `pong` for this long drops the connection at once, without waiting for a
+   * close handshake. Default 10 s.
    */
   pongTimeout?: number;
   /** Opening the socket may take this long. Default 10 s. */

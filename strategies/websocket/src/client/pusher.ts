@@ -67,13 +67,13 @@ export class Pusher {
       await host.rejectEvents(verdicts);
       this.options.onRejected(verdicts);
     }
+    if (ack.eventIds.length > 0) this.options.onAcknowledged(ack.eventIds);
     if (link.closed) return;
     link.pushAttempts = 0;
     link.queue.acknowledged(ack.requestId, [
       ...ack.eventIds,
       ...rejected.map((entry) => entry.eventId),
     ]);
-    if (ack.eventIds.length > 0) this.options.onAcknowledged(ack.eventIds);
   }
 
   /** A push the server did not take goes back in front, and is sent again after a pause. */

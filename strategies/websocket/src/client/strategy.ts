@@ -302,10 +302,16 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       },
     });
     this.link = link;
-    connection.onMessage((message) => {
-      // Liveness is the arrival of a frame, however long the frames before it take to apply.
-      link.heartbeat.alive();
-      link.enqueue(() => this.handle(link, message as ServerMessage));
+    connection.onMessage((raw) => {
+      const message = raw as ServerMessage;
+      // Only an answer to our ping shows that what we send still arrives (a link can die in
+      // one direction), and it counts when it arrives, however long the frames before it take.
+      if (answersPing(message)) link.heartbeat.alive();
+      // An ack is the server's word on events it holds or refused: it is stored even when the
+      // link was given up meanwhile, or a refused write would stay until it is refused again.
+      if (message.type === 'ack')
+        link.enqueue(() => this.pusher.onAck(link, message), { evenIfClosed: true });
+      else link.enqueue(() => this.handle(link, message));
     });
     // The close waits behind the messages that came before it (an auth_failed explains a 4401).
     connection.onClose((info) => link.enqueue(() => this.abandon(link, info)));
@@ -342,7 +348,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       case 'pong':
         return;
       case 'ack':
-        return this.pusher.onAck(link, message);
+        return; // taken by the inbox itself (see `connect`)
       case 'events':
         if (!this.handlesRepository(message.repository) || !Array.isArray(message.events)) return;
         return this.follower.onEvents(link, message);
@@ -480,4 +486,9 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private cursorKey(repository: string): string {
     return `${this.name}:cursor:${this.options.websocketUrl}:${repository}`;
   }
+}
+
+/** A `pong`, or the server's refusal of our `ping` (rate limited): either way it read it. */
+function answersPing(message: ServerMessage): boolean {
+  return message.type === 'pong' || (message.type === 'error' && message.requestType === 'ping');
 }
