@@ -47,7 +47,7 @@ async function settle(
  * A connected replica (heartbeat every second) whose link then goes silent: nothing crosses
  * it, no close is reported, and a close started on it takes 30 s to complete, as with `ws`.
  */
-async function goneSilent(options: Partial<WebSocketSyncStrategyOptions>) {
+async function goneSilent(options: Omit<Partial<WebSocketSyncStrategyOptions>, 'transport'>) {
   const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
   const transport = new LocalTransport(engine, { deadCloseMs: 30_000 });
   const replica = await makeReplica(engine, { transport, heartbeatInterval: 1_000, ...options });
