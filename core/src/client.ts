@@ -9,7 +9,7 @@ import type { QuerySpec } from './query.js';
 import { applyRemoteBatch, loadIdentity, writeLocalEvent } from './replica-log.js';
 import type { Repository, RepositoryBackend, WriteOptions } from './repository.js';
 import { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
-import { DEFAULT_NAMESPACE, type StorageAdapter } from './storage.js';
+import { DEFAULT_NAMESPACE, type StorageAdapter, type StorageTransaction } from './storage.js';
 import {
   aggregateConnectionState,
   type ClientConnectionState,
@@ -289,6 +289,18 @@ export class LocalFirstClient {
   }
 
   /**
+   * Runs a write of the sync path in one transaction, but only if, when its turn comes, the
+   * storage is still in the namespace it was asked in. A strategy's late write for a namespace
+   * the app has switched away from (the switch queued ahead of it) must not land in the new one.
+   */
+  private guarded<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T | undefined> {
+    const namespace = this.storage.namespace;
+    return this.storage.transaction((tx) =>
+      this.storage.namespace === namespace ? work(tx) : Promise.resolve(undefined),
+    );
+  }
+
+  /**
    * Applies events received from a remote. See `SyncHost.applyRemoteEvents`. Events from a
    * server that this client wrote itself and still had pending are marked synced.
    */
@@ -303,7 +315,7 @@ export class LocalFirstClient {
     const valid = validateRemoteEvents(events, this.maxClockDriftMs, result.invalid);
     const clock = this.clock!;
     const resolver = repository.resolveConflict as ConflictResolver | undefined;
-    await this.storage.transaction((tx) =>
+    await this.guarded((tx) =>
       applyRemoteBatch(tx, { clock, repository: name, events: valid, resolver, cursor, result }),
     );
     if (result.invalid.length > 0) {
@@ -321,14 +333,11 @@ export class LocalFirstClient {
   /** Marks events as acknowledged by a remote. */
   async markSynced(eventIds: readonly string[], cursor?: RemoteCursor): Promise<void> {
     this.assertReady();
-    if (cursor) {
-      await this.storage.transaction(async (tx) => {
-        if (eventIds.length > 0) await tx.setEventStatus(eventIds, 'ok');
-        await tx.setMeta(cursor.key, cursor.value);
-      });
-    } else if (eventIds.length > 0) {
-      await this.storage.setEventStatus(eventIds, 'ok');
-    }
+    if (eventIds.length === 0 && !cursor) return;
+    await this.guarded(async (tx) => {
+      if (eventIds.length > 0) await tx.setEventStatus(eventIds, 'ok');
+      if (cursor) await tx.setMeta(cursor.key, cursor.value);
+    });
     if (eventIds.length > 0) this.pending.emit();
   }
 
@@ -336,7 +345,7 @@ export class LocalFirstClient {
   async markFailed(eventIds: readonly string[]): Promise<void> {
     this.assertReady();
     if (eventIds.length === 0) return;
-    await this.storage.setEventStatus(eventIds, 'failed');
+    await this.guarded((tx) => tx.setEventStatus(eventIds, 'failed'));
     this.pending.emit();
   }
 
@@ -348,11 +357,13 @@ export class LocalFirstClient {
   async rejectEvents(verdicts: readonly Verdict[]): Promise<void> {
     this.assertReady();
     if (verdicts.length === 0) return;
-    const { rejections, repositories } = await applyVerdicts(
-      this.storage,
-      verdicts,
-      (name) => this.repositories.get(name)?.resolveConflict as ConflictResolver | undefined,
-    );
+    const { rejections, repositories } = (await this.guarded((tx) =>
+      applyVerdicts(
+        tx,
+        verdicts,
+        (name) => this.repositories.get(name)?.resolveConflict as ConflictResolver | undefined,
+      ),
+    )) ?? { rejections: [], repositories: [] };
     for (const name of repositories) this.notify(name);
     if (rejections.length > 0) this.pending.emit();
     for (const rejection of rejections) {
@@ -367,7 +378,7 @@ export class LocalFirstClient {
   /** See `SyncHost.requeueLocalEvents`. */
   async requeueLocalEvents(repository: string): Promise<StoredEvent[]> {
     this.assertReady();
-    const events = await requeueLocalEvents(this.storage, repository);
+    const events = (await this.guarded((tx) => requeueLocalEvents(tx, repository))) ?? [];
     if (events.length > 0) this.pending.emit();
     return events;
   }

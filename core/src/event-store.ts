@@ -41,7 +41,8 @@ export interface EventPage {
  * server fields are set (or overwritten). Bad arguments fail with `invalid_argument`, calls
  * before `open()` with `not_initialized`, after `close()` with `closed`; closing twice is
  * harmless. The optional members are capabilities: a store that lacks one simply does not
- * offer it (a sync server then sends no `epoch` and no default `serverId`).
+ * offer it (a sync server then sends no `epoch` and no default `serverId`, and without
+ * `findEvents` it cannot tell a re-sent event it holds from a new one before judging it).
  */
 export interface EventStore {
   /** A short name for health output and logs (`sqlite`, `postgres`, `memory`). */
@@ -58,6 +59,8 @@ export interface EventStore {
   lastSequence(repository: string): Promise<number>;
   /** Names of the repositories that hold events. */
   listRepositories(): Promise<string[]>;
+  /** Capability: outcomes of the `eventIds` already held (`duplicate: true`), each once, any order; without it a server may reject a re-sent event it holds. */
+  findEvents?(repository: string, eventIds: readonly string[]): Promise<AppendOutcome[]>;
   /** Capability: names the repository's log; changes only when the log is recreated or `newEpoch()` is called. */
   epoch?(repository: string): Promise<string>;
   /** Capability: gives the store a new epoch, for an operator who restored an old backup; resolves to it. */

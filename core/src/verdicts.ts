@@ -1,25 +1,25 @@
 import type { ConflictResolver } from './conflict.js';
 import { resolveRemoteEvent } from './conflict.js';
 import type { StoredEvent, StoredRecord } from './model.js';
-import type { StorageAdapter, StorageTransaction } from './storage.js';
+import type { StorageTransaction } from './storage.js';
 import type { Rejection, Verdict } from './sync-strategy.js';
 
 // Final verdicts on local events: what the client stores when a server refuses a change or a
 // strategy finds that it can never be pushed.
 
 /**
- * Marks the events of these verdicts failed and rolls their records back, in one transaction.
- * Only this device's own events still awaiting a verdict count; the others are left alone.
- * Returns the verdicts that took effect and the repositories whose records changed.
+ * Marks the events of these verdicts failed and rolls their records back, in the caller's
+ * transaction. Only this device's own events still awaiting a verdict count; the others are
+ * left alone. Returns the verdicts that took effect and the repositories whose records changed.
  */
 export async function applyVerdicts(
-  storage: StorageAdapter,
+  tx: StorageTransaction,
   verdicts: readonly Verdict[],
   resolverOf: (repository: string) => ConflictResolver | undefined,
 ): Promise<{ rejections: Rejection[]; repositories: string[] }> {
   const byRepository = new Map<string, Set<string>>();
   const rejections: Rejection[] = [];
-  await storage.transaction(async (tx) => {
+  await (async () => {
     const judged = new Set<string>();
     for (const verdict of verdicts) {
       if (judged.has(verdict.eventId)) continue;
@@ -45,7 +45,7 @@ export async function applyVerdicts(
     );
     for (const [repository, ids] of byRepository)
       await rollBackRecords(tx, repository, ids, resolverOf(repository));
-  });
+  })();
   return { rejections, repositories: [...byRepository.keys()] };
 }
 
@@ -88,14 +88,12 @@ export async function rollBackRecords(
  * as pending (see `SyncHost.requeueLocalEvents`).
  */
 export async function requeueLocalEvents(
-  storage: StorageAdapter,
+  tx: StorageTransaction,
   repository: string,
 ): Promise<StoredEvent[]> {
-  const events = (await storage.getEvents({ repository, status: 'ok' })).filter(
-    (event) => event.local,
-  );
+  const events = (await tx.getEvents({ repository, status: 'ok' })).filter((event) => event.local);
   if (events.length === 0) return [];
-  await storage.setEventStatus(
+  await tx.setEventStatus(
     events.map((event) => event.eventId),
     'pending',
   );

@@ -72,22 +72,26 @@ export class MemoryEventStore implements EventStore {
     const createdAtMs = Math.max(this.now().getTime(), lastCreatedAtMs);
     const serverCreatedAt = new Date(createdAtMs).toISOString();
     const outcomes = events.map((event, index): AppendOutcome => {
-      const original = stream.sequences.get(event.eventId);
-      if (original !== undefined) {
-        const firstCommit = new Date(stream.entries[original - 1]!.createdAtMs).toISOString();
-        return {
-          eventId: event.eventId,
-          serverSequence: original,
-          serverCreatedAt: firstCommit,
-          duplicate: true,
-        };
-      }
+      const held = heldOutcome(stream, event.eventId);
+      if (held) return held;
       stream.entries.push({ payload: payloads[index]!, createdAtMs });
       const serverSequence = stream.entries.length;
       stream.sequences.set(event.eventId, serverSequence);
       return { eventId: event.eventId, serverSequence, serverCreatedAt, duplicate: false };
     });
     this.streams.set(repository, stream);
+    return outcomes;
+  }
+
+  async findEvents(repository: string, eventIds: readonly string[]): Promise<AppendOutcome[]> {
+    this.ready();
+    const stream = this.streams.get(repository);
+    if (!stream) return [];
+    const outcomes: AppendOutcome[] = [];
+    for (const eventId of new Set(eventIds)) {
+      const held = heldOutcome(stream, eventId);
+      if (held) outcomes.push(held);
+    }
     return outcomes;
   }
 
@@ -164,6 +168,19 @@ export class MemoryEventStore implements EventStore {
     if (this.state === 'closed') throw closedError();
     throw new LocalFirstError(ERROR_CODES.notInitialized, 'call open() on the event store first');
   }
+}
+
+/** The outcome of an event the stream already holds, as its first commit stored it. */
+function heldOutcome(stream: Stream, eventId: string): AppendOutcome | undefined {
+  const serverSequence = stream.sequences.get(eventId);
+  if (serverSequence === undefined) return undefined;
+  const createdAtMs = stream.entries[serverSequence - 1]!.createdAtMs;
+  return {
+    eventId,
+    serverSequence,
+    serverCreatedAt: new Date(createdAtMs).toISOString(),
+    duplicate: true,
+  };
 }
 
 function closedError(): LocalFirstError {

@@ -36,6 +36,12 @@ import {
   SET_EPOCH,
 } from './sql.js';
 
+/**
+ * Event ids per query of `findEvents`: a push's ids take one query, and a longer list never
+ * sends one array parameter of unbounded size.
+ */
+const FIND_EVENTS_CHUNK = 1_000;
+
 /** Options of `PostgresEventStore`. */
 export interface PostgresEventStoreOptions {
   /** A pool of the caller's: the store borrows its connections and never ends it. */
@@ -160,6 +166,19 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  async findEvents(repository: string, eventIds: readonly string[]): Promise<AppendOutcome[]> {
+    const pool = this.ready();
+    const wanted = [...new Set(eventIds)];
+    const outcomes: AppendOutcome[] = [];
+    for (let start = 0; start < wanted.length; start += FIND_EVENTS_CHUNK) {
+      const chunk = wanted.slice(start, start + FIND_EVENTS_CHUNK);
+      const rows = await query<OriginalRow>(pool, ORIGINALS, [repository, chunk], 'find events');
+      for (const row of rows)
+        outcomes.push({ ...heldAt(row), eventId: row.event_id, duplicate: true });
+    }
+    return outcomes;
+  }
+
   async readAfter(repository: string, afterSequence: number, limit: number): Promise<EventPage> {
     const pool = this.ready();
     checkSequence(afterSequence);
@@ -273,12 +292,7 @@ export class PostgresEventStore implements EventStore {
         ? await client.query<OriginalRow>(ORIGINALS, [repository, known])
         : undefined;
     const previous = new Map<string, { serverSequence: number; serverCreatedAt: string }>();
-    for (const row of originals?.rows ?? []) {
-      previous.set(row.event_id, {
-        serverSequence: Number(row.server_sequence),
-        serverCreatedAt: new Date(Number(row.created_ms)).toISOString(),
-      });
-    }
+    for (const row of originals?.rows ?? []) previous.set(row.event_id, heldAt(row));
     return events.map((event, index): AppendOutcome => {
       const fresh = firstIndex.get(event.eventId) === index ? stored.get(event.eventId) : undefined;
       const found = fresh ?? stored.get(event.eventId) ?? previous.get(event.eventId);
@@ -305,6 +319,14 @@ async function query<Row extends QueryResultRow>(
   } catch (error) {
     throw failure(what, error);
   }
+}
+
+/** Where and when an event already held was stored, from its row of `ORIGINALS`. */
+function heldAt(row: OriginalRow): { serverSequence: number; serverCreatedAt: string } {
+  return {
+    serverSequence: Number(row.server_sequence),
+    serverCreatedAt: new Date(Number(row.created_ms)).toISOString(),
+  };
 }
 
 /** Turns `limit + 1` rows into a page; `emptyCursor` is the page's lastSequence when it is empty. */

@@ -81,6 +81,10 @@ export const SAVE_COUNTER = `
 UPDATE local_first_repositories SET last_sequence = $2, last_created_at = $3::timestamptz
 WHERE name = $1`;
 
+/**
+ * Where and when each of the ids `$2` that the repository holds was stored: the duplicates of
+ * an append, and `findEvents`. Searched on the UNIQUE (repository, event_id) index.
+ */
 export const ORIGINALS = `
 SELECT event_id, server_sequence::text AS server_sequence,
   ${EPOCH_MS('server_created_at')} AS created_ms

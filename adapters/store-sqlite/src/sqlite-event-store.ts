@@ -58,6 +58,12 @@ CREATE TABLE IF NOT EXISTS store_meta (
 ) STRICT;
 `;
 
+/**
+ * Event ids per query of `findEvents`: a push's ids take one query, and a longer list never
+ * makes one statement of unbounded size.
+ */
+const FIND_EVENTS_CHUNK = 500;
+
 /** Keys of `store_meta`: written once when missing, so the first open of a file decides them. */
 const STORE_ID_KEY = 'store_id';
 const EPOCH_KEY = 'epoch';
@@ -75,6 +81,10 @@ interface Statements {
   original: BetterSqlite3.Statement<
     [string, string],
     { server_sequence: number; server_created_at: number }
+  >;
+  held: BetterSqlite3.Statement<
+    [string, string],
+    { event_id: string; server_sequence: number; server_created_at: number }
   >;
   after: BetterSqlite3.Statement<[string, number, number], EventRow>;
   since: BetterSqlite3.Statement<[string, number, number], EventRow>;
@@ -164,6 +174,26 @@ export class SqliteEventStore implements EventStore {
     const append = this.ready().appendBatch!;
     if (events.length === 0) return [];
     return guard('append events', () => append(repository, events));
+  }
+
+  async findEvents(repository: string, eventIds: readonly string[]): Promise<AppendOutcome[]> {
+    const { held } = this.ready().statements!;
+    const wanted = [...new Set(eventIds)];
+    return guard('find events', () => {
+      const outcomes: AppendOutcome[] = [];
+      for (let start = 0; start < wanted.length; start += FIND_EVENTS_CHUNK) {
+        const chunk = JSON.stringify(wanted.slice(start, start + FIND_EVENTS_CHUNK));
+        for (const row of held.all(repository, chunk)) {
+          outcomes.push({
+            eventId: row.event_id,
+            serverSequence: row.server_sequence,
+            serverCreatedAt: new Date(row.server_created_at).toISOString(),
+            duplicate: true,
+          });
+        }
+      }
+      return outcomes;
+    });
   }
 
   async readAfter(repository: string, afterSequence: number, limit: number): Promise<EventPage> {
@@ -289,6 +319,12 @@ function prepare(db: BetterSqlite3.Database): Statements {
     ),
     original: db.prepare(
       'SELECT server_sequence, server_created_at FROM events WHERE repository = ? AND event_id = ?',
+    ),
+    // The ids come as one JSON array: one statement for any count, searched on the
+    // UNIQUE (repository, event_id) index.
+    held: db.prepare(
+      `SELECT event_id, server_sequence, server_created_at FROM events
+       WHERE repository = ? AND event_id IN (SELECT value FROM json_each(?))`,
     ),
     after: db.prepare(
       `${columns} WHERE repository = ? AND server_sequence > ? ORDER BY server_sequence LIMIT ?`,

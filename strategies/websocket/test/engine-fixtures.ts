@@ -30,7 +30,8 @@ export function connect(engine: SyncEngine, headers: Record<string, string> = {}
   const inbox: Message[] = [];
   /** Every message received, taken or not, for the report of a wait that fails. */
   const history: Message[] = [];
-  const waiters: { type: string; resolve: (message: Message) => void }[] = [];
+  const waiters: { matches: (message: Message) => boolean; resolve: (message: Message) => void }[] =
+    [];
   let closeInfo: CloseInfo | undefined;
   const closed = new Promise<CloseInfo>((resolve) =>
     client.onClose((info) => {
@@ -41,7 +42,7 @@ export function connect(engine: SyncEngine, headers: Record<string, string> = {}
   client.onMessage((raw) => {
     const message = raw as Message;
     history.push(message);
-    const waiter = waiters.find((candidate) => candidate.type === message.type);
+    const waiter = waiters.find((candidate) => candidate.matches(message));
     if (waiter) {
       waiters.splice(waiters.indexOf(waiter), 1);
       waiter.resolve(message);
@@ -55,11 +56,18 @@ export function connect(engine: SyncEngine, headers: Record<string, string> = {}
     send: (message: object) => client.send(message),
     /** The next message of this type (already received or to come). */
     next<T extends Message = Message>(type: string): Promise<T> {
-      const index = inbox.findIndex((message) => message.type === type);
+      return this.nextWhere<T>((message) => message.type === type, `"${type}" message`);
+    },
+    /** The next message that matches (already received or to come). */
+    nextWhere<T extends Message = Message>(
+      matches: (message: Message) => boolean,
+      what: string,
+    ): Promise<T> {
+      const index = inbox.findIndex(matches);
       if (index >= 0) return Promise.resolve(inbox.splice(index, 1)[0] as T);
       return new Promise((resolve, reject) => {
         const waiter = {
-          type,
+          matches,
           resolve: (message: Message) => {
             realClearTimeout(guard);
             resolve(message as T);
@@ -70,7 +78,7 @@ export function connect(engine: SyncEngine, headers: Record<string, string> = {}
           const seen = history.slice(-10).map((message) => JSON.stringify(message));
           reject(
             new Error(
-              `no "${type}" message within ${NEXT_TIMEOUT_MS} ms; the last ones received: ${seen.join(', ') || 'none'}${closeInfo ? `; closed with ${closeInfo.code}` : ''}`,
+              `no ${what} within ${NEXT_TIMEOUT_MS} ms; the last ones received: ${seen.join(', ') || 'none'}${closeInfo ? `; closed with ${closeInfo.code}` : ''}`,
             ),
           );
         }, NEXT_TIMEOUT_MS);
@@ -109,8 +117,17 @@ export function event(id: string, overrides: Partial<SyncEvent> = {}): SyncEvent
   };
 }
 
-/** Sends a ping and waits for its pong: every message sent before it has been handled. */
+let settles = 0;
+
+/**
+ * Sends a request that goes through the connection's queue and waits for its answer: every
+ * message sent before it has been handled. (A `ping` would not do: it is answered at once.)
+ */
 export async function settle(client: TestClient): Promise<void> {
-  client.send({ type: 'ping' });
-  await client.next('pong');
+  const requestId = `settle-${++settles}`;
+  client.send({ type: 'request_events', repository: '__settle__', requestId });
+  await client.nextWhere(
+    (message) => message.requestId === requestId,
+    `answer to request ${requestId}`,
+  );
 }

@@ -1,5 +1,6 @@
 import {
   type AckMessage,
+  type AppendOutcome,
   CLOSE_CODES,
   type EventStore,
   type EventsMessage,
@@ -40,6 +41,15 @@ export interface SyncEngineOptions {
   serverId?: string;
 }
 
+/**
+ * The checks' answer for one candidate of a push: its event (none when the shape is wrong) and,
+ * when a new event would be refused, why.
+ */
+interface Verdict {
+  event?: SyncEvent;
+  refusal?: RejectedEvent;
+}
+
 /** The outcome of a push, as `ack` reports it, plus what was newly stored. */
 export interface PushResult {
   ack: AckMessage;
@@ -49,9 +59,10 @@ export interface PushResult {
 /**
  * The sync server's engine. It knows nothing of sockets: transports hand it message-level
  * connections, REST hands it pushes and reads. It runs the protocol of PROTOCOL.md for each
- * connection (messages of one connection strictly in order, connections in parallel), stores
- * events in the `EventStore`, acknowledges after commit, and broadcasts what is new to every
- * other authenticated connection allowed to read it.
+ * connection (messages of one connection strictly in order, except `ping` and `events_received`
+ * which are taken at once; connections in parallel), stores events in the `EventStore`,
+ * acknowledges after commit, and broadcasts what is new to every other authenticated connection
+ * allowed to read it.
  */
 export class SyncEngine {
   readonly store: EventStore;
@@ -121,7 +132,8 @@ export class SyncEngine {
    * Validates, authorizes and stores a push, and broadcasts what is new to the other readers.
    * Invalid or forbidden events, and events whose stamp is malformed or more than
    * `maxClockDriftMs` ahead of `now()`, are listed in `rejected`; the others are stored all
-   * the same.
+   * the same. An event the repository's log already holds is acknowledged as a duplicate
+   * whatever the stamp and permission checks say now, when the store has `findEvents`.
    * The candidates become the server's: pass objects decoded for this call (the new ones get
    * `serverSequence` and `serverCreatedAt` set on them).
    */
@@ -131,49 +143,38 @@ export class SyncEngine {
     candidates: readonly unknown[],
     origin?: Session,
   ): Promise<PushResult> {
-    const rejected: RejectedEvent[] = [];
-    const valid: SyncEvent[] = [];
     const mayWrite = await this.authorizer.canWrite(user, repository);
     const now = this.now();
-    for (const candidate of candidates) {
-      const checked = validateEvent(candidate);
-      if (!checked.ok) {
-        rejected.push({
-          eventId: checked.eventId ?? '',
-          code: 'invalid_event',
-          message: checked.message,
-        });
+    const verdicts = candidates.map((candidate) =>
+      this.judge(candidate, repository, mayWrite, now),
+    );
+    const fresh = verdicts.flatMap(({ event, refusal }) => (refusal ? [] : [event!]));
+    const appended = fresh.length > 0 ? await this.store.append(repository, fresh) : [];
+    // Asked after the append: a refused repeat of an event this push just stored is its duplicate.
+    const held = await this.heldAmong(repository, verdicts);
+    const outcomes: AppendOutcome[] = [];
+    const rejected: RejectedEvent[] = [];
+    // The candidates were decoded for this push and are ours: the server's two fields are set
+    // on them for the broadcast, now that the store has kept what the client sent.
+    const stored: ServerEvent[] = [];
+    let next = 0;
+    for (const { event, refusal } of verdicts) {
+      const outcome = refusal ? event && held.get(event.eventId) : appended[next++];
+      if (!outcome) {
+        rejected.push(refusal!);
         continue;
       }
-      const { event } = checked;
-      const stampProblem = eventStampProblem(event, now, this.limits.maxClockDriftMs);
-      if (stampProblem !== undefined) {
-        rejected.push({ eventId: event.eventId, code: 'invalid_event', message: stampProblem });
-      } else if (!mayWrite) {
-        rejected.push({
-          eventId: event.eventId,
-          code: 'forbidden',
-          message: `no write access to "${repository}"`,
-        });
-      } else {
-        valid.push(event);
-      }
+      outcomes.push(outcome);
+      if (outcome.duplicate) continue;
+      const storedEvent = event as ServerEvent;
+      storedEvent.serverSequence = outcome.serverSequence;
+      storedEvent.serverCreatedAt = outcome.serverCreatedAt;
+      stored.push(storedEvent);
     }
-    const outcomes = valid.length > 0 ? await this.store.append(repository, valid) : [];
     const eventIds = outcomes.map((outcome) => outcome.eventId);
     const duplicates = outcomes
       .filter((outcome) => outcome.duplicate)
       .map((outcome) => outcome.eventId);
-    // The candidates were decoded for this push and are ours: the server's two fields are set
-    // on them for the broadcast, now that the store has kept what the client sent.
-    const stored: ServerEvent[] = [];
-    outcomes.forEach((outcome, index) => {
-      if (outcome.duplicate) return;
-      const event = valid[index] as ServerEvent;
-      event.serverSequence = outcome.serverSequence;
-      event.serverCreatedAt = outcome.serverCreatedAt;
-      stored.push(event);
-    });
     const ack: AckMessage = {
       type: 'ack',
       eventIds,
@@ -185,6 +186,46 @@ export class SyncEngine {
       ack.lastSequence = Math.max(...outcomes.map((outcome) => outcome.serverSequence));
     if (stored.length > 0) await this.broadcast(repository, stored, origin);
     return { ack, stored };
+  }
+
+  /** The checks of one candidate: what it would get if the log did not hold it yet. */
+  private judge(candidate: unknown, repository: string, mayWrite: boolean, now: number): Verdict {
+    const checked = validateEvent(candidate);
+    if (!checked.ok) {
+      const eventId = checked.eventId ?? '';
+      return { refusal: { eventId, code: 'invalid_event', message: checked.message } };
+    }
+    const { event } = checked;
+    const stampProblem = eventStampProblem(event, now, this.limits.maxClockDriftMs);
+    if (stampProblem !== undefined) {
+      return {
+        event,
+        refusal: { eventId: event.eventId, code: 'invalid_event', message: stampProblem },
+      };
+    }
+    if (!mayWrite) {
+      const message = `no write access to "${repository}"`;
+      return { event, refusal: { eventId: event.eventId, code: 'forbidden', message } };
+    }
+    return { event };
+  }
+
+  /**
+   * The refused events that the log holds all the same (a push whose ack was lost, re-sent
+   * after the permission or the drift bound changed), by eventId. Asked only when something
+   * was refused, so an allowed push costs no extra read. A malformed event is not looked up:
+   * the server stores only well-formed ones. A store without `findEvents` holds nothing here.
+   */
+  private async heldAmong(
+    repository: string,
+    verdicts: readonly Verdict[],
+  ): Promise<Map<string, AppendOutcome>> {
+    const refused = verdicts.flatMap(({ event, refusal }) =>
+      event && refusal ? [event.eventId] : [],
+    );
+    if (refused.length === 0 || !this.store.findEvents) return new Map();
+    const found = await this.store.findEvents(repository, refused);
+    return new Map(found.map((outcome) => [outcome.eventId, outcome]));
   }
 
   /**

@@ -23,6 +23,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * One connection's run of the protocol. Messages are handled strictly in arrival order: each
  * waits for the one before it, so a `request_events` after a push sees that push committed.
+ * `ping` and `events_received` are taken at once instead (after the rate limit).
  */
 export class Session implements CatchUpHost {
   user: AuthenticatedUser | undefined;
@@ -140,9 +141,16 @@ export class Session implements CatchUpHost {
       this.rateLimited(raw);
       return;
     }
+    const type = (raw as { type?: unknown } | null)?.type;
+    // A ping asks only whether the link is alive: answered behind a long catch-up or a big
+    // push, it would come too late, and the client would drop a link that works.
+    if (type === 'ping' && parseClientMessage(raw).ok) {
+      this.send({ type: 'pong' });
+      return;
+    }
     // A confirmation has no answer and only moves the client's position, so it is taken at
     // once: a catch-up in progress (ahead of it in the queue) may be waiting for it.
-    if (this.user && (raw as { type?: unknown } | null)?.type === 'events_received') {
+    if (this.user && type === 'events_received') {
       const parsed = parseClientMessage(raw);
       if (parsed.ok && parsed.message.type === 'events_received') {
         const { repository, count, lastSequence } = parsed.message;
@@ -191,7 +199,6 @@ export class Session implements CatchUpHost {
     const parsed = parseClientMessage(raw);
     if (!parsed.ok) return this.send(errorMessage(parsed.code, parsed.message, parsed));
     const message = parsed.message;
-    if (message.type === 'ping') return this.send({ type: 'pong' });
     if (message.type === 'auth') return this.authenticate(message);
     if (!this.user) {
       if (message.type === 'pong') return;

@@ -1,13 +1,13 @@
 import { ERROR_CODES, type EventStore } from '@local-first/core';
 import { expect, it } from 'vitest';
-import { expectCode, readAll, type SuiteContext, sampleEvent, sampleEvents } from './fixtures.js';
-
-/** Skips the running test when the store lacks the optional member: a capability it does not offer. */
-type Skip = (note: string) => void;
-
-function requireMember(store: EventStore, member: 'epoch' | 'newEpoch' | 'storeId', skip: Skip) {
-  if (store[member] === undefined) skip(`the store has no ${member}()`);
-}
+import {
+  expectCode,
+  readAll,
+  requireCapability,
+  type SuiteContext,
+  sampleEvent,
+  sampleEvents,
+} from './fixtures.js';
 
 /**
  * The optional members of protocol revision 1.1: `epoch` names a repository's log and changes
@@ -17,7 +17,7 @@ function requireMember(store: EventStore, member: 'epoch' | 'newEpoch' | 'storeI
 export function epochTests(context: SuiteContext): void {
   it('names a log with an epoch that appends and reads leave alone', async (testContext) => {
     const { store } = context;
-    requireMember(store, 'epoch', testContext.skip);
+    requireCapability(store, 'epoch', testContext.skip);
     const first = await store.epoch!('todos');
     expect(typeof first).toBe('string');
     expect(first).not.toBe('');
@@ -29,7 +29,7 @@ export function epochTests(context: SuiteContext): void {
 
   it('gives the log of new, empty data another epoch and another store id', async (testContext) => {
     const { store } = context;
-    requireMember(store, 'epoch', testContext.skip);
+    requireCapability(store, 'epoch', testContext.skip);
     const other = (await context.anotherFixture()).store;
     await other.open();
     try {
@@ -42,7 +42,7 @@ export function epochTests(context: SuiteContext): void {
 
   it('keeps the epoch and the store id across a reopen', async (testContext) => {
     const { store } = context;
-    requireMember(store, 'epoch', testContext.skip);
+    requireCapability(store, 'epoch', testContext.skip);
     if (!context.canReopen) testContext.skip('the store does not survive a reopen');
     await store.append('todos', [sampleEvent('a')]);
     const epoch = await store.epoch!('todos');
@@ -55,7 +55,7 @@ export function epochTests(context: SuiteContext): void {
 
   it('shows the same epoch and store id to every node over the same data', async (testContext) => {
     const { store } = context;
-    requireMember(store, 'epoch', testContext.skip);
+    requireCapability(store, 'epoch', testContext.skip);
     if (!context.canAddNodes) testContext.skip('the store has no other nodes');
     const node = await context.node();
     expect(await node.epoch!('todos')).toBe(await store.epoch!('todos'));
@@ -64,8 +64,8 @@ export function epochTests(context: SuiteContext): void {
 
   it('newEpoch gives a new epoch and keeps the events, the sequences and the store id', async (testContext) => {
     const { store } = context;
-    requireMember(store, 'newEpoch', testContext.skip);
-    requireMember(store, 'epoch', testContext.skip);
+    requireCapability(store, 'newEpoch', testContext.skip);
+    requireCapability(store, 'epoch', testContext.skip);
     await store.append('todos', sampleEvents('e', 2));
     const before = await store.epoch!('todos');
     const id = await store.storeId?.();
@@ -84,7 +84,7 @@ export function epochTests(context: SuiteContext): void {
 
   it('refuses the epoch members before open() and after close()', async (testContext) => {
     const { store } = context;
-    requireMember(store, 'epoch', testContext.skip);
+    requireCapability(store, 'epoch', testContext.skip);
     const calls = (target: EventStore): (() => Promise<unknown>)[] => [
       () => target.epoch!('todos'),
       ...(target.newEpoch ? [() => target.newEpoch!()] : []),

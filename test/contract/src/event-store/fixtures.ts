@@ -137,3 +137,15 @@ export async function readAll(
 export async function expectCode(work: () => Promise<unknown>, code: string): Promise<void> {
   await expect((async () => work())()).rejects.toMatchObject({ name: 'LocalFirstError', code });
 }
+
+/** The optional members of `EventStore`: capabilities a store may not offer. */
+export type Capability = 'findEvents' | 'epoch' | 'newEpoch' | 'storeId';
+
+/** Skips the running test when the store lacks the optional member: a capability it does not offer. */
+export function requireCapability(
+  store: EventStore,
+  member: Capability,
+  skip: (note: string) => void,
+): void {
+  if (store[member] === undefined) skip(`the store has no ${member}()`);
+}

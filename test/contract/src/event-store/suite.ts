@@ -10,6 +10,7 @@ import {
   type SuiteContext,
 } from './fixtures.js';
 import { lifecycleTests } from './lifecycle.js';
+import { lookupTests } from './lookup.js';
 import { nameTests } from './names.js';
 import { readTests } from './read.js';
 
@@ -20,7 +21,8 @@ import { readTests } from './read.js';
  * when the store's data outlives it, and the suite also checks what survives a reopen; give
  * `node` when several stores (connections, server nodes) can share the data at the same time,
  * and the suite also runs writers on separate nodes against a reader on another. The tests of
- * the optional members (`epoch`, `newEpoch`, `storeId`) are skipped for a store without them.
+ * the optional members (`findEvents`, `epoch`, `newEpoch`, `storeId`) are skipped for a store
+ * without them.
  *
  * @example
  * describeEventStore('MemoryEventStore', async ({ now }) => ({
@@ -102,5 +104,6 @@ export function describeEventStore(name: string, setup: EventStoreSetup): void {
     describe('concurrent callers', () => concurrencyTests(context));
     describe('lifecycle', () => lifecycleTests(context));
     describe('epochs', () => epochTests(context));
+    describe('lookup by eventId', () => lookupTests(context));
   });
 }
