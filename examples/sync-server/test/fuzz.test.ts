@@ -86,8 +86,9 @@ describe('fuzzing the sync server over a real socket', () => {
 
     let fuzzConnections = 0;
     const closeCodes = new Map<number, number>();
-    // Each frame is followed by a ping: its pong proves the frame was handled, and a close
-    // (bad auth, oversized frame) is awaited and answered by connecting again.
+    // Each frame is followed by a request that waits in the connection's queue: its answer (or
+    // a refusal naming its requestId) proves the frame was handled. A close (bad auth,
+    // oversized frame) is awaited and answered by connecting again.
     const fuzz = async () => {
       let client: RawClient | undefined;
       for (let index = 0; index < frames.length; index++) {
@@ -100,9 +101,12 @@ describe('fuzzing the sync server over a real socket', () => {
         }
         const current = client;
         await current.send(frames[index]!).catch(() => undefined);
-        await current.send({ type: 'ping' }).catch(() => undefined);
+        const requestId = `settle-${index}`;
+        await current
+          .send({ type: 'request_events', repository: 'fuzz-settle', requestId })
+          .catch(() => undefined);
         const outcome = await Promise.race([
-          current.next((message) => message.type === 'pong').then(() => undefined),
+          current.next((message) => message.requestId === requestId).then(() => undefined),
           current.closed,
         ]);
         if (outcome) {

@@ -50,8 +50,9 @@ export class Pusher {
     const host = this.options.host();
     const rejected = ack.rejected ?? [];
     const [repository] = Object.keys(ack.repositories ?? {});
+    // A link given up meanwhile may belong to another namespace than the storage now has.
     const cursor =
-      repository === undefined
+      repository === undefined || link.closed
         ? undefined
         : this.options.reached(link, repository, ack.lastSequence);
     if (ack.eventIds.length > 0 || cursor) await host.markSynced(ack.eventIds, cursor);

@@ -1,9 +1,9 @@
 import { formatHlc, isLocalFirstError, type SyncEvent, uuidv7 } from '@local-first/core';
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import { checkInvariants } from './invariants.js';
 import type { Direction } from './link.js';
 import type { InjectableRequest, InjectedCode } from './server.js';
-import { type Item, REPOSITORIES, type World, type WorldConfig } from './world.js';
+import type { Item, World, WorldConfig } from './world.js';
 
 /** The model: what the commands need to know before they run. The rest is observed. */
 export interface Model {
@@ -14,7 +14,7 @@ export type ModelCommand = fc.AsyncCommand<Model, World>;
 
 /** Fake time every command lets pass after it acts, before the invariants are checked. */
 export const STEP_MS = 20;
-const RECORD_IDS = ['r0', 'r1', 'r2', 'r3'] as const;
+export const RECORD_IDS = ['r0', 'r1', 'r2', 'r3'] as const;
 const YEAR_MS = 365 * 86_400_000;
 
 export type WriteKind = 'small' | 'large' | 'huge' | 'delete';
@@ -105,7 +105,10 @@ export class ForeignWrite extends Step {
     const hlc =
       this.stamp === 'tilde'
         ? '~'
-        : formatHlc({ wall: this.stamp === 'future' ? now + 3 * YEAR_MS : now, counter: 0 }, 'carol');
+        : formatHlc(
+            { wall: this.stamp === 'future' ? now + 3 * YEAR_MS : now, counter: 0 },
+            'carol',
+          );
     const event: SyncEvent = {
       eventId: uuidv7(now),
       operation: this.remove ? 2 : 1,
@@ -177,7 +180,8 @@ export class Lifecycle extends Step {
     const go = () => {
       done = this.action === 'switch' ? world.switchNamespace() : world.stop();
     };
-    if (this.moment.after !== 'start') world.armTrigger(this.moment.after, this.moment.microtasks, go);
+    if (this.moment.after !== 'start')
+      world.armTrigger(this.moment.after, this.moment.microtasks, go);
     const started = world.start();
     if (this.moment.after === 'start') {
       for (let left = this.moment.microtasks; left > 0; left--) await Promise.resolve();
@@ -314,68 +318,3 @@ export class SlowDisk extends Step {
     return `slowDisk(${this.ms}ms per transaction)`;
   }
 }
-
-const repository = fc.constantFrom(...REPOSITORIES);
-const recordId = fc.constantFrom(...RECORD_IDS);
-const writeKind = fc.oneof(
-  { weight: 5, arbitrary: fc.constant<WriteKind>('small') },
-  { weight: 2, arbitrary: fc.constant<WriteKind>('large') },
-  { weight: 2, arbitrary: fc.constant<WriteKind>('delete') },
-  { weight: 1, arbitrary: fc.constant<WriteKind>('huge') },
-);
-const moment = fc.record({
-  after: fc.constantFrom<Moment['after']>('start', 'auth_success', 'sync_complete'),
-  microtasks: fc.integer({ min: 0, max: 24 }),
-});
-const injection = fc.oneof(
-  fc.tuple(
-    fc.constant<InjectableRequest>('push_events_batch'),
-    fc.constantFrom<InjectedCode>('internal', 'rate_limited', 'forbidden', 'invalid_message', 'too_large'),
-  ),
-  fc.tuple(
-    fc.constant<InjectableRequest>('request_events'),
-    fc.constantFrom<InjectedCode>('internal', 'rate_limited', 'forbidden', 'invalid_message'),
-  ),
-  fc.tuple(fc.constant<InjectableRequest>('auth'), fc.constantFrom<InjectedCode>('internal', 'rate_limited')),
-);
-
-/** Every command, weighted: writes and waits often, faults and lifecycle calls now and then. */
-export const anyCommand: fc.Arbitrary<ModelCommand> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(repository, recordId, writeKind).map(([r, id, kind]) => new LocalWrite(r, id, kind)) },
-  { weight: 1, arbitrary: fc.tuple(repository, fc.integer({ min: 3, max: 8 })).map(([r, n]) => new LargeBurst(r, n)) },
-  {
-    weight: 3,
-    arbitrary: fc
-      .tuple(repository, recordId, fc.constantFrom<Stamp>('good', 'good', 'good', 'tilde', 'future'), fc.boolean())
-      .map(([r, id, stamp, remove]) => new ForeignWrite(r, id, stamp, remove)),
-  },
-  { weight: 6, arbitrary: fc.constantFrom(50, 300, 1_500, 5_000).map((ms) => new Wait(ms)) },
-  { weight: 1, arbitrary: fc.constant(new Stop()) },
-  { weight: 1, arbitrary: fc.constant(new Start()) },
-  {
-    weight: 2,
-    arbitrary: fc
-      .tuple(fc.constantFrom<'restart' | 'switch'>('restart', 'switch'), moment, fc.constantFrom(0, 150, 1_000))
-      .map(([action, at, gap]) => new Lifecycle(action, at, gap)),
-  },
-  { weight: 1, arbitrary: fc.constant(new SwitchNamespace()) },
-  {
-    weight: 2,
-    arbitrary: fc.constantFrom<Direction[]>(['up'], ['down'], ['up', 'down']).map((dirs) => new Cut(dirs)),
-  },
-  { weight: 1, arbitrary: fc.constant(new Drop()) },
-  {
-    weight: 3,
-    arbitrary: fc
-      .tuple(injection, fc.integer({ min: 1, max: 2 }))
-      .map(([[type, code], count]) => new InjectError(type, code, count)),
-  },
-  {
-    weight: 1,
-    arbitrary: fc
-      .tuple(fc.constantFrom(0, 500, 3_000), fc.option(fc.constantFrom(0.25, 0.5), { freq: 3 }))
-      .map(([down, keep]) => new RestartServer(down, keep ?? undefined)),
-  },
-  { weight: 1, arbitrary: fc.tuple(repository, fc.boolean()).map(([r, on]) => new ForbidWrites(r, on)) },
-  { weight: 1, arbitrary: fc.constantFrom(0, 400, 1_500).map((ms) => new SlowDisk(ms)) },
-);

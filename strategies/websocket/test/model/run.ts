@@ -11,7 +11,6 @@ import { World, type WorldConfig } from './world.js';
 export async function runModel(
   config: WorldConfig,
   commands: Iterable<ModelCommand>,
-  inspect?: (world: World) => void | Promise<void>,
 ): Promise<void> {
   const world = await World.create(config);
   try {
@@ -19,20 +18,9 @@ export async function runModel(
     await fc.asyncModelRun(() => ({ model, real: world }), commands);
     await settleAndCompare(world);
   } finally {
-    await inspect?.(world);
     await world.dispose();
   }
 }
-
-/** Configurations of a run. */
-export const anyConfig: fc.Arbitrary<WorldConfig> = fc.record({
-  latencyMs: fc.constantFrom(2, 20, 120),
-  // 1 000 and 1 500 are at or above the heartbeat interval.
-  pongTimeoutMs: fc.constantFrom(500, 1_000, 1_500),
-  rateLimited: fc.boolean(),
-  backups: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
-  jitterSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-});
 
 /** A configuration for example-based scenarios. */
 export function config(overrides: Partial<WorldConfig> = {}): WorldConfig {

@@ -18,7 +18,12 @@ export const CLIENT_USER = 'alice';
 export const FOREIGN_USER = 'carol';
 
 export type InjectableRequest = 'push_events_batch' | 'request_events' | 'auth';
-export type InjectedCode = 'internal' | 'rate_limited' | 'forbidden' | 'invalid_message' | 'too_large';
+export type InjectedCode =
+  | 'internal'
+  | 'rate_limited'
+  | 'forbidden'
+  | 'invalid_message'
+  | 'too_large';
 
 interface Armed {
   requestType: InjectableRequest;

@@ -47,7 +47,11 @@ export class WireLog implements LinkObserver {
   readonly lifecycles: number[] = [];
 
   clientSent(link: Link, message: object, bytes: number): void {
-    const record = message as { type?: string; repository?: string; events?: { eventId?: string }[] };
+    const record = message as {
+      type?: string;
+      repository?: string;
+      events?: { eventId?: string }[];
+    };
     this.sent.push({
       at: Date.now(),
       link: link.id,
@@ -93,6 +97,13 @@ export class WireLog implements LinkObserver {
   /** A stop, start or namespace switch happened in (from, to]. */
   lifecycleBetween(from: number, to: number): boolean {
     return this.lifecycles.some((at) => at > from && at <= to);
+  }
+
+  /** A namespace switch was asked for in [from, to]. */
+  switchedBetween(from: number, to: number): boolean {
+    return this.disturbances.some(
+      ({ at, what }) => at >= from && at <= to && what.startsWith('useNamespace'),
+    );
   }
 
   get lastDisturbance(): number {

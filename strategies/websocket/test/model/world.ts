@@ -49,10 +49,14 @@ class SlowStorage extends MemoryStorageAdapter {
   delayMs = 0;
   /** Transactions asked for and not yet done. */
   busy = 0;
+  /** Slow transactions under way, and when the last one ended. */
+  slow = 0;
+  slowEndedAt = 0;
 
   override transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
     const delay = this.delayMs;
     this.busy += 1;
+    if (delay > 0) this.slow += 1;
     return super
       .transaction(async (tx) => {
         if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay));
@@ -60,6 +64,10 @@ class SlowStorage extends MemoryStorageAdapter {
       })
       .finally(() => {
         this.busy -= 1;
+        if (delay > 0) {
+          this.slow -= 1;
+          this.slowEndedAt = Date.now();
+        }
       });
   }
 }
@@ -264,29 +272,37 @@ export class World {
     this.storage.delayMs = ms;
   }
 
+  /**
+   * Until when the disk was slow (now, while a slow transaction is under way): everything that
+   * waits for storage waited for it, so the liveness clocks restart from there.
+   */
+  get diskSlowUntil(): number {
+    return this.storage.slow > 0 ? Date.now() : this.storage.slowEndedAt;
+  }
+
   /** No transaction holds or waits for the queue: reads answer at once. */
   get diskIdle(): boolean {
     return this.storage.busy === 0;
   }
 
-  // Reads of the client's current namespace, straight from its storage.
+  // Reads of the client's current namespace, straight from its storage. They are awaited
+  // without moving fake time (nothing can commit in between); call them when `diskIdle`.
 
   clientEvents(): Promise<StoredEvent[]> {
-    return this.settle(this.storage.getEvents());
+    return this.storage.getEvents();
   }
 
   records(repository: string): Promise<StoredRecord[]> {
-    return this.settle(this.storage.queryRecords(repository, { where: [], orderBy: [], includeDeleted: true }));
+    return this.storage.queryRecords(repository, { where: [], orderBy: [], includeDeleted: true });
   }
 
   async cursor(repository: string): Promise<number> {
-    const key = `websocket:cursor:${WEBSOCKET_URL}:${repository}`;
-    const value = await this.settle(this.storage.getMeta(key));
+    const value = await this.storage.getMeta(`websocket:cursor:${WEBSOCKET_URL}:${repository}`);
     return value === undefined ? 0 : Number(value);
   }
 
   async clock(): Promise<HlcState | undefined> {
-    const value = await this.settle(this.storage.getMeta('client:hlc'));
+    const value = await this.storage.getMeta('client:hlc');
     return value === undefined ? undefined : (JSON.parse(value) as HlcState);
   }
 
@@ -304,23 +320,29 @@ export class World {
 }
 
 /**
- * Routes unhandled rejections and uncaught exceptions to the run in progress, where the safety
- * check reports them, instead of to the runner's handlers. Returns the undo.
+ * Routes unhandled rejections and uncaught exceptions of a run to that run, where the safety
+ * check reports them with the counterexample, instead of to the runner's handlers (which still
+ * get those that happen outside a run). Returns the undo.
  */
 export function captureUncaught(): () => void {
-  const events = ['unhandledRejection', 'uncaughtException'] as const;
-  const saved = events.map((event) => process.listeners(event));
-  const handler = (error: unknown) => {
-    World.current?.log.uncaught.push({ at: Date.now(), error });
+  const rejections = process.listeners('unhandledRejection');
+  const exceptions = process.listeners('uncaughtException');
+  const onRejection = (reason: unknown, promise: Promise<unknown>) => {
+    if (World.current) World.current.log.uncaught.push({ at: Date.now(), error: reason });
+    else for (const listener of rejections) listener(reason, promise);
   };
-  for (const event of events) {
-    process.removeAllListeners(event);
-    process.on(event, handler);
-  }
+  const onException = (error: Error, origin: NodeJS.UncaughtExceptionOrigin) => {
+    if (World.current) World.current.log.uncaught.push({ at: Date.now(), error });
+    else for (const listener of exceptions) listener(error, origin);
+  };
+  process.removeAllListeners('unhandledRejection');
+  process.removeAllListeners('uncaughtException');
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', onException);
   return () => {
-    events.forEach((event, index) => {
-      process.removeAllListeners(event);
-      for (const listener of saved[index]!) process.on(event, listener as () => void);
-    });
+    process.removeAllListeners('unhandledRejection');
+    process.removeAllListeners('uncaughtException');
+    for (const listener of rejections) process.on('unhandledRejection', listener);
+    for (const listener of exceptions) process.on('uncaughtException', listener);
   };
 }
