@@ -15,12 +15,12 @@ import {
   type ClientConnectionState,
   pushableCheck,
   pushToStrategies,
+  syncHostOf,
 } from './strategies.js';
 import type {
   ApplyResult,
   Rejection,
   RemoteCursor,
-  SyncHost,
   SyncStrategy,
   Verdict,
 } from './sync-strategy.js';
@@ -125,7 +125,7 @@ export class LocalFirstClient {
         await this.storage.ensureIndexes?.(repository.name, repository.indexes);
     }
     await this.loadIdentity();
-    const host = this.syncHost();
+    const host = syncHostOf(this, () => [...this.repositories.keys()]);
     for (const strategy of this.strategies) {
       strategy.attach(host);
       this.strategySubscriptions.push(
@@ -404,27 +404,6 @@ export class LocalFirstClient {
   async getPendingEvents(repository?: string): Promise<StoredEvent[]> {
     this.assertReady();
     return this.storage.getEvents({ status: 'pending', ...(repository ? { repository } : {}) });
-  }
-
-  private syncHost(): SyncHost {
-    const client = this;
-    return {
-      get clientId() {
-        return client.clientId;
-      },
-      repositoryNames: () => [...this.repositories.keys()],
-      getPendingEvents: (repository) => this.getPendingEvents(repository),
-      applyRemoteEvents: (repository, events, cursor) =>
-        this.applyRemoteEvents(repository, events, cursor),
-      markSynced: (eventIds, cursor) => this.markSynced(eventIds, cursor),
-      markFailed: (eventIds) => this.markFailed(eventIds),
-      rejectEvents: (verdicts) => this.rejectEvents(verdicts),
-      requeueLocalEvents: (repository) => this.requeueLocalEvents(repository),
-      getMeta: (key) => {
-        this.assertReady();
-        return this.storage.getMeta(key);
-      },
-    };
   }
 
   private repositoryBackend(): RepositoryBackend {

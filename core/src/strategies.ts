@@ -1,6 +1,7 @@
+import type { LocalFirstClient } from './client.js';
 import type { Logger } from './logger.js';
 import type { StoredEvent } from './model.js';
-import type { ConnectionState, SyncStrategy } from './sync-strategy.js';
+import type { ConnectionState, SyncHost, SyncStrategy } from './sync-strategy.js';
 
 // The client's side of its strategies: their joint connection state, and the hand-off of
 // each local change.
@@ -72,4 +73,23 @@ export function pushToStrategies(
       warn(strategy, error);
     }
   }
+}
+
+/** The face of a client that its strategies see (`SyncStrategy.attach`). */
+export function syncHostOf(client: LocalFirstClient, repositoryNames: () => string[]): SyncHost {
+  return {
+    get clientId() {
+      return client.clientId;
+    },
+    repositoryNames,
+    getPendingEvents: (repository) => client.getPendingEvents(repository),
+    applyRemoteEvents: (repository, events, cursor) =>
+      client.applyRemoteEvents(repository, events, cursor),
+    markSynced: (eventIds, cursor) => client.markSynced(eventIds, cursor),
+    markFailed: (eventIds) => client.markFailed(eventIds),
+    rejectEvents: (verdicts) => client.rejectEvents(verdicts),
+    requeueLocalEvents: (repository) => client.requeueLocalEvents(repository),
+    // After dispose() the storage is closed, so this fails with `closed` as the client would.
+    getMeta: (key) => client.storage.getMeta(key),
+  };
 }

@@ -12,7 +12,8 @@ export {
   DEFAULT_STABLE_CONNECTION_MS,
   DEFAULT_STRATEGY_NAME,
   DEFAULT_WHEN_SYNCED_TIMEOUT_MS,
+  type SyncActivity,
   type WebSocketSyncStrategyOptions,
 } from './client/options.js';
 export { PushQueue } from './client/push-queue.js';
-export { type SyncActivity, WebSocketSyncStrategy } from './client/strategy.js';
+export { WebSocketSyncStrategy } from './client/strategy.js';

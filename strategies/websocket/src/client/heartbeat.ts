@@ -1,3 +1,5 @@
+import type { ServerMessage } from '@local-first/core';
+
 type Timer = ReturnType<typeof setTimeout>;
 
 /**
@@ -48,4 +50,9 @@ export class Heartbeat {
     }, this.pongTimeoutMs);
     this.ping();
   }
+}
+
+/** A `pong`, or the server's refusal of our `ping` (rate limited): either way it read it. */
+export function answersPing(message: ServerMessage): boolean {
+  return message.type === 'pong' || (message.type === 'error' && message.requestType === 'ping');
 }

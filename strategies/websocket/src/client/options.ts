@@ -3,7 +3,9 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   type Logger,
   type Transport,
+  type Verdict,
 } from '@local-first/core';
+import type { ResetReason } from './catch-up.js';
 
 export const DEFAULT_STRATEGY_NAME = 'websocket';
 export const DEFAULT_RECONNECT_DELAY_MS = 3_000;
@@ -14,8 +16,6 @@ export const DEFAULT_PONG_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 export const DEFAULT_WHEN_SYNCED_TIMEOUT_MS = 10_000;
-/** A server that closes frames smaller than it announced halves our frames down to this. */
-export const MIN_FRAME_BUDGET_BYTES = 16 * 1024;
 
 /** Credentials sent in `auth` (and, where the platform allows, on the upgrade). */
 export interface Credentials {
@@ -114,3 +114,18 @@ export function backoffDelay(
   );
   return Math.floor(options.random() * ceiling);
 }
+
+/** What the strategy tells listeners besides connection state. */
+export type SyncActivity =
+  | { type: 'sync_complete'; repository: string; lastSequence: number }
+  | { type: 'acknowledged'; eventIds: string[] }
+  /** Final verdicts: the server refused these events, or they can never fit in a frame. */
+  | { type: 'rejected'; rejected: readonly Verdict[] }
+  | { type: 'reset'; repository: string; reason: ResetReason }
+  | {
+      type: 'server_error';
+      code: string;
+      message: string;
+      requestType?: string;
+      repository?: string;
+    };

@@ -3,7 +3,6 @@ import {
   CLOSE_CODES,
   type CloseInfo,
   type ConnectionState,
-  DEFAULT_MAX_FRAME_BYTES,
   Emitter,
   ERROR_CODES,
   type ErrorMessage,
@@ -18,10 +17,10 @@ import {
   type SyncStrategy,
   silentLogger,
   type TransportConnection,
-  type Verdict,
 } from '@local-first/core';
-import { LogFollower, type ResetReason } from './catch-up.js';
-import { type BatchLimits, envelopeBytes, eventBytes } from './frame-size.js';
+import { LogFollower } from './catch-up.js';
+import { type BatchLimits, FrameLimits } from './frame-size.js';
+import { answersPing } from './heartbeat.js';
 import { Link } from './link.js';
 import {
   type AuthFailure,
@@ -29,26 +28,11 @@ import {
   type Credentials,
   DEFAULT_WHEN_SYNCED_TIMEOUT_MS,
   DEFAULTS,
-  MIN_FRAME_BUDGET_BYTES,
+  type SyncActivity,
   type WebSocketSyncStrategyOptions,
 } from './options.js';
 import { Pusher } from './pusher.js';
 import { waitUntilSynced } from './when-synced.js';
-
-/** What the strategy tells listeners besides connection state. */
-export type SyncActivity =
-  | { type: 'sync_complete'; repository: string; lastSequence: number }
-  | { type: 'acknowledged'; eventIds: string[] }
-  /** Final verdicts: the server refused these events, or they can never fit in a frame. */
-  | { type: 'rejected'; rejected: readonly Verdict[] }
-  | { type: 'reset'; repository: string; reason: ResetReason }
-  | {
-      type: 'server_error';
-      code: string;
-      message: string;
-      requestType?: string;
-      repository?: string;
-    };
 
 type Resolved = Required<
   Omit<
@@ -56,12 +40,6 @@ type Resolved = Required<
     'repositories' | 'authToken' | 'headers' | 'onAuthFailed' | 'logger'
   >
 >;
-
-/** Room left in every frame for what a transport wraps around a message. */
-const FRAME_MARGIN_BYTES = 64;
-
-/** A request id longer than any a link issues, so size checks hold for every batch. */
-const LONGEST_REQUEST_ID = 'z'.repeat(12);
 
 /**
  * Real-time sync over a persistent socket: pushes each local change at once (changes made
@@ -91,10 +69,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private opening = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private lastAuthFailure: AuthFailure | undefined;
-  /** The server's limits as last announced (defaults until then). */
-  private serverLimits: BatchLimits;
-  /** Lowered when a frame was closed with 1009 although it kept the limits we knew. */
-  private frameBudget = Number.POSITIVE_INFINITY;
+  private readonly limits: FrameLimits;
   private readonly follower: LogFollower;
   private readonly pusher: Pusher;
 
@@ -109,7 +84,10 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     this.onAuthFailed = options.onAuthFailed;
     this.logger = options.logger ?? silentLogger;
     this.credentials = { authToken: options.authToken, headers: options.headers };
-    this.serverLimits = { maxFrameBytes: DEFAULT_MAX_FRAME_BYTES, maxBatchEvents: Infinity };
+    this.limits = new FrameLimits({
+      maxFrameBytes: this.options.maxFrameBytes,
+      maxBatchEvents: this.options.maxBatchEvents,
+    });
     this.state.subscribe((state) => this.connected.set(state === 'connected'));
     const host = () => this.host!;
     this.pusher = new Pusher({
@@ -154,30 +132,14 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     return this.repositories === undefined || this.repositories.has(name);
   }
 
-  /**
-   * The limits batches keep now: ours, the server's, and what a 1009 taught us, less the
-   * bytes a transport adds around a message (socket.io's packet header).
-   */
+  /** The limits batches keep now (see `FrameLimits`). */
   get batchLimits(): BatchLimits {
-    return {
-      maxFrameBytes:
-        Math.min(this.options.maxFrameBytes, this.serverLimits.maxFrameBytes, this.frameBudget) -
-        FRAME_MARGIN_BYTES,
-      maxBatchEvents: Math.min(this.options.maxBatchEvents, this.serverLimits.maxBatchEvents),
-    };
+    return this.limits.current;
   }
 
   /** Refuses, before it is stored, a change whose event alone could never fit in a frame. */
   assertPushable(event: StoredEvent): void {
-    if (!this.handlesRepository(event.repository)) return;
-    const limit = this.batchLimits.maxFrameBytes;
-    const bytes = eventBytes(event) + envelopeBytes(event.repository, LONGEST_REQUEST_ID);
-    if (bytes <= limit) return;
-    throw new LocalFirstError(
-      ERROR_CODES.eventTooLarge,
-      `this change takes ${bytes} bytes on the wire; the server accepts at most ${limit} per frame`,
-      { details: { eventId: event.eventId, repository: event.repository, bytes, limit } },
-    );
+    if (this.handlesRepository(event.repository)) this.limits.assertFits(event);
   }
 
   async start(): Promise<void> {
@@ -370,10 +332,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
 
   private async onAuthenticated(link: Link, message: AuthSuccessMessage): Promise<void> {
     if (message.limits) {
-      this.serverLimits = {
-        maxFrameBytes: message.limits.maxFrameBytes,
-        maxBatchEvents: message.limits.maxBatchEvents,
-      };
+      this.limits.announced(message.limits);
       link.limits = this.batchLimits;
     }
     if (link.authenticated) return; // a re-authentication on the open socket
@@ -439,13 +398,8 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     if (link !== this.link) return;
     this.dropLink(info.code, info.reason);
     if (!this.running) return;
-    if (info.code === CLOSE_CODES.tooLarge) {
-      // Our frames kept the limits we knew, so the real one is lower: halve what we send.
-      this.frameBudget = Math.max(
-        MIN_FRAME_BUDGET_BYTES,
-        Math.floor(this.batchLimits.maxFrameBytes / 2),
-      );
-    }
+    // Our frames kept the limits we knew, so the real one is lower.
+    if (info.code === CLOSE_CODES.tooLarge) this.limits.refusedFrame();
     if (info.code === CLOSE_CODES.authFailed) {
       const failure = this.lastAuthFailure ?? {
         code: 'expired',
@@ -486,9 +440,4 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private cursorKey(repository: string): string {
     return `${this.name}:cursor:${this.options.websocketUrl}:${repository}`;
   }
-}
-
-/** A `pong`, or the server's refusal of our `ping` (rate limited): either way it read it. */
-function answersPing(message: ServerMessage): boolean {
-  return message.type === 'pong' || (message.type === 'error' && message.requestType === 'ping');
 }
