@@ -67,6 +67,8 @@ export class LocalFirstClient {
   private readonly connection: StateSignal<ClientConnectionState>;
   private readonly pending = new Emitter<void>();
   private readonly rejected = new Emitter<Rejection>();
+  /** Per repository, the check its local writes pass before they are stored (strategies are fixed). */
+  private readonly pushableChecks = new Map<string, ((event: StoredEvent) => void) | undefined>();
   private readonly maxClockDriftMs: number;
   private readonly strategySubscriptions: Unsubscribe[] = [];
   private phase: Phase = 'created';
@@ -267,7 +269,12 @@ export class LocalFirstClient {
     this.repository(name);
     const needSync = options.needSync ?? true;
     const clock = this.clock!;
-    const check = needSync ? pushableCheck(this.strategies, name) : undefined;
+    let check = this.pushableChecks.get(name);
+    if (!this.pushableChecks.has(name)) {
+      check = pushableCheck(this.strategies, name);
+      this.pushableChecks.set(name, check);
+    }
+    if (!needSync) check = undefined;
     const event = await this.storage.transaction((tx) =>
       writeLocalEvent(tx, {
         clock,

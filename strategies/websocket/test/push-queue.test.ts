@@ -1,6 +1,6 @@
 import type { StoredEvent } from '@local-first/core';
 import { describe, expect, it } from 'vitest';
-import { envelopeBytes, eventBytes, utf8Length } from '../src/client/frame-size.js';
+import { countUtf8, envelopeBytes, eventBytes, utf8Length } from '../src/client/frame-size.js';
 import { type Batch, PushQueue } from '../src/client/push-queue.js';
 
 function events(from: number, count: number, options: { repository?: string; pad?: number } = {}) {
@@ -92,7 +92,11 @@ describe('PushQueue', () => {
   });
 
   it('counts multi-byte characters as the UTF-8 bytes they become', () => {
-    expect(utf8Length('aé€😀')).toBe(Buffer.byteLength('aé€😀'));
+    for (const text of ['aé€😀', 'plain', '\ud800 lone surrogate', ''])
+      expect([utf8Length(text), countUtf8(text)]).toEqual([
+        Buffer.byteLength(text),
+        Buffer.byteLength(text),
+      ]);
     const [event] = events(1, 1);
     event!.data = { id: 't-1', title: 'ü'.repeat(100) };
     expect(eventBytes(event!)).toBe(

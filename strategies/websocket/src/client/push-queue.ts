@@ -40,7 +40,6 @@ export class PushQueue {
   private readonly waiting = new Map<string, StoredEvent[]>();
   /** Every event queued or in flight; in-flight ones point to their batch. */
   private readonly known = new Map<string, Batch | undefined>();
-  private readonly sizes = new Map<string, number>();
   private readonly inFlight = new Map<string, Batch>();
   private paused = false;
   /** Lowered after a server answers `too_large` for a batch that fit the limits we knew. */
@@ -118,7 +117,7 @@ export class PushQueue {
       if (batch.events.length === 1) {
         const [event] = batch.events;
         this.known.delete(event!.eventId);
-        this.options.refuse(event!, this.sizeOf(event!), this.options.limits().maxFrameBytes);
+        this.options.refuse(event!, eventBytes(event!), this.options.limits().maxFrameBytes);
       } else {
         this.countCap = Math.max(1, Math.floor(batch.events.length / 2));
         this.putBack(batch);
@@ -141,7 +140,6 @@ export class PushQueue {
   clear(): void {
     this.waiting.clear();
     this.known.clear();
-    this.sizes.clear();
     this.inFlight.clear();
     this.paused = false;
   }
@@ -161,7 +159,6 @@ export class PushQueue {
     this.inFlight.delete(batch.requestId);
     for (const event of batch.events) {
       this.known.delete(event.eventId);
-      this.sizes.delete(event.eventId);
     }
   }
 
@@ -181,7 +178,7 @@ export class PushQueue {
       let count = 0;
       while (count < list.length && count < cap) {
         // Events are joined by commas inside the array.
-        const size = this.sizeOf(list[count]!) + (count > 0 ? 1 : 0);
+        const size = eventBytes(list[count]!) + (count > 0 ? 1 : 0);
         if (bytes + size > budget) break;
         bytes += size;
         count++;
@@ -190,8 +187,7 @@ export class PushQueue {
         // Too large for any frame: refused for good, so it never blocks the events behind it.
         const event = list.shift()!;
         this.known.delete(event.eventId);
-        this.options.refuse(event, this.sizeOf(event), maxFrameBytes);
-        this.sizes.delete(event.eventId);
+        this.options.refuse(event, eventBytes(event), maxFrameBytes);
         return true;
       }
       if (count === 0) {
@@ -209,15 +205,6 @@ export class PushQueue {
     return false;
   }
 
-  private sizeOf(event: StoredEvent): number {
-    let size = this.sizes.get(event.eventId);
-    if (size === undefined) {
-      size = eventBytes(event);
-      this.sizes.set(event.eventId, size);
-    }
-    return size;
-  }
-
   /** Puts a batch back in front of its repository's queue. */
   private putBack(batch: Batch): void {
     for (const event of batch.events) this.known.set(event.eventId, undefined);
@@ -233,7 +220,6 @@ export class PushQueue {
     for (const eventId of eventIds) {
       if (this.known.get(eventId) !== undefined || !this.known.has(eventId)) continue;
       this.known.delete(eventId);
-      this.sizes.delete(eventId);
       gone.add(eventId);
     }
     if (gone.size === 0) return;
