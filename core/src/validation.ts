@@ -85,16 +85,21 @@ export function validateRemoteEvents(
   invalid: { eventId: string | undefined; message: string }[],
 ): SyncEvent[] {
   const valid: SyncEvent[] = [];
+  // The events of one commit share its time: parsed once per run of equal times.
+  let lastTime: string | undefined;
+  let lastMs = Number.NaN;
   for (const candidate of candidates) {
     const checked = validateEvent(candidate);
     if (!checked.ok) {
       invalid.push({ eventId: checked.eventId, message: checked.message });
       continue;
     }
-    const committed =
-      checked.event.serverCreatedAt === undefined
-        ? Number.NaN
-        : Date.parse(checked.event.serverCreatedAt);
+    const time = checked.event.serverCreatedAt;
+    if (time !== lastTime) {
+      lastTime = time;
+      lastMs = time === undefined ? Number.NaN : Date.parse(time);
+    }
+    const committed = lastMs;
     const problem = Number.isFinite(committed)
       ? eventStampProblem(checked.event, committed, maxDriftMs)
       : undefined;
