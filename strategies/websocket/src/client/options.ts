@@ -1,6 +1,8 @@
 import {
   DEFAULT_MAX_BATCH_EVENTS,
   DEFAULT_MAX_FRAME_BYTES,
+  ERROR_CODES,
+  LocalFirstError,
   type Logger,
   type Transport,
   type Verdict,
@@ -31,8 +33,13 @@ export interface AuthFailure {
 }
 
 export interface WebSocketSyncStrategyOptions {
-  /** The server's URL, e.g. `ws://localhost:8080/sync` (raw ws) or `http://localhost:8080` (socket.io). */
-  websocketUrl: string;
+  /**
+   * The server's URL, e.g. `ws://localhost:8080/sync` (raw ws) or `http://localhost:8080`
+   * (socket.io); or the URLs of several nodes of one deployment (one event log): each
+   * reconnect tries the next, so clients move off a node that is down. Cursors are kept under
+   * the first URL, so the list may change order or grow without a new catch-up from 0.
+   */
+  websocketUrl: string | readonly string[];
   /** The client half of a transport (`WsTransport`, `SocketIoTransport`, or your own). */
   transport: Transport;
   /** Name among the client's strategies. Default `websocket`. */
@@ -102,6 +109,17 @@ export const DEFAULTS = {
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxBatchesInFlight: 2,
 } as const;
+
+/** The URLs of `websocketUrl`, checked: one or more non-empty strings. */
+export function nodeUrls(option: string | readonly string[]): readonly string[] {
+  const urls = typeof option === 'string' ? [option] : [...option];
+  if (urls.length === 0 || urls.some((url) => typeof url !== 'string' || url === ''))
+    throw new LocalFirstError(
+      ERROR_CODES.invalidArgument,
+      'websocketUrl needs a URL, or a list of at least one',
+    );
+  return urls;
+}
 
 /** Delay before reconnect attempt `attempt` (0-based): full jitter over a capped exponential. */
 export function backoffDelay(

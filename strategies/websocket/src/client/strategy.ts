@@ -28,6 +28,7 @@ import {
   type Credentials,
   DEFAULT_WHEN_SYNCED_TIMEOUT_MS,
   DEFAULTS,
+  nodeUrls,
   type SyncActivity,
   type WebSocketSyncStrategyOptions,
 } from './options.js';
@@ -70,6 +71,9 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private lastAuthFailure: AuthFailure | undefined;
   private readonly limits: FrameLimits;
+  /** The nodes to connect to, and the one the next attempt uses. */
+  private readonly urls: readonly string[];
+  private urlIndex = 0;
   private readonly follower: LogFollower;
   private readonly pusher: Pusher;
 
@@ -80,14 +84,13 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
     } as Resolved;
     this.name = this.options.name;
+    this.urls = nodeUrls(options.websocketUrl);
     this.repositories = options.repositories ? new Set(options.repositories) : undefined;
     this.onAuthFailed = options.onAuthFailed;
     this.logger = options.logger ?? silentLogger;
     this.credentials = { authToken: options.authToken, headers: options.headers };
-    this.limits = new FrameLimits({
-      maxFrameBytes: this.options.maxFrameBytes,
-      maxBatchEvents: this.options.maxBatchEvents,
-    });
+    const { maxFrameBytes, maxBatchEvents } = this.options;
+    this.limits = new FrameLimits({ maxFrameBytes, maxBatchEvents });
     this.state.subscribe((state) => this.connected.set(state === 'connected'));
     const host = () => this.host!;
     this.pusher = new Pusher({
@@ -235,14 +238,15 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     const opening = ++this.opening;
     const headers = { ...this.credentials.headers };
     if (this.credentials.authToken) headers.Authorization = `Bearer ${this.credentials.authToken}`;
+    const url = this.urls[this.urlIndex % this.urls.length]!;
     let connection: TransportConnection;
     try {
-      connection = await this.options.transport.open(this.options.websocketUrl, {
+      connection = await this.options.transport.open(url, {
         headers,
         timeoutMs: this.options.connectTimeout,
       });
     } catch (error) {
-      this.logger.debug({ error, url: this.options.websocketUrl }, 'connection failed');
+      this.logger.debug({ error, url }, 'connection failed');
       if (opening === this.opening) this.scheduleReconnect();
       return;
     }
@@ -430,6 +434,8 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private scheduleReconnect(): void {
     if (!this.running || this.reconnectTimer) return;
     this.state.set('reconnecting');
+    // The node that failed may be down: the next attempt goes to the next one.
+    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
     const delay = backoffDelay(this.attempt++, this.options);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
@@ -438,6 +444,6 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   }
 
   private cursorKey(repository: string): string {
-    return `${this.name}:cursor:${this.options.websocketUrl}:${repository}`;
+    return `${this.name}:cursor:${this.urls[0]}:${repository}`;
   }
 }
