@@ -25,6 +25,7 @@ export {
   isoFromMs,
   parseSince,
 } from './event-store-args.js';
+export type { Fanout, FanoutAnnouncement, FanoutMissCause } from './fanout.js';
 export {
   formatHlc,
   type HlcState,

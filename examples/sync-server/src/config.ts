@@ -5,12 +5,20 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_STORE = 'sqlite:./data/sync.db';
 export const DEFAULT_AUTH = 'none';
+/** The environment variable read for `--fanout` when the flag is not given. */
+export const FANOUT_ENV = 'SYNC_FANOUT';
 
 /** Where events are kept. */
 export type StoreConfig =
   | { kind: 'sqlite'; path: string }
   | { kind: 'postgres'; connectionString: string }
   | { kind: 'memory' };
+
+/**
+ * How this node hears of other nodes' commits: `postgres` is LISTEN/NOTIFY through the store's
+ * database; `none` keeps broadcasts inside this process.
+ */
+export type FanoutKind = 'none' | 'postgres';
 
 /** Who may connect. */
 export type AuthConfig =
@@ -36,6 +44,8 @@ export interface ServerConfig {
   serverId?: string;
   /** Gives the store a new epoch before serving (after restoring a backup). */
   newEpoch?: boolean;
+  /** The fan-out between nodes. Default: `postgres` with a PostgreSQL store, else `none`. */
+  fanout?: FanoutKind;
 }
 
 export const USAGE = `Usage: local-first-sync-server [options]
@@ -60,6 +70,8 @@ Options:
   --server-id ID    the serverId sent to clients (default: the store's own stable id)
   --new-epoch       give the store a new epoch before serving: use it once, on the first start
                     after restoring a backup, so clients re-sync from the start
+  --fanout KIND     none | postgres: how nodes over one database hear of each other's commits
+                    (default postgres with a postgres:// store, else none; env ${FANOUT_ENV})
   --help            print this and exit
 `;
 
@@ -80,6 +92,21 @@ export function parseStore(spec: string): StoreConfig {
     return { kind: 'postgres', connectionString: spec };
   }
   throw new ConfigError(`--store "${spec}" is not sqlite:PATH, postgres://… or memory`);
+}
+
+export function parseFanout(spec: string, store: StoreConfig, from: string): FanoutKind {
+  if (spec !== 'none' && spec !== 'postgres') {
+    throw new ConfigError(`${from} "${spec}" is not none or postgres`);
+  }
+  if (spec === 'postgres' && store.kind !== 'postgres') {
+    throw new ConfigError(`${from} postgres needs a postgres:// store, not ${store.kind}`);
+  }
+  return spec;
+}
+
+/** The fan-out a store gets when none is asked for: nodes over one database should hear each other. */
+export function defaultFanout(store: StoreConfig): FanoutKind {
+  return store.kind === 'postgres' ? 'postgres' : 'none';
 }
 
 export function parseAuth(spec: string): AuthConfig {
@@ -109,6 +136,7 @@ function parseOptions(argv: readonly string[]) {
       'max-clock-drift': { type: 'string' },
       'server-id': { type: 'string' },
       'new-epoch': { type: 'boolean' },
+      fanout: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -116,9 +144,13 @@ function parseOptions(argv: readonly string[]) {
   });
 }
 
-/** Reads the command line; `help` is true when the usage should be printed instead. */
+/**
+ * Reads the command line, and `SYNC_FANOUT` from `env` when `--fanout` is not given; `help` is
+ * true when the usage should be printed instead.
+ */
 export function parseCommandLine(
   argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
 ): { help: true } | { help: false; config: ServerConfig } {
   let values: ReturnType<typeof parseOptions>['values'];
   try {
@@ -153,15 +185,21 @@ export function parseCommandLine(
   }
   const serverId = values['server-id'];
   if (serverId === '') throw new ConfigError('--server-id needs a value');
+  const store = parseStore(values.store ?? DEFAULT_STORE);
+  // An empty variable is an unset one, as shells and env files leave them.
+  const fanoutSpec = values.fanout ?? (env[FANOUT_ENV] || undefined);
+  const from = values.fanout !== undefined ? '--fanout' : FANOUT_ENV;
+  const fanout = fanoutSpec === undefined ? undefined : parseFanout(fanoutSpec, store, from);
   return {
     help: false,
     config: {
       ...(Object.keys(limits).length > 0 ? { limits } : {}),
       ...(serverId !== undefined ? { serverId } : {}),
       ...(values['new-epoch'] ? { newEpoch: true } : {}),
+      ...(fanout !== undefined ? { fanout } : {}),
       port,
       host: values.host ?? DEFAULT_HOST,
-      store: parseStore(values.store ?? DEFAULT_STORE),
+      store,
       auth: parseAuth(values.auth ?? DEFAULT_AUTH),
       staticDir: values.static,
     },

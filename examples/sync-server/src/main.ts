@@ -7,7 +7,7 @@ const logger = pino({ name: 'sync-server', level: process.env.LOG_LEVEL ?? 'info
 
 let parsed: ReturnType<typeof parseCommandLine>;
 try {
-  parsed = parseCommandLine(process.argv.slice(2));
+  parsed = parseCommandLine(process.argv.slice(2), process.env);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`${error.message}\n\n${USAGE}`);

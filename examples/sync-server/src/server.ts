@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { EventStore, Logger } from '@local-first/core';
+import type { EventStore, Fanout, Logger } from '@local-first/core';
 import { SocketIoTransportServer } from '@local-first/transport-socketio/server';
 import { WsTransportServer } from '@local-first/transport-ws/server';
 import {
@@ -16,7 +16,14 @@ import {
   type SyncLimits,
   staticTokens,
 } from '@local-first/websocket/server';
-import { type AuthConfig, ConfigError, type ServerConfig, type StoreConfig } from './config.js';
+import {
+  type AuthConfig,
+  ConfigError,
+  defaultFanout,
+  type FanoutKind,
+  type ServerConfig,
+  type StoreConfig,
+} from './config.js';
 import { createStaticHandler } from './static-files.js';
 
 /** A started server. */
@@ -25,6 +32,8 @@ export interface RunningServer {
   url: string;
   port: number;
   engine: SyncEngine;
+  /** How this node hears of the other nodes' commits; none for a single node. */
+  fanout: Fanout | undefined;
   http: Server;
   /** Graceful shutdown: in-flight commits finish, sockets close with 1001, the store closes. */
   close(): Promise<void>;
@@ -60,6 +69,25 @@ export async function openStore(config: StoreConfig): Promise<EventStore> {
   }
   await store.open();
   return store;
+}
+
+/**
+ * Opens the fan-out between nodes over the store's database, or none. Its listening connection
+ * is its own, next to the store's pool.
+ */
+export async function openFanout(
+  kind: FanoutKind,
+  config: StoreConfig,
+  logger: Logger,
+): Promise<Fanout | undefined> {
+  if (kind === 'none') return undefined;
+  if (config.kind !== 'postgres') {
+    throw new ConfigError(`--fanout postgres needs a postgres:// store, not ${config.kind}`);
+  }
+  const { PostgresFanout } = await import('@local-first/store-postgres');
+  const fanout = new PostgresFanout({ connectionString: config.connectionString, logger });
+  await fanout.open();
+  return fanout;
 }
 
 /**
@@ -108,8 +136,14 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
   const { logger } = options;
   const store = await openStore(options.store);
   if (options.newEpoch) await startNewEpoch(store, logger);
+  const fanoutKind = options.fanout ?? defaultFanout(options.store);
+  const fanout = await openFanout(fanoutKind, options.store, logger).catch(async (error) => {
+    await store.close();
+    throw error;
+  });
   const engine = new SyncEngine({
     store,
+    ...(fanout ? { fanout } : {}),
     authenticator: await createAuthenticator(options.auth, logger),
     logger,
     ...(options.authorizer ? { authorizer: options.authorizer } : {}),
@@ -160,6 +194,8 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
       socketio: `${url}/socket.io`,
       ...(app ? { app } : {}),
       store: store.kind,
+      fanout: fanoutKind,
+      ...(fanout ? { node: fanout.node } : {}),
       auth: engine.authenticator.kind,
       ...(serverId !== undefined ? { serverId } : {}),
     },
@@ -172,6 +208,7 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
     url,
     port,
     engine,
+    fanout,
     http,
     close() {
       closing ??= (async () => {
@@ -180,6 +217,7 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();
         await closed;
+        await fanout?.close();
         await store.close();
         logger.info({}, 'sync server stopped');
       })();

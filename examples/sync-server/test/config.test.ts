@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseCommandLine } from '../src/config.js';
+import { ConfigError, defaultFanout, parseCommandLine, parseStore } from '../src/config.js';
 
 describe('command line', () => {
   it('defaults to SQLite at ./data/sync.db on port 8080 with no auth', () => {
@@ -53,6 +53,38 @@ describe('command line', () => {
     expect(parseCommandLine(['--max-clock-drift', '0'])).toMatchObject({
       config: { limits: { maxClockDriftMs: 0 } },
     });
+  });
+
+  it('reads --fanout, else SYNC_FANOUT, and leaves the default to the store', () => {
+    const postgres = ['--store', 'postgres://u@127.0.0.1/db'];
+    expect(parseCommandLine(postgres)).not.toHaveProperty('config.fanout');
+    expect(parseCommandLine([...postgres, '--fanout', 'none'])).toMatchObject({
+      config: { fanout: 'none' },
+    });
+    expect(parseCommandLine([...postgres, '--fanout', 'postgres'])).toMatchObject({
+      config: { fanout: 'postgres' },
+    });
+    expect(parseCommandLine(postgres, { SYNC_FANOUT: 'none' })).toMatchObject({
+      config: { fanout: 'none' },
+    });
+    expect(
+      parseCommandLine([...postgres, '--fanout', 'postgres'], { SYNC_FANOUT: 'none' }),
+    ).toMatchObject({ config: { fanout: 'postgres' } });
+    expect(parseCommandLine(['--store', 'memory'], { SYNC_FANOUT: '' })).not.toHaveProperty(
+      'config.fanout',
+    );
+    expect(defaultFanout(parseStore('postgres://u@127.0.0.1/db'))).toBe('postgres');
+    expect(defaultFanout(parseStore('sqlite:./x.db'))).toBe('none');
+    expect(defaultFanout(parseStore('memory'))).toBe('none');
+  });
+
+  it.each([
+    [['--store', 'postgres://u@h/db', '--fanout', 'redis'], {}],
+    [['--store', 'sqlite:./x.db', '--fanout', 'postgres'], {}],
+    [['--store', 'memory'], { SYNC_FANOUT: 'postgres' }],
+    [['--store', 'postgres://u@h/db'], { SYNC_FANOUT: 'yes' }],
+  ])('refuses the fan-out of %j with %j', (argv, env) => {
+    expect(() => parseCommandLine(argv, env)).toThrow(ConfigError);
   });
 
   it('reads options after the `--` that `pnpm start -- …` passes on', () => {

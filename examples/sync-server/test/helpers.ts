@@ -1,6 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@local-first/core';
 import WebSocket from 'ws';
 import type { ServerConfig } from '../src/config.js';
@@ -34,6 +37,47 @@ export async function startTestServer(overrides: Partial<StartOptions> = {}) {
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** The server CLI as a process of its own, once it has logged that it listens. */
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  /** The JSON line it logged when it started listening. */
+  started: Record<string, unknown>;
+}
+
+/** Starts `src/main.ts` with these arguments (plus `--port 0`) and resolves once it listens. */
+export async function startServerProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ServerProcess> {
+  const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+  // One process, no wrapper: a SIGKILL must hit the server itself.
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@local-first/source', 'src/main.ts', '--port', '0', ...args],
+    { cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'], env },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    if (typeof entry.url === 'string') {
+      lines.close();
+      child.stdout!.resume();
+      return { child, port: Number(new URL(entry.url).port), started: entry };
+    }
+  }
+  throw new Error(`the server (${args.join(' ')}) exited before listening`);
+}
+
+/** Kills a process with a signal and resolves once it has exited. */
+export function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
 }
 
 export type Message = { type: string } & Record<string, unknown>;
@@ -114,18 +158,23 @@ export class RawClient {
    * that did arrive; for tests that expect the message to come.
    */
   waitFor(type: string): Promise<Message> {
+    return this.waitUntil((message) => message.type === type, `"${type}" message`);
+  }
+
+  /** The next message that passes the test, like `next`, but failing after a while like `waitFor`. */
+  waitUntil(test: (message: Message) => boolean, what: string): Promise<Message> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const guard = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
         const seen = this.history.slice(-10).map((message) => JSON.stringify(message));
         reject(
           new Error(
-            `no "${type}" message within ${WAIT_TIMEOUT_MS} ms; the last ones received: ${seen.join(', ') || 'none'}`,
+            `no ${what} within ${WAIT_TIMEOUT_MS} ms; the last ones received: ${seen.join(', ') || 'none'}`,
           ),
         );
       }, WAIT_TIMEOUT_MS);
     });
-    const arrival = this.next((message) => message.type === type);
+    const arrival = this.next(test);
     return Promise.race([arrival, guard]).finally(() => clearTimeout(timer));
   }
 

@@ -29,6 +29,8 @@ export async function streamEvents(
   const { engine, confirmations } = host;
   const { store, limits } = engine;
   const { repository, requestId } = request;
+  // Before the first page: whatever other nodes commit after it reaches this reader live.
+  await engine.beforeCatchUp(repository);
   // Read before the first page, so it names the log the pages come from.
   const epoch = await engine.epochOf(repository);
   const tags = {

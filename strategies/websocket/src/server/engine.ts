@@ -5,6 +5,7 @@ import {
   type EventStore,
   type EventsMessage,
   eventStampProblem,
+  type Fanout,
   type IncomingConnectionInfo,
   type Logger,
   type RejectedEvent,
@@ -18,6 +19,7 @@ import {
 } from '@local-first/core';
 import { type AuthenticatedUser, type Authenticator, type Authorizer, allowAll } from './auth.js';
 import { DEFAULT_LIMITS, type SyncLimits } from './options.js';
+import { FanoutRelay, type PushTicket } from './relay.js';
 import { Session } from './session.js';
 
 /** Options of the sync engine. */
@@ -39,6 +41,12 @@ export interface SyncEngineOptions {
    * restarts; none is sent when the store has no such id.
    */
   serverId?: string;
+  /**
+   * Connects this engine to the other server nodes over the same store: it announces its
+   * commits, and reads and broadcasts theirs to its own readers. Opened and closed by the
+   * caller, like the store. Default: none (broadcasts stay inside this process).
+   */
+  fanout?: Fanout;
 }
 
 /**
@@ -62,7 +70,8 @@ export interface PushResult {
  * connection (messages of one connection strictly in order, except `ping` and `events_received`
  * which are taken at once; connections in parallel), stores events in the `EventStore`,
  * acknowledges after commit, and broadcasts what is new to every other authenticated connection
- * allowed to read it.
+ * allowed to read it. With a `fanout`, it also announces each commit to the other nodes over
+ * the same store, and broadcasts theirs to its own readers the same way (see `FanoutRelay`).
  */
 export class SyncEngine {
   readonly store: EventStore;
@@ -78,6 +87,7 @@ export class SyncEngine {
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private closing = false;
   private knownServerId: { value: string | undefined } | undefined;
+  private readonly relay: FanoutRelay<Session> | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.store = options.store;
@@ -88,6 +98,17 @@ export class SyncEngine {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
     if (options.serverId !== undefined) this.knownServerId = { value: options.serverId };
+    if (options.fanout) {
+      const host = {
+        store: this.store,
+        limits: this.limits,
+        logger: this.logger,
+        broadcast: (repository: string, events: ServerEvent[], origin: Session | undefined) =>
+          this.broadcast(repository, events, origin),
+        readRepositories: () => this.readRepositories(),
+      };
+      this.relay = new FanoutRelay(host, options.fanout);
+    }
     if (this.limits.pingIntervalMs > 0) {
       this.pingTimer = setInterval(() => this.checkLiveness(), this.limits.pingIntervalMs);
       this.pingTimer.unref?.();
@@ -109,6 +130,14 @@ export class SyncEngine {
   /** The epoch of a repository's log, or `undefined` when the store has no epochs. */
   async epochOf(repository: string): Promise<string | undefined> {
     return this.store.epoch ? this.store.epoch(repository) : undefined;
+  }
+
+  /**
+   * Called before a catch-up of `repository` reads the log: with a fan-out, this node follows
+   * the repository from then on and relays other nodes' commits of it to its readers.
+   */
+  async beforeCatchUp(repository: string): Promise<void> {
+    await this.relay?.follow(repository);
   }
 
   /** Accepts the connections of a transport's server half. */
@@ -149,6 +178,26 @@ export class SyncEngine {
       this.judge(candidate, repository, mayWrite, now),
     );
     const fresh = verdicts.flatMap(({ event, refusal }) => (refusal ? [] : [event!]));
+    const ticket = this.relay?.beginPush(
+      repository,
+      verdicts.flatMap(({ event }) => (event ? [event.eventId] : [])),
+      origin,
+    );
+    try {
+      return await this.commit(repository, verdicts, fresh, origin, ticket);
+    } finally {
+      if (ticket) this.relay?.endPush(ticket);
+    }
+  }
+
+  /** The part of `push` from the append on. */
+  private async commit(
+    repository: string,
+    verdicts: readonly Verdict[],
+    fresh: SyncEvent[],
+    origin: Session | undefined,
+    ticket: PushTicket | undefined,
+  ): Promise<PushResult> {
     const appended = fresh.length > 0 ? await this.store.append(repository, fresh) : [];
     // Asked after the append: a refused repeat of an event this push just stored is its duplicate.
     const held = await this.heldAmong(repository, verdicts);
@@ -184,7 +233,15 @@ export class SyncEngine {
     if (rejected.length > 0) ack.rejected = rejected;
     if (outcomes.length > 0)
       ack.lastSequence = Math.max(...outcomes.map((outcome) => outcome.serverSequence));
-    if (stored.length > 0) await this.broadcast(repository, stored, origin);
+    // With a fan-out, the relay announces first and tells which events a read has not sent yet.
+    const own = ticket
+      ? this.relay!.committed(
+          ticket,
+          stored,
+          outcomes.filter((outcome) => outcome.duplicate),
+        )
+      : stored;
+    if (own.length > 0) await this.broadcast(repository, own, origin);
     return { ack, stored };
   }
 
@@ -271,8 +328,16 @@ export class SyncEngine {
     }
   }
 
+  /** The repositories that some open connection reads or has asked to read. */
+  private readRepositories(): Set<string> {
+    const names = new Set<string>();
+    for (const session of this.sessions) session.addReadRepositories(names);
+    return names;
+  }
+
   private checkLiveness(): void {
     for (const session of this.sessions) session.checkLiveness();
+    this.relay?.prune();
   }
 
   /**
@@ -286,6 +351,8 @@ export class SyncEngine {
     if (this.pingTimer) clearInterval(this.pingTimer);
     for (const stop of this.detach.splice(0)) stop();
     await Promise.all([...this.sessions].map((session) => session.drain()));
+    // After the drain: the pushes it finished are announced to the other nodes too.
+    this.relay?.close();
     for (const session of this.sessions)
       session.close(CLOSE_CODES.goingAway, 'server shutting down');
     await Promise.all(

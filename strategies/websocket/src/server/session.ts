@@ -117,6 +117,13 @@ export class Session implements CatchUpHost {
     return this.readableKnown.get(repository);
   }
 
+  /** Adds the repositories this connection reads, or asked to read and awaits the answer for. */
+  addReadRepositories(names: Set<string>): void {
+    for (const repository of this.readable.keys()) {
+      if (this.readableKnown.get(repository) !== false) names.add(repository);
+    }
+  }
+
   /** Called on each ping tick: a connection silent since the last ping is closed. */
   checkLiveness(): void {
     if (this.awaitingPong) {

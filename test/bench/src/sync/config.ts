@@ -14,6 +14,8 @@ export interface BenchConfig {
   fanOut: FanOutSizes;
   /** Idle authenticated connections for the memory-per-connection figure. */
   idleConnections: number;
+  /** Sequential writes for the latency across nodes on one PostgreSQL (and on one node of it). */
+  nodesLatency: LatencySizes;
 }
 
 export const FULL_CONFIG: BenchConfig = {
@@ -23,6 +25,7 @@ export const FULL_CONFIG: BenchConfig = {
   runs: 3,
   fanOut: { clients: 500, processes: 2, warmup: 20, events: 50 },
   idleConnections: 2_000,
+  nodesLatency: { warmup: 100, writes: 1_000 },
 };
 
 /** Proves the harness works end to end in a few seconds; its figures mean nothing. */
@@ -33,6 +36,7 @@ export const SMOKE_CONFIG: BenchConfig = {
   runs: 1,
   fanOut: { clients: 6, processes: 2, warmup: 1, events: 3 },
   idleConnections: 10,
+  nodesLatency: { warmup: 2, writes: 20 },
 };
 
 /**
@@ -64,6 +68,10 @@ export function configFromEnvironment(environment = process.env): {
         events: scaled(FULL_CONFIG.fanOut.events, 3),
       },
       idleConnections: scaled(FULL_CONFIG.idleConnections, 10),
+      nodesLatency: {
+        warmup: scaled(FULL_CONFIG.nodesLatency.warmup, 2),
+        writes: scaled(FULL_CONFIG.nodesLatency.writes, 20),
+      },
     },
   };
 }

@@ -173,8 +173,13 @@ export class OurServer {
     return `${this.origin.replace(/^http/, 'ws')}/sync`;
   }
 
-  /** `store`: `sqlite` (the default, in a temporary folder) or `memory`. */
-  static async start(store: 'sqlite' | 'memory' = 'sqlite'): Promise<OurServer> {
+  /**
+   * `store`: `sqlite` (the default, in a temporary folder), `memory`, or a `postgres://`
+   * connection string (several servers on one database are nodes of one deployment).
+   */
+  static async start(
+    store: 'sqlite' | 'memory' | `postgres://${string}` = 'sqlite',
+  ): Promise<OurServer> {
     const directory = await mkdtemp(join(tmpdir(), 'lf-bench-server-'));
     const child = new Child(
       'sync-server',
@@ -187,7 +192,7 @@ export class OurServer {
         '--port',
         '0',
         '--store',
-        store === 'memory' ? 'memory' : `sqlite:${join(directory, 'events.db')}`,
+        store === 'sqlite' ? `sqlite:${join(directory, 'events.db')}` : store,
       ],
       { cwd: SERVER_DIR, env: { LOG_LEVEL: 'info' }, readsOutput: true },
     );

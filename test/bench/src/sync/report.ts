@@ -230,6 +230,35 @@ export function tableRows(results: BenchResults): Row[] {
       yjs: yjs.idle.heapPerConnection / KB,
     },
   );
+  if (ours.nodes.ran) {
+    const { sameNode, acrossNodes, nodes } = ours.nodes;
+    rows.push(
+      {
+        section: '7',
+        label: `write → watch p50, ${nodes} nodes on PostgreSQL, same node`,
+        unit: 'ms',
+        ours: sameNode.latencyMs.p50,
+      },
+      {
+        section: '7',
+        label: '… p99, same node',
+        unit: 'ms',
+        ours: sameNode.latencyMs.p99,
+      },
+      {
+        section: '7',
+        label: '… p50, written on node A, seen on node C',
+        unit: 'ms',
+        ours: acrossNodes.latencyMs.p50,
+      },
+      {
+        section: '7',
+        label: '… p99, written on node A, seen on node C',
+        unit: 'ms',
+        ours: acrossNodes.latencyMs.p99,
+      },
+    );
+  }
   return rows;
 }
 
@@ -255,6 +284,10 @@ export function notes(results: BenchResults): string[] {
     'Fan-out subscribers are raw connections spread over worker processes (ours: authenticated protocol sessions; ' +
       'Yjs: WebSocket connections to the room). Both kinds recognise the event frame by its first bytes and count it ' +
       '(the n-th frame is event n) without decoding it: the figure is delivery, not applying. The writer is a real client.',
+    results.ours.nodes.ran
+      ? `Nodes: ${results.ours.nodes.nodes} server processes on one private PostgreSQL, live events between them through the database (LISTEN/NOTIFY); ` +
+        `${config.nodesLatency.writes} paced writes after ${config.nodesLatency.warmup} warm-up ones, the writer on the first node, the reader on it and then on the last.`
+      : `Nodes: not run (${results.ours.nodes.reason}).`,
     'Servers run as child processes (ours: examples/sync-server CLI, SQLite in a temp dir, default limits); server ' +
       'memory and CPU come from /proc. For the idle figure the servers run with --expose-gc and a benchmark preload ' +
       '(gc-hook.mjs) that collects on request; the server code has no benchmark hooks.',

@@ -4,6 +4,7 @@
  * cores to itself (with the clients).
  */
 import { cpus, totalmem } from 'node:os';
+import { postgresUnavailableReason, startPostgres } from '@local-first/test-services';
 import type { BenchConfig } from './config.js';
 import { OurServer, RelayServer, YjsServer } from './processes.js';
 import { type CatchUpReport, catchUp } from './scenarios/catchup.js';
@@ -13,6 +14,11 @@ import { type IdleResult, idleConnections } from './scenarios/idle.js';
 import { type LatencyResult, ourLatency, relayLatency, yjsLatency } from './scenarios/latency.js';
 import { ourPush, type PushResult, yjsPush } from './scenarios/push.js';
 import { type RelayThroughputResult, relayThroughput } from './scenarios/relay.js';
+
+/** Latency within one node and across nodes of one PostgreSQL deployment, when it can run. */
+export type NodesResult =
+  | { ran: true; sameNode: LatencyResult; acrossNodes: LatencyResult; nodes: number }
+  | { ran: false; reason: string };
 
 /** Several runs of one measurement and the run in the middle of them. */
 export interface Runs<T> {
@@ -39,6 +45,8 @@ export interface BenchResults {
     catchUpSqlJs: Runs<CatchUpReport>;
     fanOut: FanOutResult;
     idle: IdleResult;
+    /** Three nodes on one PostgreSQL: writer on node A, reader on A itself, then on node C. */
+    nodes: NodesResult;
   };
   yjs: {
     latency: LatencyResult;
@@ -48,6 +56,27 @@ export interface BenchResults {
     idle: IdleResult;
   };
 }
+
+/** Three server processes on one private PostgreSQL: ours over ws, writer on the first node. */
+async function nodesLatency(config: BenchConfig): Promise<NodesResult> {
+  const unavailable = postgresUnavailableReason();
+  if (unavailable) return { ran: false, reason: unavailable };
+  const postgres = await startPostgres();
+  const servers: OurServer[] = [];
+  try {
+    for (let index = 0; index < NODES; index++)
+      servers.push(await OurServer.start(postgres.connectionString as `postgres://${string}`));
+    const [first, , last] = servers as [OurServer, OurServer, OurServer];
+    const sameNode = await ourLatency(first, 'ws', config.nodesLatency);
+    const acrossNodes = await ourLatency(first, 'ws', config.nodesLatency, last);
+    return { ran: true, sameNode, acrossNodes, nodes: NODES };
+  } finally {
+    for (const server of servers) await server.stop();
+    await postgres.stop();
+  }
+}
+
+const NODES = 3;
 
 function median<T>(runs: T[], key: (run: T) => number): Runs<T> {
   const sorted = [...runs].sort((a, b) => key(a) - key(b));
@@ -150,10 +179,14 @@ export async function runBenchmark(
       catchUpSqlJs: median(catchUpSqlJs, (run) => run.eventsPerSecond),
       fanOut,
       idle,
+      nodes: { ran: false, reason: 'not run yet' },
     };
   } finally {
     await ourServer.stop();
   }
+
+  const nodes = await step('ours latency across nodes on PostgreSQL', () => nodesLatency(config));
+  ours.nodes = nodes;
 
   const yjsServer = await YjsServer.start();
   let yjs: BenchResults['yjs'];

@@ -57,16 +57,19 @@ async function sequential(
   return { writes: sizes.writes, latencyMs: distribution(samples), cost };
 }
 
-/** Ours: A `upsert` → B's `watch` of that record fires; memory storage on both. */
+/**
+ * Ours: A `upsert` → B's `watch` of that record fires; memory storage on both. With
+ * `readerServer`, B is connected to another node of the same deployment than A.
+ */
 export async function ourLatency(
   server: OurServer,
   transport: TransportKind,
   sizes: LatencySizes,
+  readerServer: OurServer = server,
 ): Promise<LatencyResult> {
-  const repository = `latency_${transport}`;
-  const options = { origin: server.origin, transport, repository };
-  const writer = await connectOurDevice(options);
-  const reader = await connectOurDevice(options);
+  const repository = `latency_${transport}${readerServer === server ? '' : '_nodes'}`;
+  const writer = await connectOurDevice({ origin: server.origin, transport, repository });
+  const reader = await connectOurDevice({ origin: readerServer.origin, transport, repository });
   const errors: string[] = [];
   const onActivity = (activity: SyncActivity) => {
     if (activity.type === 'server_error' || activity.type === 'rejected')

@@ -1,0 +1,2 @@
+export type { FanoutFixture, FanoutSetup } from './fixtures.js';
+export { describeFanout } from './suite.js';
