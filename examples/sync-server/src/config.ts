@@ -5,8 +5,15 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_STORE = 'sqlite:./data/sync.db';
 export const DEFAULT_AUTH = 'none';
+/** Every option `--some-name` may also come from the environment variable `SYNC_SOME_NAME`. */
+export const ENV_PREFIX = 'SYNC_';
 /** The environment variable read for `--fanout` when the flag is not given. */
 export const FANOUT_ENV = 'SYNC_FANOUT';
+
+/** The variable that stands for an option: `--max-page` is `SYNC_MAX_PAGE`. */
+export function envName(option: string): string {
+  return ENV_PREFIX + option.toUpperCase().replaceAll('-', '_');
+}
 
 /** Where events are kept. */
 export type StoreConfig =
@@ -73,6 +80,9 @@ Options:
   --fanout KIND     none | postgres: how nodes over one database hear of each other's commits
                     (default postgres with a postgres:// store, else none; env ${FANOUT_ENV})
   --help            print this and exit
+
+Every option may also be given in the environment, as SYNC_ and its name in capitals with
+underscores (SYNC_PORT=8081, SYNC_STORE=postgres://…, SYNC_NEW_EPOCH=1); the command line wins.
 `;
 
 /** A command line that cannot be run; the message says why. */
@@ -119,46 +129,84 @@ export function parseAuth(spec: string): AuthConfig {
   throw new ConfigError(`--auth "${spec}" is not none, tokens:FILE or jwt:SECRET`);
 }
 
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  store: { type: 'string' },
+  auth: { type: 'string' },
+  static: { type: 'string' },
+  'max-page': { type: 'string' },
+  'max-batch': { type: 'string' },
+  'max-frame': { type: 'string' },
+  'max-clock-drift': { type: 'string' },
+  'server-id': { type: 'string' },
+  'new-epoch': { type: 'boolean' },
+  fanout: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+type Values = {
+  -readonly [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean'
+    ? boolean
+    : string;
+};
+
+/**
+ * Fills the options the command line left out from the environment. An empty variable is an
+ * unset one, as shells and env files leave them; a flag reads 1/true/yes or 0/false/no.
+ */
+function fromEnvironment(
+  values: Values,
+  env: Readonly<Record<string, string | undefined>>,
+): Values {
+  const filled: Values = { ...values };
+  for (const [option, { type }] of Object.entries(OPTIONS) as [
+    keyof typeof OPTIONS,
+    { type: string },
+  ][]) {
+    if (option === 'help' || filled[option] !== undefined) continue;
+    const text = env[envName(option)];
+    if (text === undefined || text === '') continue;
+    if (type === 'string') {
+      (filled as Record<string, string>)[option] = text;
+      continue;
+    }
+    const flag = text.toLowerCase();
+    if (['1', 'true', 'yes'].includes(flag)) (filled as Record<string, boolean>)[option] = true;
+    else if (['0', 'false', 'no'].includes(flag))
+      (filled as Record<string, boolean>)[option] = false;
+    else throw new ConfigError(`${envName(option)}="${text}" is not 1, true, yes, 0, false or no`);
+  }
+  return filled;
+}
+
 function parseOptions(argv: readonly string[]) {
   return parseArgs({
     // `pnpm start -- --help` hands the `--` on to the script; the server takes no positional
     // arguments, so the separator means nothing here and must not end the options.
     args: argv.filter((arg) => arg !== '--'),
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      store: { type: 'string' },
-      auth: { type: 'string' },
-      static: { type: 'string' },
-      'max-page': { type: 'string' },
-      'max-batch': { type: 'string' },
-      'max-frame': { type: 'string' },
-      'max-clock-drift': { type: 'string' },
-      'server-id': { type: 'string' },
-      'new-epoch': { type: 'boolean' },
-      fanout: { type: 'string' },
-      help: { type: 'boolean' },
-    },
+    options: OPTIONS,
     strict: true,
     allowPositionals: false,
   });
 }
 
 /**
- * Reads the command line, and `SYNC_FANOUT` from `env` when `--fanout` is not given; `help` is
- * true when the usage should be printed instead.
+ * Reads the command line, and from `env` every option it does not give (`SYNC_PORT` for
+ * `--port`…); `help` is true when the usage should be printed instead.
  */
 export function parseCommandLine(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): { help: true } | { help: false; config: ServerConfig } {
-  let values: ReturnType<typeof parseOptions>['values'];
+  let given: Values;
   try {
-    ({ values } = parseOptions(argv));
+    ({ values: given } = parseOptions(argv));
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-  if (values.help) return { help: true };
+  if (given.help) return { help: true };
+  const values = fromEnvironment(given, env);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new ConfigError(`--port "${values.port}" is not a port number`);
@@ -186,9 +234,8 @@ export function parseCommandLine(
   const serverId = values['server-id'];
   if (serverId === '') throw new ConfigError('--server-id needs a value');
   const store = parseStore(values.store ?? DEFAULT_STORE);
-  // An empty variable is an unset one, as shells and env files leave them.
-  const fanoutSpec = values.fanout ?? (env[FANOUT_ENV] || undefined);
-  const from = values.fanout !== undefined ? '--fanout' : FANOUT_ENV;
+  const fanoutSpec = values.fanout;
+  const from = given.fanout !== undefined ? '--fanout' : FANOUT_ENV;
   const fanout = fanoutSpec === undefined ? undefined : parseFanout(fanoutSpec, store, from);
   return {
     help: false,

@@ -108,4 +108,34 @@ describe('command line', () => {
   ])('refuses %j with a ConfigError', (argv) => {
     expect(() => parseCommandLine(argv)).toThrow(ConfigError);
   });
+
+  it('takes every option the command line leaves out from SYNC_ variables; the command line wins', () => {
+    const env = {
+      SYNC_PORT: '8081',
+      SYNC_HOST: '0.0.0.0',
+      SYNC_STORE: 'memory',
+      SYNC_AUTH: 'tokens:t.json',
+      SYNC_MAX_PAGE: '50',
+      SYNC_MAX_CLOCK_DRIFT: '1000',
+      SYNC_SERVER_ID: 'eu-1',
+      SYNC_NEW_EPOCH: 'yes',
+      SYNC_STATIC: '',
+    };
+    expect(parseCommandLine(['--port', '9000'], env)).toMatchObject({
+      help: false,
+      config: {
+        port: 9000,
+        host: '0.0.0.0',
+        store: { kind: 'memory' },
+        auth: { kind: 'tokens', file: 't.json' },
+        limits: { maxPageEvents: 50, maxClockDriftMs: 1000 },
+        serverId: 'eu-1',
+        newEpoch: true,
+        staticDir: undefined,
+      },
+    });
+    expect(parseCommandLine([], { SYNC_NEW_EPOCH: '0' })).not.toHaveProperty('config.newEpoch');
+    expect(() => parseCommandLine([], { SYNC_NEW_EPOCH: 'maybe' })).toThrow(/SYNC_NEW_EPOCH/);
+    expect(() => parseCommandLine([], { SYNC_PORT: 'eighty' })).toThrow(ConfigError);
+  });
 });
