@@ -39,4 +39,6 @@ export interface Fanout {
   onMissed?(listener: (cause: FanoutMissCause) => void): Unsubscribe;
   /** Stops listening and releases connections; listeners hear nothing after it. */
   close(): Promise<void>;
+  /** Capability: false while this node cannot hear the others (between reconnects). */
+  readonly listening?: boolean;
 }

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Fanout } from '@local-first/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRestHandler } from '../src/server/index.js';
 import { authenticated, event, makeEngine } from './engine-fixtures.js';
@@ -42,6 +43,38 @@ describe('REST routes', () => {
       uptimeSeconds: expect.any(Number),
     });
     await engine.close();
+  });
+
+  it('says whether it can serve: ready, or 503 with what is wrong', async () => {
+    const ready = await serve();
+    expect(await ready.call('/api/ready')).toEqual({
+      status: 200,
+      body: { status: 'ready', store: 'memory', fanout: 'off' },
+    });
+    await ready.engine.close();
+
+    // A store that fails, and a fan-out that does not hear the other nodes.
+    const deaf: Fanout = {
+      node: 'deaf',
+      listening: false,
+      open: async () => undefined,
+      announce: async () => undefined,
+      onAnnouncement: () => () => undefined,
+      close: async () => undefined,
+    };
+    const broken = await serve({ fanout: deaf });
+    broken.store.lastSequence = () => Promise.reject(new Error('disk gone'));
+    const answer = await broken.call('/api/ready');
+    expect(answer).toEqual({
+      status: 503,
+      body: {
+        status: 'not_ready',
+        store: 'memory',
+        fanout: 'on',
+        problems: ['store (memory): disk gone', 'fan-out: not listening to the other nodes'],
+      },
+    });
+    await broken.engine.close();
   });
 
   it('pushes one event and a batch, with ack bodies, and broadcasts them to sockets', async () => {

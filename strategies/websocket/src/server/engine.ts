@@ -22,6 +22,11 @@ import { DEFAULT_LIMITS, type SyncLimits } from './options.js';
 import { FanoutRelay, type PushTicket } from './relay.js';
 import { Session } from './session.js';
 
+/** How long `readiness()` waits for the store. */
+export const DEFAULT_READY_TIMEOUT_MS = 2_000;
+/** A repository name no app uses: reading its end asks the store for nothing but an answer. */
+const READY_PROBE_REPOSITORY = '__ready__';
+
 /** Options of the sync engine. */
 export interface SyncEngineOptions {
   /** Where events are stored; acks are sent only after it commits. */
@@ -81,6 +86,8 @@ export class SyncEngine {
   readonly logger: Logger;
   readonly now: () => number;
   readonly startedAt: number;
+  /** How this node hears of other nodes' commits, when it runs beside others. */
+  readonly fanout: Fanout | undefined;
   private readonly sessions = new Set<Session>();
   private readonly detach: Unsubscribe[] = [];
   private readonly transports: TransportServer[] = [];
@@ -98,6 +105,7 @@ export class SyncEngine {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
     if (options.serverId !== undefined) this.knownServerId = { value: options.serverId };
+    this.fanout = options.fanout;
     if (options.fanout) {
       const host = {
         store: this.store,
@@ -113,6 +121,28 @@ export class SyncEngine {
       this.pingTimer = setInterval(() => this.checkLiveness(), this.limits.pingIntervalMs);
       this.pingTimer.unref?.();
     }
+  }
+
+  /**
+   * Whether this node can serve: its store answers within `timeoutMs`, and its fan-out (when
+   * it has one) hears the other nodes. Returns what is wrong, or nothing.
+   */
+  async readiness(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<string[]> {
+    const problems: string[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.store.lastSequence(READY_PROBE_REPOSITORY), late]);
+    } catch (error) {
+      problems.push(`store (${this.store.kind}): ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.fanout?.listening === false)
+      problems.push('fan-out: not listening to the other nodes');
+    return problems;
   }
 
   /** Open connections (authenticated or not). */

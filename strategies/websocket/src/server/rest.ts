@@ -60,7 +60,8 @@ function headersOf(request: IncomingMessage): Record<string, string> {
 }
 
 /**
- * The REST routes of the protocol: health, paged reads and pushes. They go through the same
+ * The REST routes of the protocol: health (is the process up), readiness (can it serve: store
+ * and fan-out reachable), paged reads and pushes. They go through the same
  * authenticator and authorizer as sockets, and pushes are broadcast to socket clients.
  */
 export function createRestHandler(engine: SyncEngine): RestHandler {
@@ -86,6 +87,17 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
         store: engine.store.kind,
         connections: engine.connectionCount,
         uptimeSeconds: Math.round((engine.now() - engine.startedAt) / 1000),
+      });
+    }
+    if (url.pathname === '/api/ready') {
+      if (request.method !== 'GET') throw new HttpError(405, 'invalid_message', 'use GET');
+      // For load balancers and orchestrators: send traffic here only when this answers 200.
+      const problems = await engine.readiness();
+      return reply(response, problems.length === 0 ? 200 : 503, {
+        status: problems.length === 0 ? 'ready' : 'not_ready',
+        store: engine.store.kind,
+        fanout: engine.fanout ? 'on' : 'off',
+        ...(problems.length > 0 ? { problems } : {}),
       });
     }
     const match = EVENTS_ROUTE.exec(url.pathname);
