@@ -6,7 +6,7 @@ import {
 } from '@local-first/core';
 import {
   type PostgresInstance,
-  postgresUnavailableReason,
+  postgresMissingFor,
   startPostgres,
 } from '@local-first/test-services';
 import { noAuth, SyncEngine } from '@local-first/websocket/server';
@@ -14,12 +14,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore, PostgresFanout, type PostgresFanoutOptions } from '../src/index.js';
 
-const missing = postgresUnavailableReason();
-if (missing) {
-  console.warn(
-    `\n${'!'.repeat(78)}\n  SKIPPED: the engines-over-PostgreSQL tests did not run: ${missing}\n${'!'.repeat(78)}\n`,
-  );
-}
+const missing = postgresMissingFor('the engines-over-PostgreSQL tests');
 
 type Message = { type: string } & Record<string, unknown>;
 const WAIT_MS = 5_000;

@@ -9,7 +9,7 @@ import {
 } from '@local-first/core';
 import {
   type PostgresInstance,
-  postgresUnavailableReason,
+  postgresMissingFor,
   startPostgres,
 } from '@local-first/test-services';
 import pg from 'pg';
@@ -34,12 +34,7 @@ function sampleEvent(eventId: string): SyncEvent {
 /** For pools of the tests: the server's shutdown may reach a connection that is still closing. */
 function ignoreShutdown(): void {}
 
-const missing = postgresUnavailableReason();
-if (missing) {
-  console.warn(
-    `\n${'!'.repeat(78)}\n  SKIPPED: the PostgreSQL event store tests did not run: ${missing}\n${'!'.repeat(78)}\n`,
-  );
-}
+const missing = postgresMissingFor('the PostgreSQL event store tests');
 
 describe.skipIf(missing !== undefined)('PostgresEventStore on a private PostgreSQL', () => {
   let server: PostgresInstance;

@@ -2,19 +2,14 @@ import { describeFanout } from '@local-first/contract';
 import { ERROR_CODES, type Fanout, type FanoutMissCause, silentLogger } from '@local-first/core';
 import {
   type PostgresInstance,
-  postgresUnavailableReason,
+  postgresMissingFor,
   startPostgres,
 } from '@local-first/test-services';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_NOTICE_BYTES, PostgresFanout, type PostgresFanoutOptions } from '../src/index.js';
 
-const missing = postgresUnavailableReason();
-if (missing) {
-  console.warn(
-    `\n${'!'.repeat(78)}\n  SKIPPED: the PostgreSQL fan-out tests did not run: ${missing}\n${'!'.repeat(78)}\n`,
-  );
-}
+const missing = postgresMissingFor('the PostgreSQL fan-out tests');
 
 /** For pools of the tests: the server's shutdown may reach a connection that is still closing. */
 function ignoreShutdown(): void {}

@@ -2,7 +2,7 @@ import type { SyncEvent } from '@local-first/core';
 import { PostgresEventStore } from '@local-first/store-postgres';
 import {
   type PostgresInstance,
-  postgresUnavailableReason,
+  postgresMissingFor,
   startPostgres,
 } from '@local-first/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,12 +20,7 @@ const PHASE_TWO_BATCHES = 6;
 const BATCH_EVENTS = 5;
 const REPOSITORY = 'todos';
 
-const missing = postgresUnavailableReason();
-if (missing) {
-  console.warn(
-    `\n${'!'.repeat(78)}\n  SKIPPED: the multi-node test did not run: ${missing}\n${'!'.repeat(78)}\n`,
-  );
-}
+const missing = postgresMissingFor('the multi-node test');
 
 interface WireEvent {
   eventId: string;

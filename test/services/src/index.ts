@@ -4,6 +4,7 @@ export {
   POSTGRES_OS_USER,
   type PostgresInstance,
   postgresAvailable,
+  postgresMissingFor,
   postgresUnavailableReason,
   startPostgres,
 } from './postgres.js';

@@ -88,6 +88,19 @@ export function postgresUnavailableReason(): string | undefined {
 }
 
 /** True when `startPostgres()` can work here. */
+/**
+ * For a test file that needs PostgreSQL: the reason it cannot run here, announced loudly so a
+ * skipped suite is never mistaken for a passing one; `undefined` when it can run.
+ */
+export function postgresMissingFor(what: string): string | undefined {
+  const missing = postgresUnavailableReason();
+  if (missing) {
+    const bar = '!'.repeat(78);
+    console.warn(`\n${bar}\n  SKIPPED: ${what} did not run: ${missing}\n${bar}\n`);
+  }
+  return missing;
+}
+
 export function postgresAvailable(): boolean {
   return postgresUnavailableReason() === undefined;
 }
