@@ -4,12 +4,12 @@ import {
   type SyncEvent,
   silentLogger,
 } from '@local-first/core';
+import { noAuth, SyncEngine } from '@local-first/server';
 import {
   type PostgresInstance,
   postgresMissingFor,
   startPostgres,
 } from '@local-first/test-services';
-import { noAuth, SyncEngine } from '@local-first/websocket/server';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore, PostgresFanout, type PostgresFanoutOptions } from '../src/index.js';

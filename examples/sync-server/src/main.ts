@@ -1,43 +1,28 @@
-#!/usr/bin/env node
+// Embedding the sync server in a program of your own: the same server the `local-first-server`
+// command runs, started from code, here serving the built todo app beside the sync endpoints.
+import { fileURLToPath } from 'node:url';
+import { parseCommandLine, startSyncServer, stopOnSignals, USAGE } from '@local-first/server';
 import { pino } from 'pino';
-import { ConfigError, parseCommandLine, USAGE } from './config.js';
-import { startSyncServer } from './server.js';
+
+/** The todo app's build (`pnpm --filter @local-first/todo-web build`), served at `/`. */
+const TODO_APP = fileURLToPath(new URL('../../todo-web/dist', import.meta.url));
 
 const logger = pino({ name: 'sync-server', level: process.env.LOG_LEVEL ?? 'info' });
 
-let parsed: ReturnType<typeof parseCommandLine>;
-try {
-  parsed = parseCommandLine(process.argv.slice(2), process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`${error.message}\n\n${USAGE}`);
-  process.exit(2);
-}
+// Every option of the command (`--port`, `--store`, `--auth`, SYNC_* variables …) works here too.
+const parsed = parseCommandLine(process.argv.slice(2), process.env);
 if (parsed.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
+const { config } = parsed;
 
-const server = await startSyncServer({ ...parsed.config, logger }).catch((error: unknown) => {
-  logger.fatal({ error }, 'the sync server could not start');
-  process.exit(1);
+const server = await startSyncServer({
+  ...config,
+  staticDir: config.staticDir ?? TODO_APP,
+  logger,
+  // An embedding program can hand the engine more than the command line can, for example:
+  // authorizer: { canRead: (user, repository) => …, canWrite: (user, repository) => … },
 });
-
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight commits');
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+logger.info({ app: `${server.url}/` }, 'open the todo app in a browser');
+stopOnSignals(server, logger);

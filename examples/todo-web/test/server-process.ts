@@ -1,19 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** The sync server's command-line entry, found through its package (its `bin`). */
+/** The program `pnpm start` runs: the sync-server example, which embeds @local-first/server. */
 function serverEntry(): { directory: string; main: string } {
   const manifestPath = createRequire(import.meta.url).resolve(
-    '@local-first/sync-server/package.json',
+    '@local-first/example-sync-server/package.json',
   );
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-    bin: Record<string, string>;
-  };
   const directory = dirname(manifestPath);
-  return { directory, main: join(directory, manifest.bin['local-first-sync-server']!) };
+  return { directory, main: join(directory, 'src/main.ts') };
 }
 
 /** Asked of a SIGTERM: a graceful stop takes well under this; past it the test is broken anyway. */

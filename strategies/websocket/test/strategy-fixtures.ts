@@ -15,11 +15,13 @@ import {
   type Transport,
   type TransportConnection,
 } from '@local-first/core';
+import { SyncEngine, type SyncEngineOptions, staticTokens } from '@local-first/server';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { MemoryEventStore } from '@local-first/store-memory';
 import { WebSocketSyncStrategy, type WebSocketSyncStrategyOptions } from '../src/index.js';
-import { SyncEngine, type SyncEngineOptions, staticTokens } from '../src/server/index.js';
-import { TOKENS_FIXTURE } from './engine-fixtures.js';
+
+/** The tokens every engine of these tests accepts. */
+export const TOKENS_FIXTURE = { 'token-alice': 'alice', 'token-bob': 'bob' };
 
 /**
  * An engine over a memory store whose commit clock is the (possibly fake) system clock, as a

@@ -1,8 +1,13 @@
 import { formatHlc, type Transport } from '@local-first/core';
+import { SyncEngine, staticTokens } from '@local-first/server';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SyncEngine, staticTokens } from '../src/server/index.js';
-import { TOKENS_FIXTURE } from './engine-fixtures.js';
-import { LocalTransport, makeEngine, makeReplica, type Todo } from './strategy-fixtures.js';
+import {
+  LocalTransport,
+  makeEngine,
+  makeReplica,
+  TOKENS_FIXTURE,
+  type Todo,
+} from './strategy-fixtures.js';
 
 const REPO = 'todos';
 

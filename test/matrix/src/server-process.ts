@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const require = createRequire(import.meta.url);
-const SERVER_DIR = dirname(require.resolve('@local-first/sync-server/package.json'));
+const SERVER_DIR = dirname(require.resolve('@local-first/server/package.json'));
 
 export const MATRIX_TOKENS = { 'matrix-token-1': 'alice', 'matrix-token-2': 'bob' } as const;
 
@@ -20,7 +20,7 @@ export interface ServerProcessOptions {
 }
 
 /**
- * The real sync server (examples/sync-server's CLI) in a child process, with token auth, on a
+ * The real sync server (the local-first-server command) in a child process, with token auth, on a
  * free port that it keeps across restarts.
  */
 export class ServerProcess {
@@ -58,7 +58,7 @@ export class ServerProcess {
         '--import',
         'tsx',
         '--conditions=@local-first/source',
-        'src/main.ts',
+        'src/cli.ts',
         '--port',
         String(this.port),
         '--store',

@@ -9,8 +9,8 @@ import type {
   TransportConnection,
   Unsubscribe,
 } from '@local-first/core';
+import { type Authorizer, SyncEngine, staticTokens } from '@local-first/server';
 import { MemoryEventStore } from '@local-first/store-memory';
-import { type Authorizer, SyncEngine, staticTokens } from '../../src/server/index.js';
 import type { Acceptor } from './link.js';
 
 export const CLIENT_TOKEN = 'token-alice';

@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url);
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** test/bench: workers run from here so `tsx` and the workspace packages resolve. */
 export const BENCH_DIR = join(HERE, '..', '..');
-const SERVER_DIR = dirname(require.resolve('@local-first/sync-server/package.json'));
+const SERVER_DIR = dirname(require.resolve('@local-first/server/package.json'));
 const GC_HOOK = pathToFileURL(join(HERE, 'gc-hook.mjs')).href;
 const TS_FLAGS = ['--import', 'tsx', '--conditions=@local-first/source'];
 
@@ -161,7 +161,7 @@ export class Child {
   }
 }
 
-/** Our sync server: examples/sync-server's command line, SQLite in a temporary folder. */
+/** Our sync server: the local-first-server command, SQLite in a temporary folder. */
 export class OurServer {
   private constructor(
     readonly child: Child,
@@ -188,7 +188,7 @@ export class OurServer {
         ...TS_FLAGS,
         '--import',
         GC_HOOK,
-        'src/main.ts',
+        'src/cli.ts',
         '--port',
         '0',
         '--store',

@@ -288,7 +288,7 @@ export function notes(results: BenchResults): string[] {
       ? `Nodes: ${results.ours.nodes.nodes} server processes on one private PostgreSQL, live events between them through the database (LISTEN/NOTIFY); ` +
         `${config.nodesLatency.writes} paced writes after ${config.nodesLatency.warmup} warm-up ones, the writer on the first node, the reader on it and then on the last.`
       : `Nodes: not run (${results.ours.nodes.reason}).`,
-    'Servers run as child processes (ours: examples/sync-server CLI, SQLite in a temp dir, default limits); server ' +
+    'Servers run as child processes (ours: the local-first-server command, SQLite in a temp dir, default limits); server ' +
       'memory and CPU come from /proc. For the idle figure the servers run with --expose-gc and a benchmark preload ' +
       '(gc-hook.mjs) that collects on request; the server code has no benchmark hooks.',
     'The storage benchmark is not part of this run: `pnpm --filter @local-first/bench bench:storage`.',

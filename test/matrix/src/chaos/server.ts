@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { OutputTail } from './output.js';
 
 const require = createRequire(import.meta.url);
-const SERVER_DIR = dirname(require.resolve('@local-first/sync-server/package.json'));
+const SERVER_DIR = dirname(require.resolve('@local-first/server/package.json'));
 /** Below Linux's ephemeral range (32768+), so no outgoing socket takes the port while the server is down. */
 const PORT_RANGE = [20_000, 32_000] as const;
 const STOP_TIMEOUT_MS = 10_000;
@@ -47,7 +47,7 @@ export interface UnexpectedExit {
 }
 
 /**
- * The real sync server (examples/sync-server's CLI) on a SQLite file, killed with SIGKILL and
+ * The real sync server (the local-first-server command) on a SQLite file, killed with SIGKILL and
  * started again on the same port and file. The first start picks a free port; later starts
  * take that one.
  */
@@ -97,7 +97,7 @@ export class ChaosServer {
         '--import',
         'tsx',
         '--conditions=@local-first/source',
-        'src/main.ts',
+        'src/cli.ts',
         '--port',
         String(this.port),
         '--store',

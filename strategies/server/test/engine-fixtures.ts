@@ -5,7 +5,7 @@ import {
   type SyncEvent,
 } from '@local-first/core';
 import { MemoryEventStore } from '@local-first/store-memory';
-import { SyncEngine, type SyncEngineOptions, staticTokens } from '../src/server/index.js';
+import { SyncEngine, type SyncEngineOptions, staticTokens } from '../src/engine/index.js';
 
 export const TOKENS_FIXTURE = { 'token-alice': 'alice', 'token-bob': 'bob' };
 

@@ -47,7 +47,7 @@ export interface ServerProcess {
   started: Record<string, unknown>;
 }
 
-/** Starts `src/main.ts` with these arguments (plus `--port 0`) and resolves once it listens. */
+/** Starts `src/cli.ts` with these arguments (plus `--port 0`) and resolves once it listens. */
 export async function startServerProcess(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
@@ -56,7 +56,7 @@ export async function startServerProcess(
   // One process, no wrapper: a SIGKILL must hit the server itself.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@local-first/source', 'src/main.ts', '--port', '0', ...args],
+    ['--import', 'tsx', '--conditions=@local-first/source', 'src/cli.ts', '--port', '0', ...args],
     { cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'], env },
   );
   const lines = createInterface({ input: child.stdout! });

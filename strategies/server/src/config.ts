@@ -55,7 +55,7 @@ export interface ServerConfig {
   fanout?: FanoutKind;
 }
 
-export const USAGE = `Usage: local-first-sync-server [options]
+export const USAGE = `Usage: local-first-server [options]
 
 Serves the sync protocol over raw WebSocket (/sync) and socket.io (/socket.io), plus REST (/api),
 on one port.

@@ -6,7 +6,7 @@ import {
   SyncEngine,
   type SyncEngineOptions,
   staticTokens,
-} from '../src/server/index.js';
+} from '../src/engine/index.js';
 import {
   authenticated,
   event,

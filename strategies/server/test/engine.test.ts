@@ -1,6 +1,6 @@
 import { MemoryEventStore } from '@local-first/store-memory';
 import { describe, expect, it } from 'vitest';
-import { SyncEngine, staticTokens } from '../src/server/index.js';
+import { SyncEngine, staticTokens } from '../src/engine/index.js';
 import {
   authenticated,
   connect,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Authenticator } from '../src/server/index.js';
+import type { Authenticator } from '../src/engine/index.js';
 import { authenticated, connect, event, makeEngine } from './engine-fixtures.js';
 
 /** Lets queued microtasks (message delivery, handlers) run between timer steps. */

@@ -1,7 +1,7 @@
 import type { EventStore } from '@local-first/core';
 import { MemoryEventStore } from '@local-first/store-memory';
 import { describe, expect, it } from 'vitest';
-import { SyncEngine, staticTokens } from '../src/server/index.js';
+import { SyncEngine, staticTokens } from '../src/engine/index.js';
 import {
   authenticated,
   connect,

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { bearerToken, jwtAuth, noAuth, staticTokens } from '../src/server/index.js';
+import { bearerToken, jwtAuth, noAuth, staticTokens } from '../src/engine/index.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
 const NOW = Math.floor(Date.parse('2030-01-01T00:00:00.000Z') / 1000);

@@ -1,6 +1,6 @@
 import { MAX_REQUEST_ID_LENGTH } from '@local-first/core';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INTERNAL_RETRY_AFTER_MS } from '../src/server/index.js';
+import { DEFAULT_INTERNAL_RETRY_AFTER_MS } from '../src/engine/index.js';
 import { authenticated, connect, event, makeEngine, settle } from './engine-fixtures.js';
 
 describe('SyncEngine: request ids (revision 1.1)', () => {

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Fanout } from '@local-first/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRestHandler } from '../src/server/index.js';
+import { createRestHandler } from '../src/engine/index.js';
 import { authenticated, event, makeEngine } from './engine-fixtures.js';
 
 let server: Server | undefined;

@@ -7,6 +7,14 @@ import type { EventStore, Fanout, Logger } from '@local-first/core';
 import { SocketIoTransportServer } from '@local-first/transport-socketio/server';
 import { WsTransportServer } from '@local-first/transport-ws/server';
 import {
+  type AuthConfig,
+  ConfigError,
+  defaultFanout,
+  type FanoutKind,
+  type ServerConfig,
+  type StoreConfig,
+} from './config.js';
+import {
   type Authenticator,
   type Authorizer,
   createRestHandler,
@@ -15,15 +23,7 @@ import {
   SyncEngine,
   type SyncLimits,
   staticTokens,
-} from '@local-first/websocket/server';
-import {
-  type AuthConfig,
-  ConfigError,
-  defaultFanout,
-  type FanoutKind,
-  type ServerConfig,
-  type StoreConfig,
-} from './config.js';
+} from './engine/index.js';
 import { createStaticHandler } from './static-files.js';
 
 /** A started server. */
@@ -46,6 +46,28 @@ export interface StartOptions extends ServerConfig {
   limits?: Partial<SyncLimits>;
 }
 
+/**
+ * Loads an optional part of the server (a store and its driver) and says what to install when
+ * it is missing, instead of a bare module-not-found.
+ */
+async function loadOptional<T>(load: () => Promise<T>, what: string, install: string): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new ConfigError(
+        `${what} is not installed: ${(error as Error).message.split('\n')[0]}. ` +
+          `Install it beside @local-first/server: npm install ${install}`,
+      );
+    }
+    throw error;
+  }
+}
+
+const SQLITE_PACKAGES = '@local-first/store-sqlite better-sqlite3';
+const POSTGRES_PACKAGES = '@local-first/store-postgres pg';
+
 /** Opens the configured store; drivers are loaded only for the store in use. */
 export async function openStore(config: StoreConfig): Promise<EventStore> {
   let store: EventStore;
@@ -56,18 +78,30 @@ export async function openStore(config: StoreConfig): Promise<EventStore> {
       break;
     }
     case 'sqlite': {
-      const { SqliteEventStore } = await import('@local-first/store-sqlite');
+      const { SqliteEventStore } = await loadOptional(
+        () => import('@local-first/store-sqlite'),
+        'the SQLite store',
+        SQLITE_PACKAGES,
+      );
       await mkdir(dirname(config.path), { recursive: true });
       store = new SqliteEventStore({ path: config.path });
       break;
     }
     case 'postgres': {
-      const { PostgresEventStore } = await import('@local-first/store-postgres');
+      const { PostgresEventStore } = await loadOptional(
+        () => import('@local-first/store-postgres'),
+        'the PostgreSQL store',
+        POSTGRES_PACKAGES,
+      );
       store = new PostgresEventStore({ connectionString: config.connectionString });
       break;
     }
   }
-  await store.open();
+  if (config.kind === 'memory') await store.open();
+  else {
+    const packages = config.kind === 'sqlite' ? SQLITE_PACKAGES : POSTGRES_PACKAGES;
+    await loadOptional(() => store.open(), `the ${config.kind} driver`, packages);
+  }
   return store;
 }
 
@@ -84,7 +118,11 @@ export async function openFanout(
   if (config.kind !== 'postgres') {
     throw new ConfigError(`--fanout postgres needs a postgres:// store, not ${config.kind}`);
   }
-  const { PostgresFanout } = await import('@local-first/store-postgres');
+  const { PostgresFanout } = await loadOptional(
+    () => import('@local-first/store-postgres'),
+    'the PostgreSQL fan-out',
+    POSTGRES_PACKAGES,
+  );
   const fanout = new PostgresFanout({ connectionString: config.connectionString, logger });
   await fanout.open();
   return fanout;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Coverage } from '../src/server/coverage.js';
+import { Coverage } from '../src/engine/coverage.js';
 
 // Printed so that any run, failing or not, can be replayed with FC_SEED=<seed>.
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);

@@ -20,7 +20,7 @@ async function startProcess(database: string): Promise<{ child: ChildProcess; po
       '--import',
       'tsx',
       '--conditions=@local-first/source',
-      'src/main.ts',
+      'src/cli.ts',
       '--port',
       '0',
       '--store',

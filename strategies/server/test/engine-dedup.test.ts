@@ -1,7 +1,7 @@
 import { type EventStore, formatHlc } from '@local-first/core';
 import { MemoryEventStore } from '@local-first/store-memory';
 import { describe, expect, it } from 'vitest';
-import { type Authorizer, SyncEngine, staticTokens } from '../src/server/index.js';
+import { type Authorizer, SyncEngine, staticTokens } from '../src/engine/index.js';
 import { authenticated, event, makeEngine, TOKENS_FIXTURE } from './engine-fixtures.js';
 
 const SERVER_NOW = Date.parse('2025-01-23T10:00:00.000Z');

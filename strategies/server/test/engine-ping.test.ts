@@ -1,6 +1,6 @@
 import type { MemoryEventStore } from '@local-first/store-memory';
 import { describe, expect, it } from 'vitest';
-import type { Authenticator } from '../src/server/index.js';
+import type { Authenticator } from '../src/engine/index.js';
 import { authenticated, connect, event, makeEngine } from './engine-fixtures.js';
 
 /** A promise and the function that resolves it, for a test that decides when work goes on. */

@@ -1,0 +1,32 @@
+// The engine: transport-independent, no drivers. Attach it to any TransportServer.
+
+// The runnable server: one HTTP port with raw WebSocket, socket.io, REST and metrics, over the
+// store a URL names. Its drivers are loaded only for the store in use.
+export {
+  type AuthConfig,
+  ConfigError,
+  DEFAULT_AUTH,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_STORE,
+  defaultFanout,
+  ENV_PREFIX,
+  envName,
+  type FanoutKind,
+  parseCommandLine,
+  parseStore,
+  type ServerConfig,
+  type StoreConfig,
+  USAGE,
+} from './config.js';
+export * from './engine/index.js';
+export {
+  createAuthenticator,
+  openFanout,
+  openStore,
+  type RunningServer,
+  type StartOptions,
+  startNewEpoch,
+  startSyncServer,
+} from './server.js';
+export { stopOnSignals } from './signals.js';
