@@ -53,6 +53,8 @@ export interface ServerConfig {
   newEpoch?: boolean;
   /** The fan-out between nodes. Default: `postgres` with a PostgreSQL store, else `none`. */
   fanout?: FanoutKind;
+  /** Serve Prometheus metrics at `/metrics`. Default: true. */
+  metrics?: boolean;
 }
 
 export const USAGE = `Usage: local-first-server [options]
@@ -79,6 +81,7 @@ Options:
                     after restoring a backup, so clients re-sync from the start
   --fanout KIND     none | postgres: how nodes over one database hear of each other's commits
                     (default postgres with a postgres:// store, else none; env ${FANOUT_ENV})
+  --metrics on|off  serve Prometheus metrics at /metrics (default on)
   --help            print this and exit
 
 Every option may also be given in the environment, as SYNC_ and its name in capitals with
@@ -142,6 +145,7 @@ const OPTIONS = {
   'server-id': { type: 'string' },
   'new-epoch': { type: 'boolean' },
   fanout: { type: 'string' },
+  metrics: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -237,6 +241,9 @@ export function parseCommandLine(
   const fanoutSpec = values.fanout;
   const from = given.fanout !== undefined ? '--fanout' : FANOUT_ENV;
   const fanout = fanoutSpec === undefined ? undefined : parseFanout(fanoutSpec, store, from);
+  const metrics = values.metrics;
+  if (metrics !== undefined && metrics !== 'on' && metrics !== 'off')
+    throw new ConfigError(`--metrics "${metrics}" is not on or off`);
   return {
     help: false,
     config: {
@@ -244,6 +251,7 @@ export function parseCommandLine(
       ...(serverId !== undefined ? { serverId } : {}),
       ...(values['new-epoch'] ? { newEpoch: true } : {}),
       ...(fanout !== undefined ? { fanout } : {}),
+      ...(metrics === 'off' ? { metrics: false } : {}),
       port,
       host: values.host ?? DEFAULT_HOST,
       store,

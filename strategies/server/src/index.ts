@@ -20,6 +20,7 @@ export {
   USAGE,
 } from './config.js';
 export * from './engine/index.js';
+export { ServerMetrics, type ServerMetricsOptions } from './metrics.js';
 export {
   createAuthenticator,
   openFanout,

@@ -24,6 +24,7 @@ import {
   type SyncLimits,
   staticTokens,
 } from './engine/index.js';
+import { ServerMetrics } from './metrics.js';
 import { createStaticHandler } from './static-files.js';
 
 /** A started server. */
@@ -34,6 +35,8 @@ export interface RunningServer {
   engine: SyncEngine;
   /** How this node hears of the other nodes' commits; none for a single node. */
   fanout: Fanout | undefined;
+  /** The metrics served at `/metrics`, unless turned off. */
+  metrics: ServerMetrics | undefined;
   http: Server;
   /** Graceful shutdown: in-flight commits finish, sockets close with 1001, the store closes. */
   close(): Promise<void>;
@@ -179,8 +182,10 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
     await store.close();
     throw error;
   });
+  const metrics = options.metrics === false ? undefined : new ServerMetrics();
   const engine = new SyncEngine({
     store,
+    ...(metrics ? { observer: metrics } : {}),
     ...(fanout ? { fanout } : {}),
     authenticator: await createAuthenticator(options.auth, logger),
     logger,
@@ -199,6 +204,7 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
   }
   const http = createServer((request, response) => {
     void (async () => {
+      if (metrics && (await metrics.handle(request, response))) return;
       if (await rest(request, response)) return;
       if (serveStatic && (await serveStatic(request, response))) return;
       response.writeHead(404, { 'content-type': 'application/json' });
@@ -231,6 +237,7 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
       ws: `ws://${host}:${port}/sync`,
       socketio: `${url}/socket.io`,
       ...(app ? { app } : {}),
+      ...(metrics ? { metrics: `${url}/metrics` } : {}),
       store: store.kind,
       fanout: fanoutKind,
       ...(fanout ? { node: fanout.node } : {}),
@@ -247,6 +254,7 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
     port,
     engine,
     fanout,
+    metrics,
     http,
     close() {
       closing ??= (async () => {

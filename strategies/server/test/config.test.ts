@@ -87,6 +87,20 @@ describe('command line', () => {
     expect(() => parseCommandLine(argv, env)).toThrow(ConfigError);
   });
 
+  it('reads --metrics on|off, else SYNC_METRICS; metrics are on by default', () => {
+    const config = (argv: string[], env: Record<string, string> = {}) => {
+      const parsed = parseCommandLine(argv, env);
+      if (parsed.help) throw new Error('help');
+      return parsed.config.metrics;
+    };
+    expect(config([])).toBeUndefined();
+    expect(config(['--metrics', 'on'])).toBeUndefined();
+    expect(config(['--metrics', 'off'])).toBe(false);
+    expect(config([], { SYNC_METRICS: 'off' })).toBe(false);
+    expect(config(['--metrics', 'on'], { SYNC_METRICS: 'off' })).toBeUndefined();
+    expect(() => config(['--metrics', 'maybe'])).toThrow(/--metrics "maybe" is not on or off/);
+  });
+
   it('reads options after the `--` that `pnpm start -- …` passes on', () => {
     expect(parseCommandLine(['--static', 'dist', '--', '--help'])).toEqual({ help: true });
     expect(parseCommandLine(['--', '--port', '9000'])).toMatchObject({ config: { port: 9000 } });

@@ -68,6 +68,7 @@ export async function streamEvents(
         ...tags,
       };
       host.send(message);
+      engine.observe.catchUpPage(repository, page.events.length);
       total += page.events.length;
       sent.push({ sequence: page.lastSequence, count: total });
     }

@@ -18,6 +18,7 @@ import {
   validateEvent,
 } from '@local-first/core';
 import { type AuthenticatedUser, type Authenticator, type Authorizer, allowAll } from './auth.js';
+import { type EngineObserver, guardObserver } from './observer.js';
 import { DEFAULT_LIMITS, type SyncLimits } from './options.js';
 import { FanoutRelay, type PushTicket } from './relay.js';
 import { Session } from './session.js';
@@ -52,6 +53,8 @@ export interface SyncEngineOptions {
    * caller, like the store. Default: none (broadcasts stay inside this process).
    */
   fanout?: Fanout;
+  /** Told of connections, commits, acks, broadcasts and errors (metrics). Default: none. */
+  observer?: EngineObserver;
 }
 
 /**
@@ -88,6 +91,8 @@ export class SyncEngine {
   readonly startedAt: number;
   /** How this node hears of other nodes' commits, when it runs beside others. */
   readonly fanout: Fanout | undefined;
+  /** The observer's hooks, each safe to call. */
+  readonly observe: Required<EngineObserver>;
   private readonly sessions = new Set<Session>();
   private readonly detach: Unsubscribe[] = [];
   private readonly transports: TransportServer[] = [];
@@ -106,13 +111,16 @@ export class SyncEngine {
     this.startedAt = this.now();
     if (options.serverId !== undefined) this.knownServerId = { value: options.serverId };
     this.fanout = options.fanout;
+    this.observe = guardObserver(options.observer, this.logger);
     if (options.fanout) {
       const host = {
         store: this.store,
         limits: this.limits,
         logger: this.logger,
-        broadcast: (repository: string, events: ServerEvent[], origin: Session | undefined) =>
-          this.broadcast(repository, events, origin),
+        broadcast: (repository: string, events: ServerEvent[], origin: Session | undefined) => {
+          this.observe.relayed(repository, events);
+          return this.broadcast(repository, events, origin);
+        },
         readRepositories: () => this.readRepositories(),
       };
       this.relay = new FanoutRelay(host, options.fanout);
@@ -184,7 +192,13 @@ export class SyncEngine {
     }
     const session = new Session(this, connection, info);
     this.sessions.add(session);
-    connection.onClose(() => this.sessions.delete(session));
+    this.observe.connectionOpened(info.transport);
+    let open = true;
+    connection.onClose(() => {
+      this.sessions.delete(session);
+      if (open) this.observe.connectionClosed(info.transport);
+      open = false;
+    });
   }
 
   /**
@@ -228,7 +242,9 @@ export class SyncEngine {
     origin: Session | undefined,
     ticket: PushTicket | undefined,
   ): Promise<PushResult> {
+    const started = performance.now();
     const appended = fresh.length > 0 ? await this.store.append(repository, fresh) : [];
+    const seconds = fresh.length > 0 ? (performance.now() - started) / 1000 : 0;
     // Asked after the append: a refused repeat of an event this push just stored is its duplicate.
     const held = await this.heldAmong(repository, verdicts);
     const outcomes: AppendOutcome[] = [];
@@ -261,6 +277,12 @@ export class SyncEngine {
     };
     if (duplicates.length > 0) ack.duplicates = duplicates;
     if (rejected.length > 0) ack.rejected = rejected;
+    this.observe.committed(repository, {
+      appended: stored.length,
+      duplicates: duplicates.length,
+      rejectedCodes: rejected.map((refusal) => refusal.code),
+      seconds,
+    });
     if (outcomes.length > 0)
       ack.lastSequence = Math.max(...outcomes.map((outcome) => outcome.serverSequence));
     // With a fan-out, the relay announces first and tells which events a read has not sent yet.
@@ -338,12 +360,16 @@ export class SyncEngine {
       // is still a correct hint, and readers check the epoch at their next catch-up.
       this.logger.warn({ error, repository }, 'could not read the epoch for a broadcast');
     }
+    let readers = 0;
     for (const session of this.sessions) {
       if (session === origin || !session.user) continue;
       const allowed = session.mayReadNow(repository);
-      if (allowed === true) session.send(message);
-      else if (allowed === undefined) void this.broadcastWhenKnown(session, repository, message);
+      if (allowed === true) {
+        session.send(message);
+        readers += 1;
+      } else if (allowed === undefined) void this.broadcastWhenKnown(session, repository, message);
     }
+    this.observe.broadcast(repository, events.length, readers);
   }
 
   private async broadcastWhenKnown(
@@ -352,7 +378,10 @@ export class SyncEngine {
     message: EventsMessage,
   ): Promise<void> {
     try {
-      if (await session.mayRead(repository)) session.send(message);
+      if (await session.mayRead(repository)) {
+        session.send(message);
+        this.observe.broadcast(repository, message.events.length, 1);
+      }
     } catch (error) {
       this.logger.warn({ error, repository }, 'broadcast to one connection failed');
     }

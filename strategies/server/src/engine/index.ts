@@ -20,6 +20,12 @@ export {
   type RequestContext,
 } from './messages.js';
 export {
+  type CommitObservation,
+  closeCodeName,
+  type EngineObserver,
+  guardObserver,
+} from './observer.js';
+export {
   DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS,
   DEFAULT_CATCH_UP_WINDOW_PAGES,
   DEFAULT_INTERNAL_RETRY_AFTER_MS,

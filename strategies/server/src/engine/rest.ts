@@ -79,6 +79,7 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
     request: IncomingMessage,
     response: ServerResponse,
     url: URL,
+    started: number,
   ): Promise<void> {
     if (url.pathname === '/api/health') {
       if (request.method !== 'GET') throw new HttpError(405, 'invalid_message', 'use GET');
@@ -128,6 +129,7 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
         after,
         Math.min(limit, engine.limits.maxPageEvents),
       );
+      engine.observe.catchUpPage(repository, page.events.length);
       return reply(response, 200, {
         repository,
         events: page.events,
@@ -157,18 +159,21 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
     if (!(await engine.authorizer.canWrite(user, repository)))
       throw new HttpError(403, 'forbidden', `no write access to "${repository}"`);
     const { ack } = await engine.push(user, repository, events);
-    return reply(response, 201, ack);
+    reply(response, 201, ack);
+    engine.observe.acknowledged('rest', (performance.now() - started) / 1000);
   }
 
   return async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith('/api/')) return false;
     try {
-      await route(request, response, url);
+      await route(request, response, url, performance.now());
     } catch (error) {
       if (error instanceof HttpError) {
+        engine.observe.errorSent('error', error.code);
         reply(response, error.status, { type: 'error', code: error.code, message: error.message });
       } else {
+        engine.observe.errorSent('error', 'internal');
         engine.logger.error({ error, path: url.pathname }, 'REST request failed');
         const retryAfterMs = engine.limits.internalRetryAfterMs;
         reply(

@@ -15,6 +15,7 @@ import { type CatchUpHost, streamEvents } from './catch-up.js';
 import { Confirmations } from './confirmations.js';
 import type { SyncEngine } from './engine.js';
 import { errorMessage, parseClientMessage, requestContextOf } from './messages.js';
+import { closeCodeName } from './observer.js';
 import { TokenBucket } from './rate-limit.js';
 
 /** setTimeout cannot wait longer than this; later expiries are re-armed when it fires. */
@@ -76,6 +77,9 @@ export class Session implements CatchUpHost {
   /** Sends a message if the connection is still open. */
   send(message: ServerMessage): void {
     if (this.closed || !this.connection.isOpen) return;
+    if (message.type === 'error' || message.type === 'auth_failed')
+      this.engine.observe.errorSent(message.type, message.code);
+    else if (message.type === 'lagging') this.engine.observe.lagging(message.repository);
     try {
       this.connection.send(message);
     } catch (error) {
@@ -85,6 +89,7 @@ export class Session implements CatchUpHost {
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    this.engine.observe.connectionCut(closeCodeName(code), code);
     this.connection.close(code, reason);
     this.dispose();
   }
@@ -165,8 +170,9 @@ export class Session implements CatchUpHost {
         return;
       }
     }
+    const arrived = performance.now();
     this.queue = this.queue
-      .then(() => this.handle(raw))
+      .then(() => this.handle(raw, arrived))
       .catch((error: unknown) => this.internalError(raw, error));
   }
 
@@ -201,7 +207,7 @@ export class Session implements CatchUpHost {
     );
   }
 
-  private async handle(raw: unknown): Promise<void> {
+  private async handle(raw: unknown, arrived: number): Promise<void> {
     if (this.closed) return;
     const parsed = parseClientMessage(raw);
     if (!parsed.ok) return this.send(errorMessage(parsed.code, parsed.message, parsed));
@@ -211,12 +217,13 @@ export class Session implements CatchUpHost {
       if (message.type === 'pong') return;
       return this.send(errorMessage('not_authenticated', 'send auth first', contextOf(message)));
     }
-    return this.handleAuthenticated(message, this.user);
+    return this.handleAuthenticated(message, this.user, arrived);
   }
 
   private async handleAuthenticated(
     message: ClientMessage,
     user: AuthenticatedUser,
+    arrived: number,
   ): Promise<void> {
     switch (message.type) {
       case 'pong':
@@ -236,7 +243,9 @@ export class Session implements CatchUpHost {
         }
         const { ack } = await this.engine.push(user, message.repository, events, this);
         if (message.requestId !== undefined) ack.requestId = message.requestId;
-        return this.send(ack);
+        this.send(ack);
+        this.engine.observe.acknowledged('socket', (performance.now() - arrived) / 1000);
+        return;
       }
       case 'request_events':
         if (!(await this.mayRead(message.repository))) return this.forbidden(message);
