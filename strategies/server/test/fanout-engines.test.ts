@@ -4,7 +4,11 @@ import {
   type SyncEvent,
   silentLogger,
 } from '@local-first/core';
-import { noAuth, SyncEngine } from '@local-first/server';
+import {
+  PostgresEventStore,
+  PostgresFanout,
+  type PostgresFanoutOptions,
+} from '@local-first/store-postgres';
 import {
   type PostgresInstance,
   postgresMissingFor,
@@ -12,7 +16,7 @@ import {
 } from '@local-first/test-services';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresEventStore, PostgresFanout, type PostgresFanoutOptions } from '../src/index.js';
+import { noAuth, SyncEngine } from '../src/engine/index.js';
 
 const missing = postgresMissingFor('the engines-over-PostgreSQL tests');
 
