@@ -24,5 +24,4 @@ const server = await startSyncServer({
   // An embedding program can hand the engine more than the command line can, for example:
   // authorizer: { canRead: (user, repository) => …, canWrite: (user, repository) => … },
 });
-logger.info({ app: `${server.url}/` }, 'open the todo app in a browser');
 stopOnSignals(server, logger);
