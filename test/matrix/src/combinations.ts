@@ -95,31 +95,47 @@ function transportFactory(kind: TransportName): {
 
 let runs = 0;
 
-/** Everything `describeSync` needs for one combination, with its own server process. */
+/**
+ * Everything `describeSync` needs for one combination, with its own server process. With
+ * `nodes: 2` (PostgreSQL only), two server processes share the database, and the clients of a
+ * scenario alternate between them: the first on node A, the second on node B, and so on, so
+ * every write crosses nodes through the fan-out, and the suite's raw re-push of a duplicate goes
+ * to node B.
+ */
 export async function combinationSetup(
   storage: StorageName,
   transport: TransportName,
   store: StoreName,
   connectionString?: string,
+  nodes: 1 | 2 = 1,
 ): Promise<SyncSetup> {
+  if (nodes > 1 && store !== 'store-postgres') {
+    throw new Error(`several nodes need the PostgreSQL store, not ${store}`);
+  }
   const run = `${process.pid}-${++runs}`;
   const directory = await mkdtemp(join(tmpdir(), 'lf-matrix-client-'));
-  const server = new ServerProcess({
-    store: store.replace('store-', '') as StoreKind,
-    ...(connectionString ? { connectionString } : {}),
-    maxPageEvents: MAX_PAGE_EVENTS,
-  });
-  await server.start();
+  const servers = Array.from(
+    { length: nodes },
+    () =>
+      new ServerProcess({
+        store: store.replace('store-', '') as StoreKind,
+        ...(connectionString ? { connectionString } : {}),
+        maxPageEvents: MAX_PAGE_EVENTS,
+      }),
+  );
+  for (const server of servers) await server.start();
   const { transport: makeTransport, url } = transportFactory(transport);
   const tokens = Object.keys(MATRIX_TOKENS) as [string, string];
+  let clients = 0;
   return {
     storage: storageFactory(storage, directory, run),
     transport: makeTransport,
     get websocketUrl() {
-      return url(server.origin);
+      return url(servers[servers.length - 1]!.origin);
     },
-    strategy: ({ transport: chosen, token, repositories }) =>
-      new WebSocketSyncStrategy({
+    strategy: ({ transport: chosen, token, repositories }) => {
+      const server = servers[clients++ % servers.length]!;
+      return new WebSocketSyncStrategy({
         websocketUrl: url(server.origin),
         transport: chosen,
         authToken: token,
@@ -127,13 +143,16 @@ export async function combinationSetup(
         reconnectDelay: 50,
         maxReconnectDelay: 500,
         heartbeatInterval: 0,
-      }),
+      });
+    },
     tokens,
-    restartServer: () => server.restart(),
+    async restartServer() {
+      for (const server of servers) await server.restart();
+    },
     durableServer: store !== 'store-memory',
     maxPageEvents: MAX_PAGE_EVENTS,
     async teardown() {
-      await server.dispose();
+      for (const server of servers) await server.dispose();
       await rm(directory, { recursive: true, force: true });
     },
   };
@@ -144,6 +163,8 @@ export function combinationName(
   storage: StorageName,
   transport: TransportName,
   store: StoreName,
+  nodes: 1 | 2 = 1,
 ): string {
-  return `${storage} (${STORAGES[storage]}) × ${transport} (${TRANSPORTS[transport]}) × ${store} (${STORES[store]})`;
+  const nodesPart = nodes > 1 ? `, ${nodes} nodes` : '';
+  return `${storage} (${STORAGES[storage]}) × ${transport} (${TRANSPORTS[transport]}) × ${store} (${STORES[store]}${nodesPart})`;
 }

@@ -44,4 +44,11 @@ describe.skipIf(!available)('PostgreSQL combinations', () => {
       );
     }
   }
+
+  // Two server nodes on one database: each scenario's clients alternate between them.
+  for (const transport of Object.keys(TRANSPORTS) as TransportName[]) {
+    describeSync(combinationName('storage-memory', transport, 'store-postgres', 2), async () =>
+      combinationSetup('storage-memory', transport, 'store-postgres', await freshDatabase(), 2),
+    );
+  }
 });

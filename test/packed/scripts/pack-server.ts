@@ -14,7 +14,9 @@ const SERVER_PACKAGES = [
 ];
 
 const destination = resolve(WORKSPACE_ROOT, process.argv[2] ?? 'packs');
-process.stdout.write(`building and packing ${SERVER_PACKAGES.length} packages into ${destination}…\n`);
+process.stdout.write(
+  `building and packing ${SERVER_PACKAGES.length} packages into ${destination}…\n`,
+);
 const tarballs = await packPackages(SERVER_PACKAGES, destination);
 process.stdout.write(
   [

@@ -117,20 +117,62 @@ export async function openDevice(
 /** Starts a device's sync and waits until it is connected. */
 export async function connect(device: Device): Promise<void> {
   await device.client.start();
-  await until(device.strategy.stateChanges, (state: ConnectionState) => state === 'connected');
+  await until(
+    device.strategy.stateChanges,
+    (state: ConnectionState) => state === 'connected',
+    `"connected" state of ${device.name}`,
+    () => wireReport(device),
+  );
 }
 
-/** Resolves with the first value the source emits (now or later) that passes the test. */
-export function until<T>(source: Subscribable<T>, test: (value: T) => boolean): Promise<T> {
-  return new Promise((resolve) => {
+/**
+ * How long a wait of the suite lasts before it fails with what it saw: under the test's own
+ * timeout, so a lost message reads as "device b holds …, expected …", not as a bare timeout.
+ */
+export const SYNC_WAIT_MS = 15_000;
+
+/**
+ * Resolves with the first value the source emits (now or later) that passes the test. After
+ * `SYNC_WAIT_MS` it rejects naming `what` it waited for, the last value seen and `report()`.
+ */
+export function until<T>(
+  source: Subscribable<T>,
+  test: (value: T) => boolean,
+  what = 'the awaited state',
+  report: () => string = () => '',
+  show: (value: T) => string = (value) => JSON.stringify(value),
+): Promise<T> {
+  return new Promise((resolve, reject) => {
     let settled = false;
+    let last: { value: T } | undefined;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      unsubscribe();
+      const seen = last === undefined ? 'nothing' : show(last.value);
+      const more = report();
+      reject(
+        new Error(
+          `no ${what} within ${SYNC_WAIT_MS} ms; last seen: ${seen}${more ? `; ${more}` : ''}`,
+        ),
+      );
+    }, SYNC_WAIT_MS);
     const unsubscribe = source.subscribe((value) => {
+      last = { value };
       if (settled || !test(value)) return;
       settled = true;
+      clearTimeout(timer);
       queueMicrotask(() => unsubscribe());
       resolve(value);
     });
   });
+}
+
+/** What a device's wire saw, for a failed wait's report. */
+export function wireReport(device: Device): string {
+  const { transport } = device;
+  const sent = transport.sentTypes.slice(-8).join(', ') || 'nothing';
+  return `${device.name}: ${transport.opened} connection(s) opened, last sent: ${sent}`;
 }
 
 /** The items of a device as `id:title`, sorted by id, tombstones as `id:deleted`. */
@@ -144,6 +186,9 @@ export async function converged(device: Device, expected: readonly string[]): Pr
   await until(
     device.items.query().includeDeleted().watch(),
     (items) => snapshot(items).join('|') === want,
+    `convergence of ${device.name} on [${expected.join(', ')}]`,
+    () => wireReport(device),
+    (items) => `[${snapshot(items).join(', ')}]`,
   );
 }
 
@@ -152,10 +197,23 @@ export function drained(device: Device): Promise<void> {
   const { client } = device;
   return new Promise((resolve, reject) => {
     let done = false;
+    let left = -1;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      unsubscribe();
+      reject(
+        new Error(
+          `${device.name} still had ${left} pending event(s) after ${SYNC_WAIT_MS} ms; ${wireReport(device)}`,
+        ),
+      );
+    }, SYNC_WAIT_MS);
     const check = () =>
       client.getPendingEvents().then((pending) => {
+        left = pending.length;
         if (done || pending.length > 0) return;
         done = true;
+        clearTimeout(timer);
         unsubscribe();
         resolve();
       }, reject);
