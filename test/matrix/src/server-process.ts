@@ -106,6 +106,17 @@ export class ServerProcess {
     });
   }
 
+  /** SIGKILL: the process dies at once, as a crashed machine's would; the port stays reserved. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
