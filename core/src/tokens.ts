@@ -1,5 +1,6 @@
 import type { LocalFirstClient, LocalFirstClientOptions } from './client.js';
 import type { EventStore } from './event-store.js';
+import type { Fanout } from './fanout.js';
 import type { Logger } from './logger.js';
 import type { Repository } from './repository.js';
 import type { StorageAdapter } from './storage.js';
@@ -36,4 +37,6 @@ export const TOKENS = {
   EventStore: token<EventStore>('EventStore'),
   /** Server halves of transports; bind several, the server attaches all of them. */
   TransportServer: token<TransportServer>('TransportServer'),
+  /** How a server node hears of the other nodes' commits (optional: one node needs none). */
+  Fanout: token<Fanout>('Fanout'),
 } as const;

@@ -1,4 +1,4 @@
-export { postgresEventStoreModule } from './module.js';
+export { postgresEventStoreModule, postgresFanoutModule } from './module.js';
 export { MAX_NOTICE_BYTES } from './notice.js';
 export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
 export {

@@ -3,6 +3,7 @@ import {
   createLocalFirstContainer,
   ERROR_CODES,
   type EventStore,
+  type Fanout,
   type SyncEvent,
   silentLogger,
   TOKENS,
@@ -17,7 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PostgresEventStore,
   type PostgresEventStoreOptions,
+  PostgresFanout,
   postgresEventStoreModule,
+  postgresFanoutModule,
 } from '../src/index.js';
 
 /** A valid insert event whose content follows from its id. */
@@ -236,5 +239,20 @@ describe('postgresEventStoreModule', () => {
     expect(store).toBeInstanceOf(PostgresEventStore);
     expect(store.kind).toBe('postgres');
     expect(container.get<EventStore>(TOKENS.EventStore)).toBe(store);
+  });
+});
+
+describe('postgresFanoutModule', () => {
+  it('binds one fan-out per container, not yet listening, logging to the bound logger', () => {
+    const logger = { debug() {}, info() {}, warn() {}, error() {} };
+    const container = createLocalFirstContainer(
+      postgresFanoutModule({ connectionString: 'postgres://nobody@127.0.0.1:1/none', node: 'n1' }),
+    );
+    container.bind(TOKENS.Logger).toConstantValue(logger);
+    const fanout = container.get<Fanout>(TOKENS.Fanout);
+    expect(fanout).toBeInstanceOf(PostgresFanout);
+    expect(fanout.node).toBe('n1');
+    expect(fanout.listening).toBe(false);
+    expect(container.get<Fanout>(TOKENS.Fanout)).toBe(fanout);
   });
 });

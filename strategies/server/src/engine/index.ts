@@ -19,6 +19,7 @@ export {
   parseClientMessage,
   type RequestContext,
 } from './messages.js';
+export { SERVER_TOKENS, type SyncEngineModuleOptions, syncEngineModule } from './module.js';
 export {
   type CommitObservation,
   closeCodeName,
