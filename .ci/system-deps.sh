@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the tests use: PostgreSQL (private instances started by the tests) and
-# Chromium (browser tests). Installs only what is missing; needs root or sudo.
+# Debian packages the tests use: PostgreSQL and Redis (private instances started by the tests)
+# and Chromium (browser tests). Installs only what is missing; needs root or sudo.
 set -euo pipefail
 
 packages=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
+[ -x /usr/bin/redis-server ] || packages+=(redis-server)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 
 if [ ${#packages[@]} -eq 0 ]; then

@@ -23,9 +23,29 @@ export type StoreConfig =
 
 /**
  * How this node hears of other nodes' commits: `postgres` is LISTEN/NOTIFY through the store's
- * database; `none` keeps broadcasts inside this process.
+ * database; a `redis://` (or `rediss://`) URL is pub/sub through that Redis; `none` keeps
+ * broadcasts inside this process.
  */
-export type FanoutKind = 'none' | 'postgres';
+export type FanoutKind = 'none' | 'postgres' | `redis://${string}` | `rediss://${string}`;
+
+/** True for a fan-out spec that names a Redis server. */
+export function isRedisFanout(
+  kind: FanoutKind,
+): kind is `redis://${string}` | `rediss://${string}` {
+  return kind.startsWith('redis://') || kind.startsWith('rediss://');
+}
+
+/** A fan-out spec fit for a log line: a Redis URL without its password. */
+export function describeFanoutKind(kind: FanoutKind): string {
+  if (!isRedisFanout(kind)) return kind;
+  try {
+    const url = new URL(kind);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'redis';
+  }
+}
 
 /** Who may connect. */
 export type AuthConfig =
@@ -79,7 +99,8 @@ Options:
   --server-id ID    the serverId sent to clients (default: the store's own stable id)
   --new-epoch       give the store a new epoch before serving: use it once, on the first start
                     after restoring a backup, so clients re-sync from the start
-  --fanout KIND     none | postgres: how nodes over one database hear of each other's commits
+  --fanout KIND     none | postgres | redis://HOST:PORT: how nodes over one database hear of
+                    each other's commits: through PostgreSQL itself or through Redis pub/sub
                     (default postgres with a postgres:// store, else none; env ${FANOUT_ENV})
   --metrics on|off  serve Prometheus metrics at /metrics (default on)
   --help            print this and exit
@@ -108,13 +129,23 @@ export function parseStore(spec: string): StoreConfig {
 }
 
 export function parseFanout(spec: string, store: StoreConfig, from: string): FanoutKind {
-  if (spec !== 'none' && spec !== 'postgres') {
-    throw new ConfigError(`${from} "${spec}" is not none or postgres`);
+  const redis = spec.startsWith('redis://') || spec.startsWith('rediss://');
+  if (spec !== 'none' && spec !== 'postgres' && !redis) {
+    throw new ConfigError(`${from} "${spec}" is not none, postgres or a redis:// URL`);
   }
-  if (spec === 'postgres' && store.kind !== 'postgres') {
-    throw new ConfigError(`${from} postgres needs a postgres:// store, not ${store.kind}`);
+  if (redis) {
+    try {
+      new URL(spec);
+    } catch {
+      throw new ConfigError(`${from} "${spec}" is not a valid redis:// URL`);
+    }
   }
-  return spec;
+  if (spec !== 'none' && store.kind !== 'postgres') {
+    // Nodes share their log in one database; a fan-out only tells them when it grew.
+    const name = redis ? 'redis://…' : 'postgres';
+    throw new ConfigError(`${from} ${name} needs a postgres:// store, not ${store.kind}`);
+  }
+  return spec as FanoutKind;
 }
 
 /** The fan-out a store gets when none is asked for: nodes over one database should hear each other. */

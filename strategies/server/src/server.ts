@@ -10,7 +10,9 @@ import {
   type AuthConfig,
   ConfigError,
   defaultFanout,
+  describeFanoutKind,
   type FanoutKind,
+  isRedisFanout,
   type ServerConfig,
   type StoreConfig,
 } from './config.js';
@@ -70,6 +72,7 @@ async function loadOptional<T>(load: () => Promise<T>, what: string, install: st
 
 const SQLITE_PACKAGES = '@local-first/store-sqlite better-sqlite3';
 const POSTGRES_PACKAGES = '@local-first/store-postgres pg';
+const REDIS_PACKAGES = '@local-first/fanout-redis ioredis';
 
 /** Opens the configured store; drivers are loaded only for the store in use. */
 export async function openStore(config: StoreConfig): Promise<EventStore> {
@@ -119,7 +122,19 @@ export async function openFanout(
 ): Promise<Fanout | undefined> {
   if (kind === 'none') return undefined;
   if (config.kind !== 'postgres') {
-    throw new ConfigError(`--fanout postgres needs a postgres:// store, not ${config.kind}`);
+    throw new ConfigError(
+      `--fanout ${describeFanoutKind(kind)} needs a postgres:// store, not ${config.kind}`,
+    );
+  }
+  if (isRedisFanout(kind)) {
+    const { RedisFanout } = await loadOptional(
+      () => import('@local-first/fanout-redis'),
+      'the Redis fan-out',
+      REDIS_PACKAGES,
+    );
+    const fanout = new RedisFanout({ url: kind, logger });
+    await fanout.open();
+    return fanout;
   }
   const { PostgresFanout } = await loadOptional(
     () => import('@local-first/store-postgres'),
@@ -239,7 +254,7 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
       ...(app ? { app } : {}),
       ...(metrics ? { metrics: `${url}/metrics` } : {}),
       store: store.kind,
-      fanout: fanoutKind,
+      fanout: describeFanoutKind(fanoutKind),
       ...(fanout ? { node: fanout.node } : {}),
       auth: engine.authenticator.kind,
       ...(serverId !== undefined ? { serverId } : {}),

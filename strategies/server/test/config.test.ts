@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defaultFanout, parseCommandLine, parseStore } from '../src/config.js';
+import {
+  ConfigError,
+  defaultFanout,
+  describeFanoutKind,
+  parseCommandLine,
+  parseStore,
+} from '../src/config.js';
 
 describe('command line', () => {
   it('defaults to SQLite at ./data/sync.db on port 8080 with no auth', () => {
@@ -78,11 +84,25 @@ describe('command line', () => {
     expect(defaultFanout(parseStore('memory'))).toBe('none');
   });
 
+  it('reads a redis:// fan-out, and logs it without its password', () => {
+    const postgres = ['--store', 'postgres://u@127.0.0.1/db'];
+    expect(
+      parseCommandLine([...postgres, '--fanout', 'redis://:secret@cache:6379/0']),
+    ).toMatchObject({ config: { fanout: 'redis://:secret@cache:6379/0' } });
+    expect(parseCommandLine(postgres, { SYNC_FANOUT: 'rediss://cache:6380' })).toMatchObject({
+      config: { fanout: 'rediss://cache:6380' },
+    });
+    expect(describeFanoutKind('redis://:secret@cache:6379/0')).toBe('redis://:***@cache:6379/0');
+    expect(describeFanoutKind('postgres')).toBe('postgres');
+  });
+
   it.each([
     [['--store', 'postgres://u@h/db', '--fanout', 'redis'], {}],
     [['--store', 'sqlite:./x.db', '--fanout', 'postgres'], {}],
     [['--store', 'memory'], { SYNC_FANOUT: 'postgres' }],
     [['--store', 'postgres://u@h/db'], { SYNC_FANOUT: 'yes' }],
+    [['--store', 'sqlite:./x.db', '--fanout', 'redis://127.0.0.1:6379'], {}],
+    [['--store', 'postgres://u@h/db', '--fanout', 'redis://[::1'], {}],
   ])('refuses the fan-out of %j with %j', (argv, env) => {
     expect(() => parseCommandLine(argv, env)).toThrow(ConfigError);
   });

@@ -14,6 +14,7 @@ import { event, TOKENS_FIXTURE } from './engine-fixtures.js';
 
 /** The server half of an in-process transport: hands each connection made with `connect()` on. */
 class InProcessTransportServer implements TransportServer {
+  readonly name = 'in-process';
   private handler:
     | ((connection: TransportConnection, info: IncomingConnectionInfo) => void)
     | undefined;
@@ -44,7 +45,7 @@ describe('syncEngineModule', () => {
     container.bind(SERVER_TOKENS.EngineObserver).toConstantValue(metrics);
     container.bind(TOKENS.TransportServer).toConstantValue(transport);
 
-    const engine = container.get(SERVER_TOKENS.SyncEngine);
+    const engine = container.get<SyncEngine>(SERVER_TOKENS.SyncEngine);
     expect(engine).toBeInstanceOf(SyncEngine);
     expect(container.get(SERVER_TOKENS.SyncEngine)).toBe(engine);
     expect(engine.store).toBeInstanceOf(MemoryEventStore);

@@ -3,8 +3,12 @@ import { PostgresEventStore } from '@local-first/store-postgres';
 import {
   type PostgresInstance,
   postgresMissingFor,
+  type RedisInstance,
+  redisMissingFor,
   startPostgres,
+  startRedis,
 } from '@local-first/test-services';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Message,
@@ -140,101 +144,125 @@ function idsOf(device: number, phase: string, batch: number): string[] {
   return Array.from({ length: BATCH_EVENTS }, (_, k) => `d${device}-${phase}-b${batch}-e${k}`);
 }
 
+const redisMissing = redisMissingFor('the multi-node test over Redis');
+
 describe.skipIf(missing !== undefined)('three server processes on one PostgreSQL', () => {
   let postgres: PostgresInstance;
+  let redis: RedisInstance | undefined;
   const servers: ServerProcess[] = [];
 
   beforeAll(async () => {
     postgres = await startPostgres();
+    if (redisMissing === undefined) redis = await startRedis();
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all(servers.map((server) => stopProcess(server.child, 'SIGTERM')));
+    await redis?.stop();
     await postgres?.stop();
   });
 
-  it('relays writes between nodes live, and survives a node killed mid-stream', async () => {
-    const store = postgres.connectionString;
-    const { SYNC_FANOUT: _unset, ...env } = process.env;
-    servers.push(
-      ...(await Promise.all(
-        Array.from({ length: NODES }, () => startServerProcess(['--store', store], env)),
-      )),
-    );
-    for (const server of servers) expect(server.started).toMatchObject({ fanout: 'postgres' });
-    const devices = servers.map((_, index) => new Device(`device-${index}`));
-    await Promise.all(devices.map((device, index) => device.connect(servers[index]!.port)));
-
-    // Phase 1: every device writes through its own node; the others must see it live.
-    await Promise.all(
-      devices.map(async (device, index) => {
-        for (let round = 0; round < PHASE_ONE_ROUNDS; round++) {
-          await device.push(idsOf(index, 'one', round)).ack;
-        }
-      }),
-    );
-    for (const [index, device] of devices.entries()) {
-      const others = devices.flatMap((other, o) => (o === index ? [] : [...other.acked]));
-      await device.receives(others, "the other nodes' writes");
-      expect(others.filter((eventId) => !device.live.has(eventId))).toEqual([]);
-    }
-
-    // Phase 2: everyone streams batches; node 2 is killed right after its first ack.
-    const victim = 2;
-    const streams = devices.map((_device, index) =>
-      Array.from({ length: PHASE_TWO_BATCHES }, (_, batch) => idsOf(index, 'two', batch)),
-    );
-    const pushes = devices.map((device, index) =>
-      streams[index]!.map((eventIds) => device.push(eventIds)),
-    );
-    await Promise.all(pushes.flatMap((list) => list.map((push) => push.sent)));
-    await pushes[victim]![0]!.ack;
-    const closed = devices[victim]!.raw.closed;
-    await stopProcess(servers[victim]!.child, 'SIGKILL');
-    expect((await closed).code).toBe(1006);
-    await Promise.all(
-      pushes.flatMap((list, index) => (index === victim ? [] : list.map((push) => push.ack))),
-    );
-
-    // The victim's device moves to node 0, catches up, and sends what was never acknowledged.
-    const device = devices[victim]!;
-    const unacked = streams[victim]!.flat().filter((eventId) => !device.acked.has(eventId));
-    await device.connect(servers[0]!.port);
-    const duplicates: string[] = [];
-    const resend = async (eventIds: string[]) => {
-      for (let start = 0; start < eventIds.length; start += BATCH_EVENTS) {
-        const ack = await device.push(eventIds.slice(start, start + BATCH_EVENTS)).ack;
-        duplicates.push(...((ack.duplicates as string[] | undefined) ?? []));
+  // The fan-out through PostgreSQL itself (the default), and through Redis pub/sub.
+  it.for(['postgres', 'redis'] as const)(
+    'relays writes between nodes live (fan-out: %s), and survives a node killed mid-stream',
+    { timeout: 90_000 },
+    async (fanout, context) => {
+      if (fanout === 'redis' && !redis) return context.skip(redisMissing);
+      // Each run has a database of its own: the other run's log must not count here.
+      const database = `nodes_${fanout}`;
+      const admin = new pg.Client({ connectionString: postgres.connectionString });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${database}`);
+      await admin.end();
+      const store = postgres.database(database);
+      const { SYNC_FANOUT: _unset, ...env } = process.env;
+      const fanoutArgs = fanout === 'redis' ? ['--fanout', redis!.url] : [];
+      for (const server of servers.splice(0)) await stopProcess(server.child, 'SIGTERM');
+      servers.push(
+        ...(await Promise.all(
+          Array.from({ length: NODES }, () =>
+            startServerProcess(['--store', store, ...fanoutArgs], env),
+          ),
+        )),
+      );
+      const logged = fanout === 'redis' ? redis!.url.replace(/\/$/, '') : 'postgres';
+      for (const server of servers) {
+        expect(String(server.started.fanout).replace(/\/$/, '')).toBe(logged);
       }
-    };
-    // The kill may or may not land between a commit and its ack; this makes sure it did once:
-    // the last batch is in the log as if node 2 had committed it and died before broadcasting,
-    // announcing or acknowledging it. Nothing is committed after it, so no read of a later
-    // commit can bring it to the other nodes: only the re-sent duplicate can.
-    const orphans = unacked.slice(-BATCH_EVENTS);
-    await resend(unacked.slice(0, -BATCH_EVENTS));
-    const crashed = new PostgresEventStore({ connectionString: store, poolConfig: { max: 1 } });
-    await crashed.open();
-    await crashed.append(REPOSITORY, orphans.map(sample));
-    await crashed.close();
-    await resend(orphans);
-    expect(duplicates).toEqual(expect.arrayContaining(orphans));
-    expect(streams[victim]!.flat().filter((eventId) => !device.acked.has(eventId))).toEqual([]);
+      const devices = servers.map((_, index) => new Device(`device-${index}`));
+      await Promise.all(devices.map((device, index) => device.connect(servers[index]!.port)));
 
-    const acknowledged = new Set(devices.flatMap((each) => [...each.acked]));
-    expect(acknowledged.size).toBe(NODES * BATCH_EVENTS * (PHASE_ONE_ROUNDS + PHASE_TWO_BATCHES));
-    for (const [index, each] of devices.entries()) {
-      const others = [...acknowledged].filter((eventId) => !eventId.startsWith(`d${index}-`));
-      await each.receives(others, 'every write of the others');
-      // Nodes 0 and 1 relayed the orphans live: the re-send was the only news of them.
-      if (index !== victim)
-        expect(orphans.filter((eventId) => !each.live.has(eventId))).toEqual([]);
-      // Its own writes are never echoed to it: it reads them back from its cursor.
-      await each.catchUp();
-      const sequences = [...each.bySequence.keys()].sort((a, b) => a - b);
-      expect(sequences).toEqual(Array.from({ length: acknowledged.size }, (_, i) => i + 1));
-      expect(new Set(each.bySequence.values())).toEqual(acknowledged);
-      expect(each.problems).toEqual([]);
-    }
-  }, 90_000);
+      // Phase 1: every device writes through its own node; the others must see it live.
+      await Promise.all(
+        devices.map(async (device, index) => {
+          for (let round = 0; round < PHASE_ONE_ROUNDS; round++) {
+            await device.push(idsOf(index, 'one', round)).ack;
+          }
+        }),
+      );
+      for (const [index, device] of devices.entries()) {
+        const others = devices.flatMap((other, o) => (o === index ? [] : [...other.acked]));
+        await device.receives(others, "the other nodes' writes");
+        expect(others.filter((eventId) => !device.live.has(eventId))).toEqual([]);
+      }
+
+      // Phase 2: everyone streams batches; node 2 is killed right after its first ack.
+      const victim = 2;
+      const streams = devices.map((_device, index) =>
+        Array.from({ length: PHASE_TWO_BATCHES }, (_, batch) => idsOf(index, 'two', batch)),
+      );
+      const pushes = devices.map((device, index) =>
+        streams[index]!.map((eventIds) => device.push(eventIds)),
+      );
+      await Promise.all(pushes.flatMap((list) => list.map((push) => push.sent)));
+      await pushes[victim]![0]!.ack;
+      const closed = devices[victim]!.raw.closed;
+      await stopProcess(servers[victim]!.child, 'SIGKILL');
+      expect((await closed).code).toBe(1006);
+      await Promise.all(
+        pushes.flatMap((list, index) => (index === victim ? [] : list.map((push) => push.ack))),
+      );
+
+      // The victim's device moves to node 0, catches up, and sends what was never acknowledged.
+      const device = devices[victim]!;
+      const unacked = streams[victim]!.flat().filter((eventId) => !device.acked.has(eventId));
+      await device.connect(servers[0]!.port);
+      const duplicates: string[] = [];
+      const resend = async (eventIds: string[]) => {
+        for (let start = 0; start < eventIds.length; start += BATCH_EVENTS) {
+          const ack = await device.push(eventIds.slice(start, start + BATCH_EVENTS)).ack;
+          duplicates.push(...((ack.duplicates as string[] | undefined) ?? []));
+        }
+      };
+      // The kill may or may not land between a commit and its ack; this makes sure it did once:
+      // the last batch is in the log as if node 2 had committed it and died before broadcasting,
+      // announcing or acknowledging it. Nothing is committed after it, so no read of a later
+      // commit can bring it to the other nodes: only the re-sent duplicate can.
+      const orphans = unacked.slice(-BATCH_EVENTS);
+      await resend(unacked.slice(0, -BATCH_EVENTS));
+      const crashed = new PostgresEventStore({ connectionString: store, poolConfig: { max: 1 } });
+      await crashed.open();
+      await crashed.append(REPOSITORY, orphans.map(sample));
+      await crashed.close();
+      await resend(orphans);
+      expect(duplicates).toEqual(expect.arrayContaining(orphans));
+      expect(streams[victim]!.flat().filter((eventId) => !device.acked.has(eventId))).toEqual([]);
+
+      const acknowledged = new Set(devices.flatMap((each) => [...each.acked]));
+      expect(acknowledged.size).toBe(NODES * BATCH_EVENTS * (PHASE_ONE_ROUNDS + PHASE_TWO_BATCHES));
+      for (const [index, each] of devices.entries()) {
+        const others = [...acknowledged].filter((eventId) => !eventId.startsWith(`d${index}-`));
+        await each.receives(others, 'every write of the others');
+        // Nodes 0 and 1 relayed the orphans live: the re-send was the only news of them.
+        if (index !== victim)
+          expect(orphans.filter((eventId) => !each.live.has(eventId))).toEqual([]);
+        // Its own writes are never echoed to it: it reads them back from its cursor.
+        await each.catchUp();
+        const sequences = [...each.bySequence.keys()].sort((a, b) => a - b);
+        expect(sequences).toEqual(Array.from({ length: acknowledged.size }, (_, i) => i + 1));
+        expect(new Set(each.bySequence.values())).toEqual(acknowledged);
+        expect(each.problems).toEqual([]);
+      }
+    },
+  );
 });

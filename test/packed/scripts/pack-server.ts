@@ -8,6 +8,7 @@ const SERVER_PACKAGES = [
   '@local-first/store-memory',
   '@local-first/store-sqlite',
   '@local-first/store-postgres',
+  '@local-first/fanout-redis',
   '@local-first/transport-ws',
   '@local-first/transport-socketio',
   '@local-first/server',

@@ -25,6 +25,7 @@ const PACKED = [
   '@local-first/store-memory',
   '@local-first/store-sqlite',
   '@local-first/store-postgres',
+  '@local-first/fanout-redis',
   SERVER,
 ];
 /** Server-side packages that a browser app must never install. */
@@ -39,6 +40,8 @@ const SERVER_ONLY = [
   'pg',
   '@local-first/store-sqlite',
   '@local-first/store-postgres',
+  '@local-first/fanout-redis',
+  'ioredis',
 ];
 /** Building, packing and installing take a while on a small machine; none of it is timed. */
 const SETUP_TIMEOUT_MS = 300_000;

@@ -8,3 +8,12 @@ export {
   postgresUnavailableReason,
   startPostgres,
 } from './postgres.js';
+export {
+  DEBIAN_REDIS_SERVER,
+  REDIS_SERVER_ENV,
+  type RedisInstance,
+  redisMissingFor,
+  redisUnavailableReason,
+  type StartRedisOptions,
+  startRedis,
+} from './redis.js';
