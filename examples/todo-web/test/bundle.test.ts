@@ -16,6 +16,9 @@ const SERVER_MARKERS = [
   'too many messages; slow down',
   'the server could not handle this request',
   'server shutting down',
+  // the server's metrics, and prom-client's
+  'local_first_events_appended_total',
+  'collectDefaultMetrics',
   // jose
   'JWSSignatureVerificationFailed',
   // better-sqlite3, pg, ws's server, socket.io's server
