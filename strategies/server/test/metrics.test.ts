@@ -66,7 +66,7 @@ describe('GET /metrics', () => {
       body: JSON.stringify(event('e4')),
     });
     expect(pushed.status).toBe(201);
-    const read = await fetch(`${url}/api/events/todos?after=0`, {
+    const read = await fetch(`${url}/api/events/todos?afterSequence=0`, {
       headers: { authorization: 'Bearer token-alice' },
     });
     expect(read.status).toBe(200);

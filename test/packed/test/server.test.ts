@@ -66,7 +66,7 @@ async function pushOverRest(url: string, eventId: string): Promise<unknown> {
 }
 
 async function eventIdsOverRest(url: string): Promise<string[]> {
-  const response = await fetch(`${url}/api/events/todos?after=0`);
+  const response = await fetch(`${url}/api/events/todos?afterSequence=0`);
   const page = (await response.json()) as { events: { eventId: string }[] };
   return page.events.map((stored) => stored.eventId);
 }
