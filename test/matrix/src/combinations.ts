@@ -31,6 +31,15 @@ export const TRANSPORTS = {
   'transport-ws': 'ws',
   'transport-socketio': 'socket.io',
 } as const;
+/**
+ * Fan-outs between server nodes, beside the default one through PostgreSQL itself: each runs in
+ * the two-node combinations (the registry test checks every fan-out adapter is here).
+ */
+export const FANOUTS = {
+  'fanout-redis': 'Redis pub/sub',
+} as const;
+export type FanoutName = keyof typeof FANOUTS;
+
 /** Server event stores of the matrix. */
 export const STORES = {
   'store-memory': 'memory',
@@ -108,6 +117,8 @@ export async function combinationSetup(
   store: StoreName,
   connectionString?: string,
   nodes: 1 | 2 = 1,
+  /** For several nodes: `--fanout` of each (a `redis://` URL); default the store's own. */
+  fanout?: string,
 ): Promise<SyncSetup> {
   if (nodes > 1 && store !== 'store-postgres') {
     throw new Error(`several nodes need the PostgreSQL store, not ${store}`);
@@ -120,6 +131,7 @@ export async function combinationSetup(
       new ServerProcess({
         store: store.replace('store-', '') as StoreKind,
         ...(connectionString ? { connectionString } : {}),
+        ...(fanout ? { fanout } : {}),
         maxPageEvents: MAX_PAGE_EVENTS,
       }),
   );
@@ -164,7 +176,9 @@ export function combinationName(
   transport: TransportName,
   store: StoreName,
   nodes: 1 | 2 = 1,
+  fanout?: FanoutName,
 ): string {
-  const nodesPart = nodes > 1 ? `, ${nodes} nodes` : '';
+  const nodesPart =
+    nodes > 1 ? `, ${nodes} nodes${fanout ? `, ${fanout} (${FANOUTS[fanout]})` : ''}` : '';
   return `${storage} (${STORAGES[storage]}) × ${transport} (${TRANSPORTS[transport]}) × ${store} (${STORES[store]}${nodesPart})`;
 }

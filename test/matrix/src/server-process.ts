@@ -17,6 +17,8 @@ export interface ServerProcessOptions {
   /** For `postgres`: the database to use. */
   connectionString?: string;
   maxPageEvents: number;
+  /** `--fanout`: how nodes over one database hear of each other (default: the store's). */
+  fanout?: string;
 }
 
 /**
@@ -67,6 +69,7 @@ export class ServerProcess {
         `tokens:${join(this.directory, 'tokens.json')}`,
         '--max-page',
         String(this.options.maxPageEvents),
+        ...(this.options.fanout ? ['--fanout', this.options.fanout] : []),
       ],
       {
         cwd: SERVER_DIR,

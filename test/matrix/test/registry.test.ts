@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { STORAGES, STORES, TRANSPORTS } from '../src/combinations.js';
+import { FANOUTS, STORAGES, STORES, TRANSPORTS } from '../src/combinations.js';
 
 const adaptersDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'adapters');
 
@@ -12,6 +12,7 @@ describe('matrix registry', () => {
       ...Object.keys(STORAGES),
       ...Object.keys(TRANSPORTS),
       ...Object.keys(STORES),
+      ...Object.keys(FANOUTS),
     ]);
     const packages = readdirSync(adaptersDir, { withFileTypes: true })
       .filter((entry) => entry.isDirectory())

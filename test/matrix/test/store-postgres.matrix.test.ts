@@ -3,7 +3,10 @@ import {
   type PostgresInstance,
   postgresAvailable,
   postgresUnavailableReason,
+  type RedisInstance,
+  redisMissingFor,
   startPostgres,
+  startRedis,
 } from '@local-first/test-services';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
@@ -52,3 +55,44 @@ describe.skipIf(!available)('PostgreSQL combinations', () => {
     );
   }
 });
+
+const redisMissing = redisMissingFor('the matrix over the Redis fan-out');
+
+// The same two nodes hearing each other through Redis pub/sub instead of the database.
+describe.skipIf(!available || redisMissing !== undefined)(
+  'PostgreSQL, two nodes over Redis',
+  () => {
+    let postgres: PostgresInstance;
+    let redis: RedisInstance;
+    let databases = 0;
+    beforeAll(async () => {
+      postgres = await startPostgres();
+      redis = await startRedis();
+    });
+    afterAll(async () => {
+      await redis?.stop();
+      await postgres?.stop();
+    });
+
+    for (const transport of Object.keys(TRANSPORTS) as TransportName[]) {
+      describeSync(
+        combinationName('storage-memory', transport, 'store-postgres', 2, 'fanout-redis'),
+        async () => {
+          const name = `matrix_redis_${++databases}`;
+          const admin = new pg.Client({ connectionString: postgres.connectionString });
+          await admin.connect();
+          await admin.query(`CREATE DATABASE ${name}`);
+          await admin.end();
+          return combinationSetup(
+            'storage-memory',
+            transport,
+            'store-postgres',
+            postgres.database(name),
+            2,
+            redis.url,
+          );
+        },
+      );
+    }
+  },
+);
