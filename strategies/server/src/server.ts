@@ -112,8 +112,8 @@ export async function openStore(config: StoreConfig): Promise<EventStore> {
 }
 
 /**
- * Opens the fan-out between nodes over the store's database, or none. Its listening connection
- * is its own, next to the store's pool.
+ * Opens the fan-out between nodes: through the store's PostgreSQL database (its listening
+ * connection is its own, next to the store's pool), through Redis pub/sub, or none.
  */
 export async function openFanout(
   kind: FanoutKind,
