@@ -1,3 +1,4 @@
+export { fullJitterBackoff } from './backoff.js';
 export { BaseTransportConnection } from './base-connection.js';
 export { LocalFirstClient, type LocalFirstClientOptions } from './client.js';
 export { cloneJson } from './clone.js';

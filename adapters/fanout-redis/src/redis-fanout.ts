@@ -5,6 +5,7 @@ import {
   type Fanout,
   type FanoutAnnouncement,
   type FanoutMissCause,
+  fullJitterBackoff,
   LocalFirstError,
   type Logger,
   type Unsubscribe,
@@ -339,9 +340,7 @@ export class RedisFanout implements Fanout {
   private backoff(attempt: number): number {
     const base = this.options.reconnectDelayMs ?? DEFAULT_REDIS_FANOUT_RECONNECT_DELAY_MS;
     const max = this.options.maxReconnectDelayMs ?? DEFAULT_REDIS_FANOUT_MAX_RECONNECT_DELAY_MS;
-    const ceiling = Math.min(max, base * 2 ** Math.min(attempt, 30));
-    // Full jitter: nodes cut off by one failover do not all come back in the same instant.
-    return Math.round(Math.random() * ceiling);
+    return fullJitterBackoff(attempt, base, max);
   }
 
   private scheduleReconnect(): void {

@@ -5,6 +5,7 @@ import {
   type Fanout,
   type FanoutAnnouncement,
   type FanoutMissCause,
+  fullJitterBackoff,
   LocalFirstError,
   type Logger,
   type Unsubscribe,
@@ -246,9 +247,7 @@ export class PostgresFanout implements Fanout {
   private scheduleReconnect(): void {
     const base = this.options.reconnectDelayMs ?? DEFAULT_FANOUT_RECONNECT_DELAY_MS;
     const max = this.options.maxReconnectDelayMs ?? DEFAULT_FANOUT_MAX_RECONNECT_DELAY_MS;
-    const ceiling = Math.min(max, base * 2 ** this.attempts);
-    // Full jitter: nodes cut off by one failover do not all come back in the same instant.
-    const delay = Math.round(Math.random() * ceiling);
+    const delay = fullJitterBackoff(this.attempts, base, max);
     this.attempts += 1;
     this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
     this.reconnectTimer.unref?.();

@@ -2,6 +2,7 @@ import {
   DEFAULT_MAX_BATCH_EVENTS,
   DEFAULT_MAX_FRAME_BYTES,
   ERROR_CODES,
+  fullJitterBackoff,
   LocalFirstError,
   type Logger,
   type Transport,
@@ -126,11 +127,12 @@ export function backoffDelay(
   attempt: number,
   options: { reconnectDelay: number; maxReconnectDelay: number; random: () => number },
 ): number {
-  const ceiling = Math.min(
+  return fullJitterBackoff(
+    attempt,
+    options.reconnectDelay,
     options.maxReconnectDelay,
-    options.reconnectDelay * 2 ** Math.min(attempt, 30),
+    options.random,
   );
-  return Math.floor(options.random() * ceiling);
 }
 
 /** What the strategy tells listeners besides connection state. */
