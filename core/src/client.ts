@@ -25,7 +25,7 @@ import type {
   Verdict,
 } from './sync-strategy.js';
 import { validateRemoteEvents } from './validation.js';
-import { applyVerdicts, requeueLocalEvents } from './verdicts.js';
+import { acknowledgeEvents, applyVerdicts, requeueLocalEvents } from './verdicts.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: repositories of any record type share one list.
 type AnyRepository = Repository<any>;
@@ -250,6 +250,9 @@ export class LocalFirstClient {
     return this.getRepository(name);
   }
 
+  private readonly resolverOf = (name: string): ConflictResolver | undefined =>
+    this.repositories.get(name)?.resolveConflict as ConflictResolver | undefined;
+
   private notify(repository: string): void {
     this.changeEmitters.get(repository)?.emit();
   }
@@ -341,10 +344,13 @@ export class LocalFirstClient {
   async markSynced(eventIds: readonly string[], cursor?: RemoteCursor): Promise<void> {
     this.assertReady();
     if (eventIds.length === 0 && !cursor) return;
-    await this.guarded(async (tx) => {
-      if (eventIds.length > 0) await tx.setEventStatus(eventIds, 'ok');
+    const changed = await this.guarded(async (tx) => {
+      const repositories =
+        eventIds.length > 0 ? await acknowledgeEvents(tx, eventIds, this.resolverOf) : [];
       if (cursor) await tx.setMeta(cursor.key, cursor.value);
+      return repositories;
     });
+    for (const name of changed ?? []) this.notify(name);
     if (eventIds.length > 0) this.pending.emit();
   }
 
@@ -365,11 +371,7 @@ export class LocalFirstClient {
     this.assertReady();
     if (verdicts.length === 0) return;
     const { rejections, repositories } = (await this.guarded((tx) =>
-      applyVerdicts(
-        tx,
-        verdicts,
-        (name) => this.repositories.get(name)?.resolveConflict as ConflictResolver | undefined,
-      ),
+      applyVerdicts(tx, verdicts, this.resolverOf),
     )) ?? { rejections: [], repositories: [] };
     for (const name of repositories) this.notify(name);
     if (rejections.length > 0) this.pending.emit();

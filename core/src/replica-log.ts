@@ -13,6 +13,7 @@ import {
 import type { StorageAdapter, StorageTransaction } from './storage.js';
 import { appendEvents, readEventStatuses, readRecords, writeRecords } from './storage-batch.js';
 import type { ApplyResult, RemoteCursor } from './sync-strategy.js';
+import { rollBackRecords } from './verdicts.js';
 
 // The transactional steps of the client: what a local write and a remote batch store, and
 // how a client finds its identity. Kept apart from the client's lifecycle code.
@@ -109,18 +110,24 @@ export async function applyRemoteBatch(
   const statuses = await readEventStatuses(tx, ids);
   const fresh: SyncEvent[] = [];
   const confirmed: string[] = [];
+  // This client's own events that a verdict failed but the server holds after all.
+  const revived = new Set<string>();
   for (const event of batch.events) {
     const status = statuses.get(event.eventId);
     if (status !== undefined) {
-      if (status === 'pending') confirmed.push(event.eventId);
+      if (status === 'pending' || status === 'failed') confirmed.push(event.eventId);
       statuses.set(event.eventId, 'ok');
-      result.skipped.push(event.eventId);
+      if (status === 'failed') {
+        revived.add(event.dataId);
+        result.applied.push(event.eventId);
+      } else result.skipped.push(event.eventId);
       continue;
     }
     statuses.set(event.eventId, 'ok');
     fresh.push(event);
   }
   if (confirmed.length > 0) await tx.setEventStatus(confirmed, 'ok');
+  if (revived.size > 0) await rollBackRecords(tx, repository, revived, batch.resolver);
   if (fresh.length > 0) {
     const states = await readRecords(
       tx,

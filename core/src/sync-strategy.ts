@@ -73,10 +73,11 @@ export interface SyncHost {
     events: readonly unknown[],
     cursor?: RemoteCursor,
   ): Promise<ApplyResult>;
-  /** Marks events as acknowledged by a remote. */
   /**
    * Marks events as acknowledged by a remote; with a `cursor`, stores it in the same
-   * transaction (a strategy records how far it knows the remote's log reaches).
+   * transaction (a strategy records how far it knows the remote's log reaches). The remote
+   * holds them, so an event a verdict failed meanwhile (on an earlier push of it) counts
+   * again and its record is folded anew.
    */
   markSynced(eventIds: readonly string[], cursor?: RemoteCursor): Promise<void>;
   /** Marks events as refused by a remote; they will not be re-sent. */
@@ -84,7 +85,8 @@ export interface SyncHost {
   /**
    * Final verdicts on local events: marks them failed, rolls their records back to the last
    * state the server accepted (removing records that never had one), notifies watchers and
-   * reports each verdict to the app.
+   * reports each verdict to the app. A verdict on an event already acknowledged (it reached
+   * the client after a later push of the same event was taken) is stale and ignored.
    */
   rejectEvents(verdicts: readonly Verdict[]): Promise<void>;
   /**

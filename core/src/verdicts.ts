@@ -2,6 +2,7 @@ import type { ConflictResolver } from './conflict.js';
 import { resolveRemoteEvent } from './conflict.js';
 import type { StoredEvent, StoredRecord } from './model.js';
 import type { StorageTransaction } from './storage.js';
+import { readEventStatuses } from './storage-batch.js';
 import type { Rejection, Verdict } from './sync-strategy.js';
 
 // Final verdicts on local events: what the client stores when a server refuses a change or a
@@ -25,7 +26,9 @@ export async function applyVerdicts(
       if (judged.has(verdict.eventId)) continue;
       judged.add(verdict.eventId);
       const event = await tx.getEvent(verdict.eventId);
-      if (!event?.local || event.syncStatus === 'failed') continue;
+      // An event the server acknowledged is in its log: a verdict on an earlier push of it
+      // (applied late, after the event was sent again and taken) no longer holds.
+      if (!event?.local || event.syncStatus !== 'pending') continue;
       rejections.push({
         eventId: verdict.eventId,
         code: verdict.code,
@@ -47,6 +50,33 @@ export async function applyVerdicts(
       await rollBackRecords(tx, repository, ids, resolverOf(repository));
   })();
   return { rejections, repositories: [...byRepository.keys()] };
+}
+
+/**
+ * Marks events acknowledged by a server, in the caller's transaction. The server holds each
+ * of them, so one that a verdict had failed meanwhile (a verdict on an earlier push, applied
+ * after the event was sent again and taken) counts again, and its record is folded anew.
+ * Returns the repositories whose records changed.
+ */
+export async function acknowledgeEvents(
+  tx: StorageTransaction,
+  eventIds: readonly string[],
+  resolverOf: (repository: string) => ConflictResolver | undefined,
+): Promise<string[]> {
+  const statuses = await readEventStatuses(tx, eventIds);
+  await tx.setEventStatus(eventIds, 'ok');
+  const byRepository = new Map<string, Set<string>>();
+  for (const [eventId, status] of statuses) {
+    if (status !== 'failed') continue;
+    const event = await tx.getEvent(eventId);
+    if (!event) continue;
+    const ids = byRepository.get(event.repository) ?? new Set<string>();
+    byRepository.set(event.repository, ids);
+    ids.add(event.dataId);
+  }
+  for (const [repository, ids] of byRepository)
+    await rollBackRecords(tx, repository, ids, resolverOf(repository));
+  return [...byRepository.keys()];
 }
 
 /** The state a record has when no event of it counts: it loses to every real stamp. */

@@ -14,6 +14,7 @@ import {
   SlowDisk,
   Start,
   Stop,
+  SwitchNamespace,
   Wait,
 } from './model/commands.js';
 import { config, runModel } from './model/run.js';
@@ -228,6 +229,19 @@ describe('WebSocketSyncStrategy, model-based, over links that behave like real o
         new LargeBurst('notes', 3),
         new Stop(),
         new Wait(5_000),
+      ]);
+    });
+
+    it('a push sent again before its forbidden verdict was stored, and then taken, keeps its record', async () => {
+      await runModel(config({ latencyMs: 2, backups: true, jitterSeed: 16 }), [
+        new SlowDisk(400),
+        new InjectError('auth', 'internal', 1),
+        new SwitchNamespace(),
+        new LargeBurst('notes', 5),
+        new ForbidWrites('notes', true),
+        new Start(),
+        new Stop(),
+        new Cut(['up']),
       ]);
     });
 

@@ -148,4 +148,60 @@ describe('final verdicts on local changes', () => {
     expect(clock.wall).toBeLessThanOrEqual(wall + 4 * 60_000);
     await client.dispose();
   });
+
+  describe('a verdict on one push and an acknowledgement of a later push of the same event', () => {
+    // A push refused (forbidden) is sent again before the verdict is stored, and the server
+    // takes it the second time: the server's log holds it, so the record must stay.
+    const forbidden = { code: 'forbidden', message: 'not now', source: 'server' } as const;
+
+    it('an acknowledgement stored after the verdict brings the record back', async () => {
+      const { client, todos } = await makeClient({ syncStrategies: [new RecordingStrategy()] });
+      const write = await todos.upsert(todo('a', 'taken the second time'));
+      await client.rejectEvents([{ eventId: write!.eventId, ...forbidden }]);
+      expect(await todos.getById('a')).toBeUndefined();
+      // A watcher is told: the record it saw vanish is back.
+      const seen: string[][] = [];
+      const back = new Promise<void>((resolve) => {
+        todos
+          .query()
+          .watch()
+          .subscribe((items) => {
+            seen.push(items.map((item) => item.title));
+            if (items.length === 1) resolve();
+          });
+      });
+      await client.markSynced([write!.eventId]);
+      expect(await todos.getById('a')).toMatchObject({ title: 'taken the second time' });
+      await back;
+      expect(seen.at(-1)).toEqual(['taken the second time']);
+      const [event] = await client.storage.getEvents({ repository: 'todos' });
+      expect(event?.syncStatus).toBe('ok');
+      await client.dispose();
+    });
+
+    it('a verdict stored after the acknowledgement is stale and changes nothing', async () => {
+      const { client, todos } = await makeClient({ syncStrategies: [new RecordingStrategy()] });
+      const rejections: Rejection[] = [];
+      client.rejections.subscribe((rejection) => rejections.push(rejection));
+      const write = await todos.upsert(todo('a', 'taken'));
+      await client.markSynced([write!.eventId]);
+      await client.rejectEvents([{ eventId: write!.eventId, ...forbidden }]);
+      expect(await todos.getById('a')).toMatchObject({ title: 'taken' });
+      expect(rejections).toEqual([]);
+      await client.dispose();
+    });
+
+    it('the server sending back an event this device saw refused brings the record back', async () => {
+      const { client, todos } = await makeClient({ syncStrategies: [new RecordingStrategy()] });
+      const write = await todos.upsert(todo('a', 'in the log after all'));
+      await client.rejectEvents([{ eventId: write!.eventId, ...forbidden }]);
+      const [stored] = await client.storage.getEvents({ repository: 'todos' });
+      const result = await client.applyRemoteEvents('todos', [
+        { ...stored!, serverSequence: 1, serverCreatedAt: new Date().toISOString() },
+      ]);
+      expect(result.applied).toEqual([write!.eventId]);
+      expect(await todos.getById('a')).toMatchObject({ title: 'in the log after all' });
+      await client.dispose();
+    });
+  });
 });
