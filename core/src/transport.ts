@@ -23,6 +23,13 @@ export interface TransportConnection {
   /** True until the connection closes. */
   readonly isOpen: boolean;
   /**
+   * Optional capability: bytes that `send()` accepted and the network has not taken yet (the
+   * transport's own queue and the socket's), about as many as they take on the wire. A server
+   * reads it to stop feeding a peer that does not read (protocol 1.1, slow readers); on a
+   * transport that leaves it out the server cannot tell, and its memory is not bounded.
+   */
+  readonly bufferedBytes?: number;
+  /**
    * Sends one message; fails with `connection_closed` once the connection is closed. A message
    * is not changed after it is sent, so a transport may encode it once for many connections.
    */

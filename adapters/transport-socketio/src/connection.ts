@@ -43,6 +43,8 @@ export interface SocketIoPeer {
   /** Every non-reserved event, in arrival order. */
   onEvent(listener: (event: string, args: unknown[]) => void): void;
   onDisconnect(listener: (reason: string, details: unknown) => void): void;
+  /** Bytes emitted and not yet taken by the network, where the half can tell (the server's). */
+  bufferedBytes?(): number;
 }
 
 /**
@@ -65,6 +67,10 @@ export class SocketIoConnection extends BaseTransportConnection {
 
   get isOpen(): boolean {
     return this.state === 'open' && this.peer.connected();
+  }
+
+  get bufferedBytes(): number | undefined {
+    return this.peer.bufferedBytes?.();
   }
 
   send(message: object): void {

@@ -12,6 +12,8 @@ import {
  */
 export interface WebSocketLike {
   readonly readyState: number;
+  /** Bytes queued and not yet sent (`ws`, browsers and Node all have it). */
+  readonly bufferedAmount?: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: 'open', listener: () => void): void;
@@ -71,6 +73,11 @@ export class WebSocketConnection extends BaseTransportConnection {
 
   get isOpen(): boolean {
     return this.state === 'open' && this.socket.readyState === WEB_SOCKET_OPEN;
+  }
+
+  /** The socket's `bufferedAmount`: what `send()` queued that the network has not taken. */
+  get bufferedBytes(): number | undefined {
+    return this.socket.bufferedAmount;
   }
 
   send(message: object): void {

@@ -66,6 +66,7 @@ export interface ServerConfig {
     maxBatchEvents?: number;
     maxFrameBytes?: number;
     maxClockDriftMs?: number;
+    sendHighWaterBytes?: number;
   };
   /** Names the deployment in `auth_success`; default: the store's stable id. */
   serverId?: string;
@@ -93,6 +94,9 @@ Options:
   --max-page N      most events in one catch-up page (default 1000)
   --max-batch N     most events in one pushed batch (default 500)
   --max-frame N     largest frame in bytes (default 1048576)
+  --send-high-water N
+                    unsent bytes per connection past which it gets no live events and is told
+                    to catch up once it reads again (default 1048576)
   --max-clock-drift MS
                     how far ahead of the server clock an event's stamp may be, in
                     milliseconds (default ${DEFAULT_MAX_CLOCK_DRIFT_MS}); later ones are rejected
@@ -172,6 +176,7 @@ const OPTIONS = {
   'max-page': { type: 'string' },
   'max-batch': { type: 'string' },
   'max-frame': { type: 'string' },
+  'send-high-water': { type: 'string' },
   'max-clock-drift': { type: 'string' },
   'server-id': { type: 'string' },
   'new-epoch': { type: 'boolean' },
@@ -251,6 +256,7 @@ export function parseCommandLine(
     ['max-page', 'maxPageEvents'],
     ['max-batch', 'maxBatchEvents'],
     ['max-frame', 'maxFrameBytes'],
+    ['send-high-water', 'sendHighWaterBytes'],
   ] as const) {
     const text = values[option];
     if (text === undefined) continue;

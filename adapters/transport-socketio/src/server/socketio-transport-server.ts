@@ -129,9 +129,33 @@ export class SocketIoTransportServer implements TransportServer {
   }
 }
 
+/** The parts of engine.io's connection that hold output not yet sent. */
+interface EngineOutput {
+  writeBuffer?: { data?: unknown }[];
+  transport?: { socket?: { bufferedAmount?: unknown } };
+}
+
+/**
+ * What engine.io holds for one connection: the packets waiting for the transport to become
+ * writable (socket.io encodes each message to text before it gets there), and what the
+ * WebSocket under it has queued. Long-polling holds everything in the first until a poll.
+ */
+export function engineBufferedBytes(conn: unknown): number {
+  const output = conn as EngineOutput;
+  let bytes = 0;
+  for (const packet of output.writeBuffer ?? []) {
+    const { data } = packet;
+    if (typeof data === 'string') bytes += data.length;
+    else if (data instanceof Uint8Array || data instanceof ArrayBuffer) bytes += data.byteLength;
+  }
+  const queued = output.transport?.socket?.bufferedAmount;
+  return typeof queued === 'number' ? bytes + queued : bytes;
+}
+
 function serverPeer(socket: Socket): SocketIoPeer {
   return {
     connected: () => socket.connected,
+    bufferedBytes: () => engineBufferedBytes(socket.conn),
     emit: (event, payload) => {
       socket.emit(event, payload);
     },

@@ -14,6 +14,8 @@ export interface CatchUpHost {
   /** True once the connection has closed: the stream stops. */
   readonly isClosed: boolean;
   send(message: ServerMessage): void;
+  /** Resolves once the connection's unsent output is under its high-water mark. */
+  whenWritable(): Promise<void>;
 }
 
 /**
@@ -59,6 +61,9 @@ export async function streamEvents(
         );
         if (host.isClosed) return;
       }
+      // A client that confirms nothing and reads nothing gets no more than the mark allows.
+      await host.whenWritable();
+      if (host.isClosed) return;
       const message: EventsMessage = {
         type: 'events',
         repository,

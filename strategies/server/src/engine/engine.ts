@@ -365,8 +365,7 @@ export class SyncEngine {
       if (session === origin || !session.user) continue;
       const allowed = session.mayReadNow(repository);
       if (allowed === true) {
-        session.send(message);
-        readers += 1;
+        if (session.sendLive(message)) readers += 1;
       } else if (allowed === undefined) void this.broadcastWhenKnown(session, repository, message);
     }
     this.observe.broadcast(repository, events.length, readers);
@@ -378,10 +377,8 @@ export class SyncEngine {
     message: EventsMessage,
   ): Promise<void> {
     try {
-      if (await session.mayRead(repository)) {
-        session.send(message);
+      if ((await session.mayRead(repository)) && session.sendLive(message))
         this.observe.broadcast(repository, message.events.length, 1);
-      }
     } catch (error) {
       this.logger.warn({ error, repository }, 'broadcast to one connection failed');
     }

@@ -13,6 +13,10 @@ export const DEFAULT_RATE_LIMIT_MAX_VIOLATIONS = 200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 10_000;
 export const DEFAULT_CATCH_UP_WINDOW_PAGES = 2;
 export const DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS = 10_000;
+/** Unsent output per connection past which it stops getting live events (see `SyncLimits`). */
+export const DEFAULT_SEND_HIGH_WATER_BYTES = 1024 * 1024;
+export const DEFAULT_LAG_TIMEOUT_MS = 60_000;
+export const DEFAULT_LAG_CHECK_INTERVAL_MS = 100;
 /** The `retryAfterMs` of `internal` errors unless `SyncLimits.internalRetryAfterMs` says otherwise. */
 export const DEFAULT_INTERNAL_RETRY_AFTER_MS = 1_000;
 
@@ -53,6 +57,21 @@ export interface SyncLimits {
   maxClockDriftMs: number;
   /** The `retryAfterMs` of an `internal` error: failures of the store are mostly brief. */
   internalRetryAfterMs: number;
+  /**
+   * Slow readers (protocol 1.1): a connection whose unsent output passes this many bytes stops
+   * getting live events, and a catch-up to it waits before its next page. Once the output has
+   * drained to half of it, the connection is sent `lagging` for each repository it missed and
+   * catches up from its cursor. This bounds what the server holds for a peer that does not read.
+   * Needs a transport that reports `bufferedBytes` (both of ours do).
+   */
+  sendHighWaterBytes: number;
+  /**
+   * A connection held back this long without draining, or whose output passes four times
+   * `sendHighWaterBytes` (at least that plus two frames), is closed with 4413.
+   */
+  lagTimeoutMs: number;
+  /** How often a held-back connection's output is looked at. */
+  lagCheckIntervalMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SyncLimits> = {
@@ -69,4 +88,7 @@ export const DEFAULT_LIMITS: Readonly<SyncLimits> = {
   catchUpConfirmTimeoutMs: DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS,
   maxClockDriftMs: DEFAULT_MAX_CLOCK_DRIFT_MS,
   internalRetryAfterMs: DEFAULT_INTERNAL_RETRY_AFTER_MS,
+  sendHighWaterBytes: DEFAULT_SEND_HIGH_WATER_BYTES,
+  lagTimeoutMs: DEFAULT_LAG_TIMEOUT_MS,
+  lagCheckIntervalMs: DEFAULT_LAG_CHECK_INTERVAL_MS,
 };

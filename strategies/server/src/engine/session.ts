@@ -4,6 +4,7 @@ import {
   type AuthSuccessMessage,
   CLOSE_CODES,
   type ClientMessage,
+  type EventsMessage,
   type IncomingConnectionInfo,
   PROTOCOL_VERSION,
   type ProtocolErrorCode,
@@ -11,6 +12,7 @@ import {
   type TransportConnection,
 } from '@local-first/core';
 import { type AuthenticatedUser, AuthenticationError, bearerToken } from './auth.js';
+import { OutputGuard } from './backpressure.js';
 import { type CatchUpHost, streamEvents } from './catch-up.js';
 import { Confirmations } from './confirmations.js';
 import type { SyncEngine } from './engine.js';
@@ -39,6 +41,7 @@ export class Session implements CatchUpHost {
   /** The answers of `readable` that have arrived, for the broadcast's synchronous path. */
   private readonly readableKnown = new Map<string, boolean>();
   readonly confirmations = new Confirmations();
+  private readonly output: OutputGuard;
   private closed = false;
 
   constructor(
@@ -53,6 +56,15 @@ export class Session implements CatchUpHost {
       engine.now,
     );
     this.violationWindowStart = engine.now();
+    this.output = new OutputGuard(
+      {
+        buffered: () => connection.bufferedBytes,
+        sendLagging: (repository) => this.send({ type: 'lagging', repository }),
+        cut: (reason) => this.close(CLOSE_CODES.tooFarBehind, reason),
+      },
+      limits,
+      engine.now,
+    );
     this.authTimer = setTimeout(() => {
       if (!this.user) this.close(CLOSE_CODES.authTimeout, 'no auth within the auth timeout');
     }, limits.authTimeoutMs);
@@ -80,11 +92,29 @@ export class Session implements CatchUpHost {
     if (message.type === 'error' || message.type === 'auth_failed')
       this.engine.observe.errorSent(message.type, message.code);
     else if (message.type === 'lagging') this.engine.observe.lagging(message.repository);
+    const before = message.type === 'events' ? this.connection.bufferedBytes : undefined;
     try {
       this.connection.send(message);
     } catch (error) {
       this.engine.logger.debug({ error }, 'send failed on a closing connection');
     }
+    this.output.sent(before === undefined ? 0 : (this.connection.bufferedBytes ?? 0) - before);
+  }
+
+  /**
+   * Sends a live broadcast unless this connection's output is past its high-water mark; then
+   * it is skipped and told `lagging` once drained. Returns whether it went out.
+   */
+  sendLive(message: EventsMessage): boolean {
+    if (this.closed || !this.connection.isOpen) return false;
+    if (!this.output.admitLive(message.repository)) return false;
+    this.send(message);
+    return true;
+  }
+
+  /** Resolves once this connection can take more output (see `OutputGuard.whenWritable`). */
+  whenWritable(): Promise<void> {
+    return this.output.whenWritable();
   }
 
   close(code: number, reason: string): void {
@@ -142,6 +172,7 @@ export class Session implements CatchUpHost {
   private dispose(): void {
     this.closed = true;
     this.confirmations.releaseAll();
+    this.output.dispose();
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
   }
