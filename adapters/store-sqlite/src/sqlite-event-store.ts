@@ -15,6 +15,7 @@ import {
   uuidv7,
 } from '@local-first/core';
 import type BetterSqlite3 from 'better-sqlite3';
+import { GroupCommit, type GroupedAppend } from './group-commit.js';
 
 /** Where the database lives unless `path` says otherwise. */
 export const DEFAULT_SQLITE_PATH = 'data/events.sqlite';
@@ -34,6 +35,12 @@ export interface SqliteEventStoreOptions {
   busyTimeoutMs?: number;
   /** The server clock that stamps `serverCreatedAt`. Default: the system clock. */
   now?: () => Date;
+  /**
+   * Group commit (default on): appends asked for while a commit runs are written together in
+   * the next one, one transaction and one fsync, each resolved after it (see `GroupCommit`).
+   * Off, each append is a transaction of its own.
+   */
+  groupCommit?: boolean;
 }
 
 const SCHEMA = `
@@ -97,7 +104,8 @@ interface Statements {
 
 /**
  * The embedded event store: one SQLite file through better-sqlite3, for a single server
- * process (other processes may read it). Each `append` is one IMMEDIATE transaction: it reads
+ * process (other processes may read it). Each `append` runs in an IMMEDIATE transaction (shared
+ * with the appends asked for meanwhile, by group commit, unless `groupCommit: false`): it reads
  * the repository's counter row, inserts every event with `INSERT … ON CONFLICT DO NOTHING` on
  * the UNIQUE (repository, event_id) key (a conflict is a duplicate, whose original sequence is
  * read back), and saves the counter. Sequences are gap-free because only inserted rows take one.
@@ -125,9 +133,12 @@ export class SqliteEventStore implements EventStore {
   private appendBatch:
     | ((repository: string, events: readonly SyncEvent[]) => AppendOutcome[])
     | undefined;
+  private group: GroupCommit | undefined;
+  private readonly groupCommit: boolean;
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: SqliteEventStoreOptions = {}) {
+    this.groupCommit = options.groupCommit ?? true;
     this.path = options.path ?? DEFAULT_SQLITE_PATH;
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.now = options.now ?? (() => new Date());
@@ -163,9 +174,19 @@ export class SqliteEventStore implements EventStore {
       return opened;
     });
     this.statements = prepare(db);
-    this.appendBatch = db.transaction((repository: string, events: readonly SyncEvent[]) =>
+    const appendBatch = db.transaction((repository: string, events: readonly SyncEvent[]) =>
       this.write(repository, events),
     ).immediate;
+    this.appendBatch = appendBatch;
+    if (this.groupCommit) {
+      const appendGroup = db.transaction((group: readonly GroupedAppend[]) =>
+        group.map(({ repository, events }) => this.write(repository, events)),
+      ).immediate;
+      this.group = new GroupCommit(
+        (group) => guard('append events', () => appendGroup(group)),
+        ({ repository, events }) => guard('append events', () => appendBatch(repository, events)),
+      );
+    }
     this.db = db;
     this.state = 'open';
   }
@@ -173,6 +194,7 @@ export class SqliteEventStore implements EventStore {
   async append(repository: string, events: readonly SyncEvent[]): Promise<AppendOutcome[]> {
     const append = this.ready().appendBatch!;
     if (events.length === 0) return [];
+    if (this.group) return this.group.append(repository, events);
     return guard('append events', () => append(repository, events));
   }
 
@@ -255,6 +277,9 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    // Appends already asked for are committed (and resolved) before the file closes.
+    this.group?.flush();
+    this.group = undefined;
     this.db?.close();
     this.db = undefined;
     this.statements = undefined;

@@ -43,6 +43,38 @@ export interface WebSocketConnectionOptions {
    * connection the same message goes to shares, instead of converting the text per connection.
    */
   sharedBytes?: boolean;
+  /**
+   * Server half on `ws`: hold the frames sent during one turn of the event loop and write them
+   * to the socket together at its end (one system call instead of one per frame). A broadcast
+   * of many commits reaches each reader as one write.
+   */
+  coalesceWrites?: boolean;
+}
+
+/** The TCP socket under `ws`'s WebSocket, which can hold writes back (`cork`). */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+// Sockets corked during this turn of the event loop, uncorked together once its I/O is done.
+const corked = new Set<Corkable>();
+let uncorkScheduled = false;
+
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  const sockets = [...corked];
+  corked.clear();
+  for (const socket of sockets) socket.uncork();
+}
+
+function holdWrites(socket: Corkable): void {
+  if (corked.has(socket)) return;
+  socket.cork();
+  corked.add(socket);
+  if (uncorkScheduled) return;
+  uncorkScheduled = true;
+  setImmediate(uncorkAll);
 }
 
 /** `ws`'s socket, which can send a text frame from bytes. */
@@ -59,6 +91,7 @@ export class WebSocketConnection extends BaseTransportConnection {
   /** What this side asked for; reported instead of the peer's echo, as the in-memory pair does. */
   private localClose: CloseInfo | undefined;
   private readonly sharedBytes: boolean;
+  private readonly coalesceWrites: boolean;
 
   constructor(
     private readonly socket: WebSocketLike,
@@ -66,6 +99,7 @@ export class WebSocketConnection extends BaseTransportConnection {
   ) {
     super(options.holdUntilSubscribed);
     this.sharedBytes = options.sharedBytes === true;
+    this.coalesceWrites = options.coalesceWrites === true;
     socket.addEventListener('message', (event) => this.receive(event.data));
     socket.addEventListener('error', (event) => this.failed(errorOf(event)));
     socket.addEventListener('close', (event) => this.ended(event));
@@ -84,6 +118,11 @@ export class WebSocketConnection extends BaseTransportConnection {
     if (!this.isOpen)
       throw new LocalFirstError(ERROR_CODES.connectionClosed, 'the connection is closed');
     const frame = encode(message);
+    if (this.coalesceWrites) {
+      const tcp = (this.socket as unknown as { _socket?: Partial<Corkable> })._socket;
+      if (typeof tcp?.cork === 'function' && typeof tcp.uncork === 'function')
+        holdWrites(tcp as Corkable);
+    }
     if (this.sharedBytes)
       (this.socket as unknown as WsSocket).send(frameBytes(frame), { binary: false });
     else this.socket.send(frame.text);

@@ -17,7 +17,7 @@ export function envName(option: string): string {
 
 /** Where events are kept. */
 export type StoreConfig =
-  | { kind: 'sqlite'; path: string }
+  | { kind: 'sqlite'; path: string; groupCommit?: boolean }
   | { kind: 'postgres'; connectionString: string }
   | { kind: 'memory' };
 
@@ -107,6 +107,9 @@ Options:
                     each other's commits: through PostgreSQL itself or through Redis pub/sub
                     (default postgres with a postgres:// store, else none; env ${FANOUT_ENV})
   --metrics on|off  serve Prometheus metrics at /metrics (default on)
+  --group-commit on|off
+                    SQLite: commit the pushes that arrive during a commit together in the next
+                    one, one fsync for all (default on)
   --help            print this and exit
 
 Every option may also be given in the environment, as SYNC_ and its name in capitals with
@@ -182,6 +185,7 @@ const OPTIONS = {
   'new-epoch': { type: 'boolean' },
   fanout: { type: 'string' },
   metrics: { type: 'string' },
+  'group-commit': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -274,7 +278,14 @@ export function parseCommandLine(
   }
   const serverId = values['server-id'];
   if (serverId === '') throw new ConfigError('--server-id needs a value');
-  const store = parseStore(values.store ?? DEFAULT_STORE);
+  const parsedStore = parseStore(values.store ?? DEFAULT_STORE);
+  const groupCommit = values['group-commit'];
+  if (groupCommit !== undefined && groupCommit !== 'on' && groupCommit !== 'off')
+    throw new ConfigError(`--group-commit "${groupCommit}" is not on or off`);
+  const store: StoreConfig =
+    groupCommit === 'off' && parsedStore.kind === 'sqlite'
+      ? { ...parsedStore, groupCommit: false }
+      : parsedStore;
   const fanoutSpec = values.fanout;
   const from = given.fanout !== undefined ? '--fanout' : FANOUT_ENV;
   const fanout = fanoutSpec === undefined ? undefined : parseFanout(fanoutSpec, store, from);

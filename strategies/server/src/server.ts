@@ -90,7 +90,10 @@ export async function openStore(config: StoreConfig): Promise<EventStore> {
         SQLITE_PACKAGES,
       );
       await mkdir(dirname(config.path), { recursive: true });
-      store = new SqliteEventStore({ path: config.path });
+      store = new SqliteEventStore({
+        path: config.path,
+        ...(config.groupCommit === false ? { groupCommit: false } : {}),
+      });
       break;
     }
     case 'postgres': {

@@ -93,6 +93,7 @@ export class WsTransportServer implements TransportServer {
     const connection = new WebSocketConnection(socket, {
       holdUntilSubscribed: false,
       sharedBytes: true,
+      coalesceWrites: true,
     });
     const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
     const tracked: Tracked = { connection, socket, closed };

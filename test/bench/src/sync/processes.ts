@@ -179,6 +179,7 @@ export class OurServer {
    */
   static async start(
     store: 'sqlite' | 'memory' | `postgres://${string}` = 'sqlite',
+    extraArgs: readonly string[] = [],
   ): Promise<OurServer> {
     const directory = await mkdtemp(join(tmpdir(), 'lf-bench-server-'));
     const child = new Child(
@@ -193,6 +194,7 @@ export class OurServer {
         '0',
         '--store',
         store === 'sqlite' ? `sqlite:${join(directory, 'events.db')}` : store,
+        ...extraArgs,
       ],
       { cwd: SERVER_DIR, env: { LOG_LEVEL: 'info' }, readsOutput: true },
     );

@@ -7,6 +7,7 @@
  * - `fanout-ours` / `fanout-yjs`: many light listening connections. Sends `ready`, then a
  *   `delivered` with every connection's arrival time each time all of them have an event.
  * - `idle-ours` / `idle-yjs`: many connections that do nothing. Sends `ready`.
+ * - `writers-ours`, `bulk-ours`, `slow-reader-ours`, `slow-reader-yjs`: see load-roles.ts.
  *
  * A `close` message closes the connections and ends the process.
  */
@@ -20,6 +21,15 @@ import { SqlJsStorageAdapter } from '@local-first/storage-sqljs';
 import { NodeFilePersister } from '@local-first/storage-sqljs/node';
 import initSqlJs from 'sql.js';
 import type WebSocket from 'ws';
+import {
+  type BulkParameters,
+  bulkWriter,
+  concurrentWriters,
+  type SlowReaderParameters,
+  slowReaderOurs,
+  slowReaderYjs,
+  type WritersParameters,
+} from './load-roles.js';
 import { residentMemory } from './proc.js';
 import type { ChildMessage } from './processes.js';
 import { sharedNow } from './stats.js';
@@ -107,6 +117,18 @@ try {
     case 'fanout-yjs':
     case 'idle-yjs':
       await listenYjs(parameters as ListenParameters, role === 'fanout-yjs');
+      break;
+    case 'writers-ours':
+      sockets = await concurrentWriters(parameters as WritersParameters, send);
+      break;
+    case 'bulk-ours':
+      sockets = await bulkWriter(parameters as BulkParameters, send);
+      break;
+    case 'slow-reader-ours':
+      sockets = await slowReaderOurs(parameters as SlowReaderParameters, send);
+      break;
+    case 'slow-reader-yjs':
+      sockets = await slowReaderYjs(parameters as SlowReaderParameters, send);
       break;
     default:
       throw new Error(`unknown role "${role}"`);

@@ -34,6 +34,7 @@ async function fanOut(
   name: string,
   sizes: FanOutSizes,
   write: (index: number) => Promise<void>,
+  whenOpen?: () => Promise<void>,
 ): Promise<FanOutResult> {
   const shares = Array.from({ length: sizes.processes }, (_, index) =>
     Math.floor((sizes.clients + index) / sizes.processes),
@@ -41,6 +42,7 @@ async function fanOut(
   const workers = shares.map((connections) => startWorker(role, { url, name, connections }));
   try {
     await Promise.all(workers.map((worker) => worker.next('ready', 300_000)));
+    await whenOpen?.();
     const allReceived: number[] = [];
     const deliveries: number[] = [];
     const perEvent: FanOutResult['perEvent'] = [];
@@ -72,29 +74,51 @@ async function fanOut(
 }
 
 /** Ours: raw authenticated protocol connections listen; a real client writes. */
-export async function ourFanOut(server: OurServer, sizes: FanOutSizes): Promise<FanOutResult> {
+export async function ourFanOut(
+  server: OurServer,
+  sizes: FanOutSizes,
+  whenOpen?: () => Promise<void>,
+): Promise<FanOutResult> {
   const writer = await connectOurDevice({
     origin: server.origin,
     transport: 'ws',
     repository: 'fanout',
   });
   try {
-    return await fanOut('fanout-ours', server.wsUrl, 'fanout', sizes, async (index) => {
-      await writer.repository.upsert(makeRecord('fanout', index));
-    });
+    return await fanOut(
+      'fanout-ours',
+      server.wsUrl,
+      'fanout',
+      sizes,
+      async (index) => {
+        await writer.repository.upsert(makeRecord('fanout', index));
+      },
+      whenOpen,
+    );
   } finally {
     await writer.dispose();
   }
 }
 
 /** Yjs: raw WebSocket connections to the room listen; a y-websocket client writes. */
-export async function yjsFanOut(server: YjsServer, sizes: FanOutSizes): Promise<FanOutResult> {
+export async function yjsFanOut(
+  server: YjsServer,
+  sizes: FanOutSizes,
+  whenOpen?: () => Promise<void>,
+): Promise<FanOutResult> {
   const writer = await connectYjsDevice(server.url, 'fanout');
   try {
-    return await fanOut('fanout-yjs', server.url, 'fanout', sizes, async (index) => {
-      const record = makeRecord('fanout', index);
-      writer.map.set(record.id, record);
-    });
+    return await fanOut(
+      'fanout-yjs',
+      server.url,
+      'fanout',
+      sizes,
+      async (index) => {
+        const record = makeRecord('fanout', index);
+        writer.map.set(record.id, record);
+      },
+      whenOpen,
+    );
   } finally {
     writer.dispose();
   }

@@ -17,7 +17,7 @@ export interface IdleResult {
 }
 
 /** Lets the server settle, collects, and reads its memory (VmRSS from /proc, heap from the hook). */
-async function settled(
+export async function settled(
   server: Child,
 ): Promise<{ rss: number; heapUsed: number; collected: boolean }> {
   await sleep(500);
