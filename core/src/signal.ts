@@ -12,20 +12,30 @@ export interface Subscribable<T> {
  * the others from being called.
  */
 export class Emitter<T> implements Subscribable<T> {
-  private readonly listeners = new Set<(value: T) => void>();
+  // An array made on the first subscription: most emitters (one per event of each connection)
+  // have one listener or none, and a Set costs a hash table each.
+  private listeners: ((value: T) => void)[] | undefined;
 
   constructor(private readonly onListenerError: (error: unknown) => void = reportListenerError) {}
 
   subscribe(listener: (value: T) => void): Unsubscribe {
-    const entry = (value: T) => listener(value);
-    this.listeners.add(entry);
+    // A literal of one: `[]` then `push` would reserve room for 17.
+    if (this.listeners) this.listeners.push(listener);
+    else this.listeners = [listener];
+    // The same function subscribed twice is two subscriptions; each unsubscribe removes one.
+    let subscribed = true;
     return () => {
-      this.listeners.delete(entry);
+      if (!subscribed) return;
+      subscribed = false;
+      const index = this.listeners?.indexOf(listener) ?? -1;
+      if (index >= 0) this.listeners!.splice(index, 1);
     };
   }
 
   emit(value: T): void {
-    for (const listener of [...this.listeners]) {
+    const listeners = this.listeners;
+    if (!listeners || listeners.length === 0) return;
+    for (const listener of listeners.length === 1 ? [listeners[0]!] : [...listeners]) {
       try {
         listener(value);
       } catch (error) {
@@ -35,11 +45,11 @@ export class Emitter<T> implements Subscribable<T> {
   }
 
   get size(): number {
-    return this.listeners.size;
+    return this.listeners?.length ?? 0;
   }
 
   clear(): void {
-    this.listeners.clear();
+    this.listeners = undefined;
   }
 }
 

@@ -77,6 +77,12 @@ function holdWrites(socket: Corkable): void {
   setImmediate(uncorkAll);
 }
 
+/** `ws`'s Node-style events (`WebSocket` of the `ws` package). */
+interface NodeEventsSocket {
+  // biome-ignore lint/suspicious/noExplicitAny: each event has its own listener signature
+  on(event: string, listener: (...args: any[]) => void): void;
+}
+
 /** `ws`'s socket, which can send a text frame from bytes. */
 interface WsSocket {
   send(data: Uint8Array, options: { binary: boolean }): void;
@@ -100,9 +106,22 @@ export class WebSocketConnection extends BaseTransportConnection {
     super(options.holdUntilSubscribed);
     this.sharedBytes = options.sharedBytes === true;
     this.coalesceWrites = options.coalesceWrites === true;
-    socket.addEventListener('message', (event) => this.receive(event.data));
-    socket.addEventListener('error', (event) => this.failed(errorOf(event)));
-    socket.addEventListener('close', (event) => this.ended(event));
+    const node = socket as unknown as Partial<NodeEventsSocket>;
+    if (typeof node.on === 'function') {
+      // `ws`: its own events, without the DOM-style wrapper objects `addEventListener` makes
+      // for every listener of every connection.
+      node.on('message', (data: { toString(): string }, isBinary: boolean) =>
+        this.receive(isBinary ? data : data.toString()),
+      );
+      node.on('error', (error: Error) => this.failed(error));
+      node.on('close', (code: number, reason: { toString(): string }) =>
+        this.ended({ code, reason: reason.toString() }),
+      );
+    } else {
+      socket.addEventListener('message', (event) => this.receive(event.data));
+      socket.addEventListener('error', (event) => this.failed(errorOf(event)));
+      socket.addEventListener('close', (event) => this.ended(event));
+    }
   }
 
   get isOpen(): boolean {

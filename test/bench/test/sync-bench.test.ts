@@ -58,11 +58,26 @@ describe('pnpm bench harness', () => {
       console.warn(`[bench] the nodes scenario did not run: ${ours.nodes.reason}`);
     }
 
+    // Load: every writer's pushes acknowledged, the slow reader ends up with every event.
+    const { load } = results;
+    for (const writers of [load.writers.oneCommitPerPush, load.writers.groupCommit]) {
+      expect(writers.failed).toBe(0);
+      expect(writers.acked).toBeGreaterThan(0);
+      expect(writers.latencyMs.count).toBe(writers.acked);
+    }
+    expect(load.slowReader.ours.readerHas).toBe(config.load.slowReaderEvents);
+    expect(load.slowReader.yjs.readerHas).toBe(config.load.slowReaderEvents);
+    for (const many of [load.connections.ours, load.connections.yjs]) {
+      expect(many.connections).toBe(config.load.connections);
+      expect(many.fanOut.allReceivedMs.count).toBe(config.load.fanOutEvents);
+      expect(many.heartbeatCpuPercent).toBeGreaterThanOrEqual(0);
+    }
+
     const rows = tableRows(results);
-    expect(rows.filter((row) => row.target)).toHaveLength(8);
+    expect(rows.filter((row) => row.target)).toHaveLength(14);
     const table = renderTable(results, rows);
     for (const row of rows) expect(table).toContain(row.label);
     expect(renderSvg(rows)).toMatch(/^<svg /);
     expect(JSON.parse(JSON.stringify(results)).config).toEqual(config);
-  }, 240_000);
+  }, 360_000);
 });

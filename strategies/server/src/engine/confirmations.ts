@@ -10,28 +10,34 @@ interface Waiter {
  * `lastSequence` when the client sends it, and by `count` for clients of the seed protocol.
  */
 export class Confirmations {
-  private readonly sequences = new Map<string, number>();
-  private readonly counts = new Map<string, number>();
-  private readonly waiters = new Set<Waiter>();
+  // Made on first use: most connections never confirm or wait, and each Map or Set costs a
+  // hash table of its own.
+  private positions: Map<string, { count: number; sequence: number }> | undefined;
+  private waiters: Set<Waiter> | undefined;
 
   /** True once the client has confirmed anything: clients that never do are never waited for. */
   get active(): boolean {
-    return this.counts.size > 0;
+    return (this.positions?.size ?? 0) > 0;
   }
 
   confirm(repository: string, count: number, lastSequence: number | undefined): void {
-    this.counts.set(repository, (this.counts.get(repository) ?? 0) + count);
-    if (lastSequence !== undefined) {
-      this.sequences.set(repository, Math.max(lastSequence, this.sequences.get(repository) ?? 0));
-    }
-    for (const waiter of this.waiters) {
+    this.positions ??= new Map();
+    const position = this.positions.get(repository) ?? { count: 0, sequence: 0 };
+    position.count += count;
+    if (lastSequence !== undefined) position.sequence = Math.max(lastSequence, position.sequence);
+    this.positions.set(repository, position);
+    for (const waiter of this.waiters ?? []) {
       if (waiter.repository === repository && waiter.ready()) this.settle(waiter);
     }
   }
 
   /** Events confirmed by count so far, to measure a stream's confirmations from its start. */
   countOf(repository: string): number {
-    return this.counts.get(repository) ?? 0;
+    return this.positions?.get(repository)?.count ?? 0;
+  }
+
+  private sequenceOf(repository: string): number {
+    return this.positions?.get(repository)?.sequence ?? 0;
   }
 
   /**
@@ -44,7 +50,7 @@ export class Confirmations {
     timeoutMs: number,
   ): Promise<void> {
     const ready = () =>
-      (this.sequences.get(repository) ?? 0) >= target.sequence ||
+      this.sequenceOf(repository) >= target.sequence ||
       this.countOf(repository) - target.countBase >= target.count;
     if (ready()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -57,17 +63,18 @@ export class Confirmations {
           resolve();
         },
       };
+      this.waiters ??= new Set();
       this.waiters.add(waiter);
     });
   }
 
   /** Lets every waiting stream go (the connection closed). */
   releaseAll(): void {
-    for (const waiter of this.waiters) this.settle(waiter);
+    for (const waiter of this.waiters ?? []) this.settle(waiter);
   }
 
   private settle(waiter: Waiter): void {
-    this.waiters.delete(waiter);
+    this.waiters?.delete(waiter);
     waiter.resolve();
   }
 }

@@ -12,7 +12,7 @@ import {
   type TransportConnection,
 } from '@local-first/core';
 import { type AuthenticatedUser, AuthenticationError, bearerToken } from './auth.js';
-import { OutputGuard } from './backpressure.js';
+import { type GuardedOutput, OutputGuard } from './backpressure.js';
 import { type CatchUpHost, streamEvents } from './catch-up.js';
 import { Confirmations } from './confirmations.js';
 import type { SyncEngine } from './engine.js';
@@ -28,7 +28,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * waits for the one before it, so a `request_events` after a push sees that push committed.
  * `ping` and `events_received` are taken at once instead (after the rate limit).
  */
-export class Session implements CatchUpHost {
+export class Session implements CatchUpHost, GuardedOutput {
   user: AuthenticatedUser | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly bucket: TokenBucket;
@@ -37,9 +37,11 @@ export class Session implements CatchUpHost {
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private awaitingPong = false;
-  private readonly readable = new Map<string, Promise<boolean>>();
-  /** The answers of `readable` that have arrived, for the broadcast's synchronous path. */
-  private readonly readableKnown = new Map<string, boolean>();
+  /**
+   * The authorizer's answer per repository: asked once, cached until re-authentication; `known`
+   * once it has arrived, for the broadcast's synchronous path.
+   */
+  private readonly readable = new Map<string, { asked: Promise<boolean>; known?: boolean }>();
   readonly confirmations = new Confirmations();
   private readonly output: OutputGuard;
   private closed = false;
@@ -56,15 +58,7 @@ export class Session implements CatchUpHost {
       engine.now,
     );
     this.violationWindowStart = engine.now();
-    this.output = new OutputGuard(
-      {
-        buffered: () => connection.bufferedBytes,
-        sendLagging: (repository) => this.send({ type: 'lagging', repository }),
-        cut: (reason) => this.close(CLOSE_CODES.tooFarBehind, reason),
-      },
-      limits,
-      engine.now,
-    );
+    this.output = new OutputGuard(this, limits, engine.now);
     this.authTimer = setTimeout(() => {
       if (!this.user) this.close(CLOSE_CODES.authTimeout, 'no auth within the auth timeout');
     }, limits.authTimeoutMs);
@@ -112,6 +106,21 @@ export class Session implements CatchUpHost {
     return true;
   }
 
+  /** What the transport holds unsent for this connection (see `OutputGuard`). */
+  buffered(): number | undefined {
+    return this.connection.bufferedBytes;
+  }
+
+  /** Tells the client it missed live events of a repository (see `OutputGuard`). */
+  sendLagging(repository: string): void {
+    this.send({ type: 'lagging', repository });
+  }
+
+  /** Closes a connection that fell too far behind, with 4413 (see `OutputGuard`). */
+  cut(reason: string): void {
+    this.close(CLOSE_CODES.tooFarBehind, reason);
+  }
+
   /** Resolves once this connection can take more output (see `OutputGuard.whenWritable`). */
   whenWritable(): Promise<void> {
     return this.output.whenWritable();
@@ -131,31 +140,31 @@ export class Session implements CatchUpHost {
 
   /** Whether this session's user may read a repository; cached until re-authentication. */
   mayRead(repository: string): Promise<boolean> {
-    let answer = this.readable.get(repository);
-    if (!answer) {
-      const asked = Promise.resolve(this.engine.authorizer.canRead(this.user!, repository));
-      this.readable.set(repository, asked);
-      asked.then(
-        (allowed) => {
-          // Only if the cache was not cleared (re-authentication) meanwhile.
-          if (this.readable.get(repository) === asked) this.readableKnown.set(repository, allowed);
-        },
-        () => undefined,
-      );
-      answer = asked;
-    }
-    return answer;
+    const cached = this.readable.get(repository);
+    if (cached) return cached.asked;
+    const entry: { asked: Promise<boolean>; known?: boolean } = {
+      asked: Promise.resolve(this.engine.authorizer.canRead(this.user!, repository)),
+    };
+    this.readable.set(repository, entry);
+    // The entry is dropped on re-authentication, so a late answer lands nowhere.
+    entry.asked.then(
+      (allowed) => {
+        entry.known = allowed;
+      },
+      () => undefined,
+    );
+    return entry.asked;
   }
 
   /** `mayRead`'s answer when it is already known, else `undefined` (ask `mayRead`). */
   mayReadNow(repository: string): boolean | undefined {
-    return this.readableKnown.get(repository);
+    return this.readable.get(repository)?.known;
   }
 
   /** Adds the repositories this connection reads, or asked to read and awaits the answer for. */
   addReadRepositories(names: Set<string>): void {
-    for (const repository of this.readable.keys()) {
-      if (this.readableKnown.get(repository) !== false) names.add(repository);
+    for (const [repository, { known }] of this.readable) {
+      if (known !== false) names.add(repository);
     }
   }
 
@@ -329,8 +338,8 @@ export class Session implements CatchUpHost {
       const user = await this.engine.authenticator.authenticate({ token, headers });
       this.user = user;
       this.readable.clear();
-      this.readableKnown.clear();
       clearTimeout(this.authTimer);
+      this.authTimer = undefined;
       this.armExpiry(user.expiresAt);
       const { maxFrameBytes, maxBatchEvents, maxPageEvents } = this.engine.limits;
       const success: AuthSuccessMessage = {

@@ -1,6 +1,7 @@
 /** How big each scenario is: the full run of `pnpm bench`, and a tiny one for the smoke test. */
 import type { FanOutSizes } from './scenarios/fanout.js';
 import type { LatencySizes } from './scenarios/latency.js';
+import type { LoadSizes } from './scenarios/load.js';
 
 export interface BenchConfig {
   /** Sequential writes for latency (ours over ws and socket.io, Yjs, the relay). */
@@ -16,6 +17,8 @@ export interface BenchConfig {
   idleConnections: number;
   /** Sequential writes for the latency across nodes on one PostgreSQL (and on one node of it). */
   nodesLatency: LatencySizes;
+  /** Concurrent writers, a slow reader, many connections. */
+  load: LoadSizes;
 }
 
 export const FULL_CONFIG: BenchConfig = {
@@ -26,6 +29,15 @@ export const FULL_CONFIG: BenchConfig = {
   fanOut: { clients: 500, processes: 2, warmup: 20, events: 50 },
   idleConnections: 2_000,
   nodesLatency: { warmup: 100, writes: 1_000 },
+  load: {
+    writers: 100,
+    writersDurationMs: 10_000,
+    slowReaderEvents: 100_000,
+    payloadBytes: 1_000,
+    connections: 10_000,
+    holdMs: 60_000,
+    fanOutEvents: 20,
+  },
 };
 
 /** Proves the harness works end to end in a few seconds; its figures mean nothing. */
@@ -37,6 +49,15 @@ export const SMOKE_CONFIG: BenchConfig = {
   fanOut: { clients: 6, processes: 2, warmup: 1, events: 3 },
   idleConnections: 10,
   nodesLatency: { warmup: 2, writes: 20 },
+  load: {
+    writers: 4,
+    writersDurationMs: 300,
+    slowReaderEvents: 300,
+    payloadBytes: 100,
+    connections: 10,
+    holdMs: 200,
+    fanOutEvents: 3,
+  },
 };
 
 /**
@@ -71,6 +92,14 @@ export function configFromEnvironment(environment = process.env): {
       nodesLatency: {
         warmup: scaled(FULL_CONFIG.nodesLatency.warmup, 2),
         writes: scaled(FULL_CONFIG.nodesLatency.writes, 20),
+      },
+      load: {
+        ...FULL_CONFIG.load,
+        writers: scaled(FULL_CONFIG.load.writers, 4),
+        writersDurationMs: scaled(FULL_CONFIG.load.writersDurationMs, 1_000),
+        slowReaderEvents: scaled(FULL_CONFIG.load.slowReaderEvents, 300),
+        connections: scaled(FULL_CONFIG.load.connections, 10),
+        holdMs: scaled(FULL_CONFIG.load.holdMs, 1_000),
       },
     },
   };

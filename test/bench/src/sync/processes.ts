@@ -5,6 +5,7 @@
  * IPC channel.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,19 @@ export const BENCH_DIR = join(HERE, '..', '..');
 const SERVER_DIR = dirname(require.resolve('@local-first/server/package.json'));
 const GC_HOOK = pathToFileURL(join(HERE, 'gc-hook.mjs')).href;
 const TS_FLAGS = ['--import', 'tsx', '--conditions=@local-first/source'];
+
+/**
+ * How our server starts: `BENCH_SERVER=dist` (what `pnpm bench` sets, after building) runs the
+ * built command as users run it, in plain Node; otherwise the sources run through tsx, whose
+ * transform gives every function a name property (a few KB more per connection, and slower).
+ */
+function serverEntry(): string[] {
+  if (process.env.BENCH_SERVER !== 'dist') return [...TS_FLAGS, '--import', GC_HOOK, 'src/cli.ts'];
+  const built = join(SERVER_DIR, 'dist', 'cli.js');
+  if (!existsSync(built))
+    throw new Error(`BENCH_SERVER=dist but ${built} is missing: run pnpm build first`);
+  return ['--import', GC_HOOK, built];
+}
 
 /**
  * `BENCH_CPU_PROF=DIR` runs every child process with `--cpu-prof` and writes the profiles to
@@ -186,10 +200,7 @@ export class OurServer {
       'sync-server',
       [
         '--expose-gc',
-        ...TS_FLAGS,
-        '--import',
-        GC_HOOK,
-        'src/cli.ts',
+        ...serverEntry(),
         '--port',
         '0',
         '--store',

@@ -1,4 +1,6 @@
 /** The one table of `pnpm bench`, its notes, the JSON file and the SVG chart. */
+
+import { loadNotes, loadRows } from './report-load.js';
 import type { BenchResults, Runs } from './run.js';
 import type { CatchUpReport } from './scenarios/catchup.js';
 import { PACE_MS } from './scenarios/latency.js';
@@ -14,7 +16,7 @@ export interface Target {
 export interface Row {
   section: string;
   label: string;
-  unit: 'ms' | 'events/s' | 'frames/s' | 'MB' | 'KB';
+  unit: 'ms' | 'events/s' | 'frames/s' | 'MB' | 'KB' | '%' | 'count';
   ours?: number;
   relay?: number;
   yjs?: number;
@@ -259,6 +261,7 @@ export function tableRows(results: BenchResults): Row[] {
       },
     );
   }
+  rows.push(...loadRows(results.load));
   return rows;
 }
 
@@ -291,6 +294,7 @@ export function notes(results: BenchResults): string[] {
     'Servers run as child processes (ours: the local-first-server command, SQLite in a temp dir, default limits); server ' +
       'memory and CPU come from /proc. For the idle figure the servers run with --expose-gc and a benchmark preload ' +
       '(gc-hook.mjs) that collects on request; the server code has no benchmark hooks.',
+    ...loadNotes(results.load),
     'The storage benchmark is not part of this run: `pnpm --filter @local-first/bench bench:storage`.',
   ];
   if (results.scale !== 1)
@@ -310,6 +314,10 @@ function formatValue(value: number | undefined, unit: Row['unit']): string {
       return `${value.toFixed(1)} MB`;
     case 'KB':
       return `${value.toFixed(1)} KB`;
+    case '%':
+      return `${value.toFixed(1)} %`;
+    case 'count':
+      return Math.round(value).toLocaleString('en-US');
   }
 }
 

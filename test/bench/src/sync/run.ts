@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { postgresUnavailableReason, startPostgres } from '@local-first/test-services';
 import type { BenchConfig } from './config.js';
 import { OurServer, RelayServer, YjsServer } from './processes.js';
+import { type LoadResults, runLoad } from './run-load.js';
 import { type CatchUpReport, catchUp } from './scenarios/catchup.js';
 import { type CommitResult, sqliteCommitLatency } from './scenarios/commit.js';
 import { type FanOutResult, ourFanOut, yjsFanOut } from './scenarios/fanout.js';
@@ -55,6 +56,7 @@ export interface BenchResults {
     fanOut: FanOutResult;
     idle: IdleResult;
   };
+  load: LoadResults;
 }
 
 /** Three server processes on one private PostgreSQL: ours over ws, writer on the first node. */
@@ -219,6 +221,8 @@ export async function runBenchmark(
     await yjsServer.stop();
   }
 
+  const load = await runLoad(config, step);
+
   return {
     startedAt,
     durationMs: performance.now() - began,
@@ -234,5 +238,6 @@ export async function runBenchmark(
     relay,
     ours,
     yjs,
+    load,
   };
 }
