@@ -121,6 +121,33 @@ describe('command line', () => {
     expect(() => config(['--metrics', 'maybe'])).toThrow(/--metrics "maybe" is not on or off/);
   });
 
+  it('reads --send-high-water and --group-commit on|off (SQLite only)', () => {
+    const config = (argv: string[], env: Record<string, string> = {}) => {
+      const parsed = parseCommandLine(argv, env);
+      if (parsed.help) throw new Error('help');
+      return parsed.config;
+    };
+    expect(config(['--send-high-water', '65536']).limits).toEqual({ sendHighWaterBytes: 65_536 });
+    expect(() => config(['--send-high-water', '0'])).toThrow(
+      /--send-high-water "0" is not a positive integer/,
+    );
+    expect(config(['--store', 'sqlite:/tmp/a.db']).store).toEqual({
+      kind: 'sqlite',
+      path: '/tmp/a.db',
+    });
+    expect(config(['--store', 'sqlite:/tmp/a.db', '--group-commit', 'off']).store).toEqual({
+      kind: 'sqlite',
+      path: '/tmp/a.db',
+      groupCommit: false,
+    });
+    expect(config(['--store', 'memory'], { SYNC_GROUP_COMMIT: 'off' }).store).toEqual({
+      kind: 'memory',
+    });
+    expect(() => config(['--group-commit', 'sometimes'])).toThrow(
+      /--group-commit "sometimes" is not on or off/,
+    );
+  });
+
   it('reads options after the `--` that `pnpm start -- …` passes on', () => {
     expect(parseCommandLine(['--static', 'dist', '--', '--help'])).toEqual({ help: true });
     expect(parseCommandLine(['--', '--port', '9000'])).toMatchObject({ config: { port: 9000 } });

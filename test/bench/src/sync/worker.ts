@@ -25,6 +25,7 @@ import {
   type BulkParameters,
   bulkWriter,
   concurrentWriters,
+  nextCommand,
   type SlowReaderParameters,
   slowReaderOurs,
   slowReaderYjs,
@@ -88,6 +89,18 @@ export interface Delivered extends ChildMessage {
 }
 
 const send = (message: ChildMessage) => process.send!(message);
+const LOAD_ROLES: Record<
+  string,
+  (parameters: unknown, report: typeof send) => Promise<WebSocket[]>
+> = {
+  'writers-ours': (parameters, report) =>
+    concurrentWriters(parameters as WritersParameters, report),
+  'bulk-ours': (parameters, report) => bulkWriter(parameters as BulkParameters, report),
+  'slow-reader-ours': (parameters, report) =>
+    slowReaderOurs(parameters as SlowReaderParameters, report),
+  'slow-reader-yjs': (parameters, report) =>
+    slowReaderYjs(parameters as SlowReaderParameters, report),
+};
 const [role = '', json = '{}'] = process.argv.slice(2);
 const parameters: unknown = JSON.parse(json);
 let sockets: WebSocket[] = [];
@@ -118,20 +131,11 @@ try {
     case 'idle-yjs':
       await listenYjs(parameters as ListenParameters, role === 'fanout-yjs');
       break;
-    case 'writers-ours':
-      sockets = await concurrentWriters(parameters as WritersParameters, send);
-      break;
-    case 'bulk-ours':
-      sockets = await bulkWriter(parameters as BulkParameters, send);
-      break;
-    case 'slow-reader-ours':
-      sockets = await slowReaderOurs(parameters as SlowReaderParameters, send);
-      break;
-    case 'slow-reader-yjs':
-      sockets = await slowReaderYjs(parameters as SlowReaderParameters, send);
-      break;
-    default:
-      throw new Error(`unknown role "${role}"`);
+    default: {
+      const load = LOAD_ROLES[role];
+      if (!load) throw new Error(`unknown role "${role}"`);
+      sockets = await load(parameters, send);
+    }
   }
 } catch (error) {
   send({
@@ -139,17 +143,6 @@ try {
     message: error instanceof Error ? (error.stack ?? error.message) : String(error),
   });
   process.exit(1);
-}
-
-function waitForGo(): Promise<void> {
-  return new Promise((resolve) => {
-    const listener = (message: ChildMessage) => {
-      if (message.type !== 'go') return;
-      process.off('message', listener);
-      resolve();
-    };
-    process.on('message', listener);
-  });
 }
 
 /** Samples the heap in use whenever the event loop lets a timer run. */
@@ -177,7 +170,7 @@ async function catchUp(which: string, options: CatchUpParameters): Promise<void>
     collect();
     const baselineHeapUsed = getHeapStatistics().used_heap_size;
     send({ type: 'ready' });
-    await waitForGo();
+    await nextCommand('go');
     const sampler = heapSampler();
     const start = performance.now();
     const device = await connectYjsDevice(options.url, options.name);
@@ -218,7 +211,7 @@ async function catchUp(which: string, options: CatchUpParameters): Promise<void>
   collect();
   const baselineHeapUsed = getHeapStatistics().used_heap_size;
   send({ type: 'ready' });
-  await waitForGo();
+  await nextCommand('go');
   const sampler = heapSampler();
   const start = performance.now();
   const done = device.syncCompleted();
