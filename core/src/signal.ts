@@ -35,12 +35,16 @@ export class Emitter<T> implements Subscribable<T> {
   emit(value: T): void {
     const listeners = this.listeners;
     if (!listeners || listeners.length === 0) return;
-    for (const listener of listeners.length === 1 ? [listeners[0]!] : [...listeners]) {
-      try {
-        listener(value);
-      } catch (error) {
-        this.onListenerError(error);
-      }
+    // One listener (the common case, once per message) needs no copy to survive unsubscribing.
+    if (listeners.length === 1) return this.call(listeners[0]!, value);
+    for (const listener of [...listeners]) this.call(listener, value);
+  }
+
+  private call(listener: (value: T) => void, value: T): void {
+    try {
+      listener(value);
+    } catch (error) {
+      this.onListenerError(error);
     }
   }
 
