@@ -36,8 +36,8 @@ export class Emitter<T> implements Subscribable<T> {
     const listeners = this.listeners;
     if (!listeners || listeners.length === 0) return;
     // One listener (the common case, once per message) needs no copy to survive unsubscribing.
-    if (listeners.length === 1) return this.call(listeners[0]!, value);
-    for (const listener of [...listeners]) this.call(listener, value);
+    if (listeners.length === 1) this.call(listeners[0]!, value);
+    else for (const listener of [...listeners]) this.call(listener, value);
   }
 
   private call(listener: (value: T) => void, value: T): void {
