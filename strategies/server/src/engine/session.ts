@@ -86,7 +86,11 @@ export class Session implements CatchUpHost, GuardedOutput {
     if (message.type === 'error' || message.type === 'auth_failed')
       this.engine.observe.errorSent(message.type, message.code);
     else if (message.type === 'lagging') this.engine.observe.lagging(message.repository);
-    const before = message.type === 'events' ? this.connection.bufferedBytes : undefined;
+    // Only a catch-up page (it has `hasMore`) is measured; live events pass only under the mark.
+    const before =
+      message.type === 'events' && message.hasMore !== undefined
+        ? this.connection.bufferedBytes
+        : undefined;
     try {
       this.connection.send(message);
     } catch (error) {
