@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import {
   type AppendOutcome,
@@ -15,7 +16,16 @@ import {
   uuidv7,
 } from '@local-first/core';
 import type BetterSqlite3 from 'better-sqlite3';
-import { GroupCommit, type GroupedAppend } from './group-commit.js';
+import { type AppendResult, type EncodedAppend, GroupCommit } from './group-commit.js';
+import { WriterThread } from './writer-thread.js';
+
+/** The write side, shared with the writer thread (see `write-batch.cjs`). */
+interface Writer {
+  commit(appends: EncodedAppend[], nowMs: number): AppendResult[];
+}
+const { createWriter } = createRequire(import.meta.url)('./write-batch.cjs') as {
+  createWriter(db: BetterSqlite3.Database): Writer;
+};
 
 /** Where the database lives unless `path` says otherwise. */
 export const DEFAULT_SQLITE_PATH = 'data/events.sqlite';
@@ -41,6 +51,14 @@ export interface SqliteEventStoreOptions {
    * Off, each append is a transaction of its own.
    */
   groupCommit?: boolean;
+  /**
+   * Where append transactions run. `'thread'` (the default for a file): in a worker thread
+   * with a connection of its own, so that a commit and its fsync never hold the event loop;
+   * reads stay on the caller's thread (the file is in WAL mode, they do not wait for a commit).
+   * `'inline'` (the default, and the only choice, for `':memory:'` or an injected `Database`):
+   * on the caller's thread.
+   */
+  writer?: 'thread' | 'inline';
 }
 
 const SCHEMA = `
@@ -82,13 +100,6 @@ interface EventRow {
 }
 
 interface Statements {
-  counter: BetterSqlite3.Statement<[string], { last_sequence: number; last_created_at: number }>;
-  saveCounter: BetterSqlite3.Statement<[string, number, number]>;
-  insert: BetterSqlite3.Statement<[string, number, string, string, number]>;
-  original: BetterSqlite3.Statement<
-    [string, string],
-    { server_sequence: number; server_created_at: number }
-  >;
   held: BetterSqlite3.Statement<
     [string, string],
     { event_id: string; server_sequence: number; server_created_at: number }
@@ -109,6 +120,9 @@ interface Statements {
  * the repository's counter row, inserts every event with `INSERT … ON CONFLICT DO NOTHING` on
  * the UNIQUE (repository, event_id) key (a conflict is a duplicate, whose original sequence is
  * read back), and saves the counter. Sequences are gap-free because only inserted rows take one.
+ * These transactions run in a writer thread of the store (option `writer`), so a slow fsync
+ * delays the appends waiting for it and nothing else: reads, other connections' messages and
+ * heartbeats go on meanwhile.
  *
  * Durability: the file runs in WAL mode with `synchronous=FULL`, so every commit is fsynced to
  * the WAL before `append` resolves. With `NORMAL`, WAL commits reach the disk only at the next
@@ -130,11 +144,10 @@ export class SqliteEventStore implements EventStore {
   private readonly injected: typeof BetterSqlite3 | undefined;
   private db: BetterSqlite3.Database | undefined;
   private statements: Statements | undefined;
-  private appendBatch:
-    | ((repository: string, events: readonly SyncEvent[]) => AppendOutcome[])
-    | undefined;
   private group: GroupCommit | undefined;
+  private thread: Promise<WriterThread> | undefined;
   private readonly groupCommit: boolean;
+  private readonly writer: 'thread' | 'inline';
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: SqliteEventStoreOptions = {}) {
@@ -143,6 +156,16 @@ export class SqliteEventStore implements EventStore {
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.now = options.now ?? (() => new Date());
     this.injected = options.Database;
+    const inMemory = this.path === ':memory:' || this.path === '';
+    this.writer = options.writer ?? (inMemory || this.injected ? 'inline' : 'thread');
+    if (this.writer === 'thread' && (inMemory || this.injected)) {
+      throw new LocalFirstError(
+        ERROR_CODES.invalidArgument,
+        `writer: 'thread' needs a database file and the better-sqlite3 package itself ${
+          inMemory ? `(path is "${this.path}")` : '(a Database was injected)'
+        }; use writer: 'inline'`,
+      );
+    }
   }
 
   async open(): Promise<void> {
@@ -174,28 +197,35 @@ export class SqliteEventStore implements EventStore {
       return opened;
     });
     this.statements = prepare(db);
-    const appendBatch = db.transaction((repository: string, events: readonly SyncEvent[]) =>
-      this.write(repository, events),
-    ).immediate;
-    this.appendBatch = appendBatch;
-    if (this.groupCommit) {
-      const appendGroup = db.transaction((group: readonly GroupedAppend[]) =>
-        group.map(({ repository, events }) => this.write(repository, events)),
-      ).immediate;
-      this.group = new GroupCommit(
-        (group) => guard('append events', () => appendGroup(group)),
-        ({ repository, events }) => guard('append events', () => appendBatch(repository, events)),
-      );
+    let commit: (appends: EncodedAppend[]) => AppendResult[] | Promise<AppendResult[]>;
+    if (this.writer === 'thread') {
+      try {
+        const thread = WriterThread.start(this.path, this.busyTimeoutMs);
+        await thread;
+        this.thread = thread;
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+      commit = (appends) => this.commitInThread(appends);
+    } else {
+      const writer = createWriter(db);
+      commit = (appends) =>
+        guard('append events', () => writer.commit(appends, this.now().getTime())).map((result) =>
+          'error' in result ? { error: asStorageFailure('append events', result.error) } : result,
+        );
     }
+    this.group = new GroupCommit(commit, this.groupCommit ? undefined : 1);
     this.db = db;
     this.state = 'open';
   }
 
   async append(repository: string, events: readonly SyncEvent[]): Promise<AppendOutcome[]> {
-    const append = this.ready().appendBatch!;
+    const group = this.ready().group!;
     if (events.length === 0) return [];
-    if (this.group) return this.group.append(repository, events);
-    return guard('append events', () => append(repository, events));
+    // Encoded here: an event that cannot be stored fails its append before anything is written.
+    const payloads = events.map(encodeStoredEvent);
+    return group.append({ repository, eventIds: events.map((event) => event.eventId), payloads });
   }
 
   async findEvents(repository: string, eventIds: readonly string[]): Promise<AppendOutcome[]> {
@@ -278,48 +308,24 @@ export class SqliteEventStore implements EventStore {
     if (this.state === 'closed') return;
     this.state = 'closed';
     // Appends already asked for are committed (and resolved) before the file closes.
-    this.group?.flush();
+    await this.group?.drain();
     this.group = undefined;
+    const thread = this.thread;
+    this.thread = undefined;
+    if (thread) await (await thread.catch(() => undefined))?.close();
     this.db?.close();
     this.db = undefined;
     this.statements = undefined;
-    this.appendBatch = undefined;
   }
 
-  /** The body of one append transaction; runs inside BEGIN IMMEDIATE. */
-  private write(repository: string, events: readonly SyncEvent[]): AppendOutcome[] {
-    const statements = this.statements!;
-    // Encode first: an event that cannot be stored must fail the batch before anything is written.
-    const payloads = events.map(encodeStoredEvent);
-    const counter = statements.counter.get(repository);
-    let sequence = counter?.last_sequence ?? 0;
-    const createdAtMs = Math.max(this.now().getTime(), counter?.last_created_at ?? 0);
-    const serverCreatedAt = new Date(createdAtMs).toISOString();
-    const outcomes = events.map((event, index): AppendOutcome => {
-      const eventId = event.eventId;
-      const inserted = statements.insert.run(
-        repository,
-        sequence + 1,
-        eventId,
-        payloads[index]!,
-        createdAtMs,
-      );
-      if (inserted.changes === 1) {
-        sequence += 1;
-        return { eventId, serverSequence: sequence, serverCreatedAt, duplicate: false };
-      }
-      const original = statements.original.get(repository, eventId)!;
-      return {
-        eventId,
-        serverSequence: original.server_sequence,
-        serverCreatedAt: new Date(original.server_created_at).toISOString(),
-        duplicate: true,
-      };
-    });
-    if (sequence !== (counter?.last_sequence ?? 0)) {
-      statements.saveCounter.run(repository, sequence, createdAtMs);
+  /** One commit in the writer thread; a thread that stopped is replaced for the next one. */
+  private async commitInThread(appends: EncodedAppend[]): Promise<AppendResult[]> {
+    let thread = await this.thread!.catch(() => undefined);
+    if (!thread || thread.stopped) {
+      this.thread = WriterThread.start(this.path, this.busyTimeoutMs);
+      thread = await this.thread;
     }
-    return outcomes;
+    return thread.commit(appends, this.now().getTime());
   }
 
   private ready(): this {
@@ -332,19 +338,6 @@ export class SqliteEventStore implements EventStore {
 function prepare(db: BetterSqlite3.Database): Statements {
   const columns = 'SELECT server_sequence, payload, server_created_at FROM events';
   return {
-    counter: db.prepare('SELECT last_sequence, last_created_at FROM repositories WHERE name = ?'),
-    saveCounter: db.prepare(
-      `INSERT INTO repositories (name, last_sequence, last_created_at) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE
-       SET last_sequence = excluded.last_sequence, last_created_at = excluded.last_created_at`,
-    ),
-    insert: db.prepare(
-      `INSERT INTO events (repository, server_sequence, event_id, payload, server_created_at)
-       VALUES (?, ?, ?, ?, ?) ON CONFLICT (repository, event_id) DO NOTHING`,
-    ),
-    original: db.prepare(
-      'SELECT server_sequence, server_created_at FROM events WHERE repository = ? AND event_id = ?',
-    ),
     // The ids come as one JSON array: one statement for any count, searched on the
     // UNIQUE (repository, event_id) index.
     held: db.prepare(
@@ -394,11 +387,15 @@ function guard<T>(what: string, work: () => T): T {
   try {
     return work();
   } catch (error) {
-    if (error instanceof LocalFirstError) throw error;
-    throw new LocalFirstError(ERROR_CODES.storageFailure, `SQLite could not ${what}`, {
-      cause: error,
-    });
+    throw asStorageFailure(what, error);
   }
+}
+
+function asStorageFailure(what: string, error: unknown): LocalFirstError {
+  if (error instanceof LocalFirstError) return error;
+  return new LocalFirstError(ERROR_CODES.storageFailure, `SQLite could not ${what}`, {
+    cause: error,
+  });
 }
 
 function closedError(): LocalFirstError {

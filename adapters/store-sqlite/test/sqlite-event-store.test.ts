@@ -47,6 +47,18 @@ describeEventStore('SqliteEventStore on a file', async ({ now }) => {
   };
 });
 
+// Without an injected Database, appends run in the store's writer thread.
+describeEventStore('SqliteEventStore on a file, writer thread', async ({ now }) => {
+  const folder = mkdtempSync(join(tmpdir(), 'store-sqlite-thread-'));
+  const path = join(folder, 'events.sqlite');
+  return {
+    store: new SqliteEventStore({ path, now, writer: 'thread' }),
+    reopen: async () => new SqliteEventStore({ path, now, writer: 'thread' }),
+    node: async () => new SqliteEventStore({ path, now, writer: 'thread' }),
+    teardown: async () => rmSync(folder, { recursive: true, force: true }),
+  };
+});
+
 describe('SqliteEventStore', () => {
   it('runs the file in WAL mode with synchronous=FULL', async () => {
     const opened: Database.Database[] = [];

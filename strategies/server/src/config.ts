@@ -17,7 +17,7 @@ export function envName(option: string): string {
 
 /** Where events are kept. */
 export type StoreConfig =
-  | { kind: 'sqlite'; path: string; groupCommit?: boolean }
+  | { kind: 'sqlite'; path: string; groupCommit?: boolean; writer?: 'thread' | 'inline' }
   | { kind: 'postgres'; connectionString: string }
   | { kind: 'memory' };
 
@@ -110,6 +110,9 @@ Options:
   --group-commit on|off
                     SQLite: commit the pushes that arrive during a commit together in the next
                     one, one fsync for all (default on)
+  --sqlite-writer thread|inline
+                    SQLite: run commits in a writer thread, so a slow fsync holds no other
+                    connection (default thread), or on the event loop
   --help            print this and exit
 
 Every option may also be given in the environment, as SYNC_ and its name in capitals with
@@ -186,6 +189,7 @@ const OPTIONS = {
   fanout: { type: 'string' },
   metrics: { type: 'string' },
   'group-commit': { type: 'string' },
+  'sqlite-writer': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -282,9 +286,16 @@ export function parseCommandLine(
   const groupCommit = values['group-commit'];
   if (groupCommit !== undefined && groupCommit !== 'on' && groupCommit !== 'off')
     throw new ConfigError(`--group-commit "${groupCommit}" is not on or off`);
+  const writer = values['sqlite-writer'];
+  if (writer !== undefined && writer !== 'thread' && writer !== 'inline')
+    throw new ConfigError(`--sqlite-writer "${writer}" is not thread or inline`);
   const store: StoreConfig =
-    groupCommit === 'off' && parsedStore.kind === 'sqlite'
-      ? { ...parsedStore, groupCommit: false }
+    parsedStore.kind === 'sqlite'
+      ? {
+          ...parsedStore,
+          ...(groupCommit === 'off' ? { groupCommit: false } : {}),
+          ...(writer === 'inline' ? { writer } : {}),
+        }
       : parsedStore;
   const fanoutSpec = values.fanout;
   const from = given.fanout !== undefined ? '--fanout' : FANOUT_ENV;

@@ -93,6 +93,7 @@ export async function openStore(config: StoreConfig): Promise<EventStore> {
       store = new SqliteEventStore({
         path: config.path,
         ...(config.groupCommit === false ? { groupCommit: false } : {}),
+        ...(config.writer ? { writer: config.writer } : {}),
       });
       break;
     }

@@ -121,7 +121,7 @@ describe('command line', () => {
     expect(() => config(['--metrics', 'maybe'])).toThrow(/--metrics "maybe" is not on or off/);
   });
 
-  it('reads --send-high-water and --group-commit on|off (SQLite only)', () => {
+  it('reads --send-high-water, --group-commit on|off and --sqlite-writer (SQLite only)', () => {
     const config = (argv: string[], env: Record<string, string> = {}) => {
       const parsed = parseCommandLine(argv, env);
       if (parsed.help) throw new Error('help');
@@ -145,6 +145,16 @@ describe('command line', () => {
     });
     expect(() => config(['--group-commit', 'sometimes'])).toThrow(
       /--group-commit "sometimes" is not on or off/,
+    );
+    expect(config(['--store', 'sqlite:/tmp/a.db'], { SYNC_SQLITE_WRITER: 'inline' }).store).toEqual(
+      { kind: 'sqlite', path: '/tmp/a.db', writer: 'inline' },
+    );
+    expect(config(['--store', 'sqlite:/tmp/a.db', '--sqlite-writer', 'thread']).store).toEqual({
+      kind: 'sqlite',
+      path: '/tmp/a.db',
+    });
+    expect(() => config(['--sqlite-writer', 'fiber'])).toThrow(
+      /--sqlite-writer "fiber" is not thread or inline/,
     );
   });
 
