@@ -192,19 +192,19 @@ export class WebSocketConnection extends BaseTransportConnection {
 
 /** One message as it goes out: its text, and its UTF-8 bytes once some connection asked. */
 interface Frame {
-  message: object;
   text: string;
   bytes?: Uint8Array;
 }
 
-// A live broadcast sends one message object to every reader, one connection after the other:
-// the last message encoded is kept, so it is encoded (and turned into bytes) once. Messages are
-// treated as frozen once sent.
-let last: Frame | undefined;
+// A live broadcast sends one message object to many readers, interleaved with other messages:
+// each message object is encoded (and turned into bytes) once, and its frame lives as long as
+// the object. Messages are treated as frozen once sent.
+const frames = new WeakMap<object, Frame>();
 
 /** One message → one text frame; a value JSON cannot carry is the caller's mistake. */
 function encode(message: object): Frame {
-  if (last?.message === message) return last;
+  const known = frames.get(message);
+  if (known) return known;
   let text: string | undefined;
   try {
     text = JSON.stringify(message);
@@ -215,8 +215,9 @@ function encode(message: object): Frame {
   }
   if (typeof text !== 'string')
     throw new LocalFirstError(ERROR_CODES.invalidArgument, 'the message is not a JSON object');
-  last = { message, text };
-  return last;
+  const frame: Frame = { text };
+  frames.set(message, frame);
+  return frame;
 }
 
 const utf8 = new TextEncoder();

@@ -3,7 +3,6 @@ import {
   type AppendOutcome,
   CLOSE_CODES,
   type EventStore,
-  type EventsMessage,
   eventStampProblem,
   type Fanout,
   type IncomingConnectionInfo,
@@ -18,6 +17,7 @@ import {
   validateEvent,
 } from '@local-first/core';
 import { type AuthenticatedUser, type Authenticator, type Authorizer, allowAll } from './auth.js';
+import { LiveBroadcast } from './live.js';
 import { type EngineObserver, guardObserver } from './observer.js';
 import { DEFAULT_LIMITS, type SyncLimits } from './options.js';
 import { FanoutRelay, type PushTicket } from './relay.js';
@@ -100,6 +100,7 @@ export class SyncEngine {
   private closing = false;
   private knownServerId: { value: string | undefined } | undefined;
   private readonly relay: FanoutRelay<Session> | undefined;
+  private readonly live: LiveBroadcast<Session>;
 
   constructor(options: SyncEngineOptions) {
     this.store = options.store;
@@ -112,6 +113,24 @@ export class SyncEngine {
     if (options.serverId !== undefined) this.knownServerId = { value: options.serverId };
     this.fanout = options.fanout;
     this.observe = guardObserver(options.observer, this.logger);
+    this.live = new LiveBroadcast<Session>({
+      readers: () => this.sessions,
+      epochOf: async (repository) => {
+        try {
+          return await this.epochOf(repository);
+        } catch (error) {
+          // The events are committed and the pusher gets its ack: a broadcast without its
+          // epoch is still a correct hint, and readers check the epoch at their next catch-up.
+          this.logger.warn({ error, repository }, 'could not read the epoch for a broadcast');
+          return undefined;
+        }
+      },
+      maxEvents: this.limits.maxBatchEvents,
+      maxBytes: this.limits.maxFrameBytes,
+      sent: (repository, count, readers) => this.observe.broadcast(repository, count, readers),
+      failed: (error, repository) =>
+        this.logger.warn({ error, repository }, 'broadcast to one connection failed'),
+    });
     if (options.fanout) {
       const host = {
         store: this.store,
@@ -338,50 +357,16 @@ export class SyncEngine {
   }
 
   /**
-   * Sends new events to every other connection that may read the repository. Connections
-   * whose permission is already known get them at once, before the pusher's `ack`.
+   * Sends new events to every other connection that may read the repository (gathered over
+   * the turn, see `LiveBroadcast`). Connections whose permission is already known get them
+   * before the pusher's `ack`.
    */
-  private async broadcast(
+  private broadcast(
     repository: string,
     events: ServerEvent[],
     origin: Session | undefined,
   ): Promise<void> {
-    const message: EventsMessage = {
-      type: 'events',
-      repository,
-      events,
-      lastSequence: events[events.length - 1]!.serverSequence,
-    };
-    try {
-      const epoch = await this.epochOf(repository);
-      if (epoch !== undefined) message.epoch = epoch;
-    } catch (error) {
-      // The events are committed and the pusher gets its ack: a broadcast without its epoch
-      // is still a correct hint, and readers check the epoch at their next catch-up.
-      this.logger.warn({ error, repository }, 'could not read the epoch for a broadcast');
-    }
-    let readers = 0;
-    for (const session of this.sessions) {
-      if (session === origin || !session.user) continue;
-      const allowed = session.mayReadNow(repository);
-      if (allowed === true) {
-        if (session.sendLive(message)) readers += 1;
-      } else if (allowed === undefined) void this.broadcastWhenKnown(session, repository, message);
-    }
-    this.observe.broadcast(repository, events.length, readers);
-  }
-
-  private async broadcastWhenKnown(
-    session: Session,
-    repository: string,
-    message: EventsMessage,
-  ): Promise<void> {
-    try {
-      if ((await session.mayRead(repository)) && session.sendLive(message))
-        this.observe.broadcast(repository, message.events.length, 1);
-    } catch (error) {
-      this.logger.warn({ error, repository }, 'broadcast to one connection failed');
-    }
+    return this.live.broadcast(repository, events, origin);
   }
 
   /** The repositories that some open connection reads or has asked to read. */
