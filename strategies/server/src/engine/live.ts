@@ -32,23 +32,29 @@ interface Pending<Reader> {
   resolve(): void;
 }
 
-// Taken at load: a test's fake timers must not hold back live events that real I/O waits for.
-const nextTurn = globalThis.setImmediate;
+/**
+ * Runs `work` once the current task and every promise reaction it set off have run: a tick
+ * queued from a promise reaction runs only after the whole microtask queue has drained. The
+ * pushes of one group commit all finish in the task that delivers the commit, so they are all
+ * in by then. (Ticks are not faked by test timers, and nothing waits for a timer.)
+ */
+function nextTurn(work: () => void): void {
+  process.nextTick(work);
+}
 
 /** Room left in a frame for the message's own fields (type, repository, epoch, lastSequence). */
 const ENVELOPE_BYTES = 512;
 
 /**
- * Live broadcasts, gathered per repository over one turn of the event loop and sent at its
- * end. The pushes of one group commit finish in the same turn, so a reader gets their events
- * as one `events` message (or a few, each within `maxEvents` and `maxBytes`) instead of one
- * message per push: fewer frames for the server to write and for every client to read, and one
- * encoding of each message for all the readers that get it.
+ * Live broadcasts, gathered per repository over one task of the event loop (with the promise
+ * reactions it sets off) and sent at its end. The pushes of one group commit finish in the
+ * same task, so a reader gets their events as one `events` message (or a few, each within
+ * `maxEvents` and `maxBytes`) instead of one message per push: fewer frames for the server to
+ * write and for every client to read, and one encoding of each message for all its readers.
  *
  * A connection never gets its own events back (it gets its `ack`): a reader that pushed in the
- * turn gets a message of the others' events only. `broadcast` resolves once the events have
- * been sent to the readers whose permission is known, so the engine sends the pusher's `ack`
- * after them, as before.
+ * task gets the others' events only. `broadcast` resolves once the events have been sent to
+ * the readers whose permission is known, so the engine sends the pusher's `ack` after them.
  */
 export class LiveBroadcast<Reader extends LiveReader> {
   private pending = new Map<string, Pending<Reader>>();
@@ -181,7 +187,7 @@ interface Plan<Reader> {
   full: ServerEvent[][];
   blocks: ServerEvent[][];
   originOf: Map<ServerEvent, Reader>;
-  /** Each pusher of the turn, and the blocks that hold its events. */
+  /** Each pusher of the task, and the blocks that hold its events. */
   ownBlocks: Map<Reader, Set<number>>;
 }
 

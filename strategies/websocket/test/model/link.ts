@@ -13,6 +13,11 @@ import {
 export const WS_CLOSE_TIMEOUT_MS = 30_000;
 /** `ws`'s default `maxPayload`: what a client end accepts. */
 export const WS_DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+/**
+ * What the kernel takes of a socket's output before `ws`'s `bufferedAmount` starts to grow: the
+ * send buffer plus what the peer's receive window holds (a few hundred KB on a real network).
+ */
+export const SOCKET_BUFFER_BYTES = 256 * 1024;
 
 export type Side = 'client' | 'server';
 /** `up` carries what the client sends, `down` what the server sends. */
@@ -31,6 +36,8 @@ export interface LinkOptions {
   serverMaxFrameBytes: number;
   clientMaxFrameBytes?: number;
   closeTimeoutMs?: number;
+  /** Default `SOCKET_BUFFER_BYTES`. */
+  socketBufferBytes?: number;
 }
 
 /** What the world wants to see of a link's client end. */
@@ -57,6 +64,8 @@ export class LinkEnd extends BaseTransportConnection {
   closedAt: number | undefined;
   private report: CloseInfo | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Bytes sent that the peer has not received: in flight, or lost on a dead direction. */
+  unreceived = 0;
 
   constructor(
     readonly link: Link,
@@ -68,6 +77,15 @@ export class LinkEnd extends BaseTransportConnection {
 
   get isOpen(): boolean {
     return this.state === 'open';
+  }
+
+  /**
+   * As `ws`'s `bufferedAmount`: what the kernel has not taken. A dead direction never drains,
+   * as TCP keeps retransmitting into a link that lost its peer, so the output piles up here.
+   */
+  get bufferedBytes(): number {
+    const kernel = this.link.options.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
+    return Math.max(0, this.unreceived - kernel);
   }
 
   send(message: object): void {
@@ -166,13 +184,18 @@ export class Link {
 
   transmit(from: Side, frame: Frame): void {
     const direction: Direction = from === 'client' ? 'up' : 'down';
+    const [source, target] =
+      from === 'client' ? [this.client, this.server] : [this.server, this.client];
+    const bytes = frame.kind === 'message' ? frame.bytes : 0;
+    source.unreceived += bytes;
     if (this.dead.has(direction)) return;
-    const target = from === 'client' ? this.server : this.client;
     const now = Date.now();
     const at = Math.max(now + this.options.latencyMs, this.lastArrival[direction]);
     this.lastArrival[direction] = at;
     setTimeout(() => {
-      if (!this.dead.has(direction)) target.arrive(frame);
+      if (this.dead.has(direction)) return;
+      source.unreceived -= bytes;
+      target.arrive(frame);
     }, at - now);
   }
 
