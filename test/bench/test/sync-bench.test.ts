@@ -18,6 +18,7 @@ describe('pnpm bench harness', () => {
       relay.latency,
       ours.latencyWs,
       ours.latencyWsMemoryStore,
+      ours.latencyWsInline,
       ours.latencySocketIo,
       yjs.latency,
     ]) {
@@ -60,7 +61,11 @@ describe('pnpm bench harness', () => {
 
     // Load: every writer's pushes acknowledged, the slow reader ends up with every event.
     const { load } = results;
-    for (const writers of [load.writers.oneCommitPerPush, load.writers.groupCommit]) {
+    for (const writers of [
+      load.writers.oneCommitPerPush,
+      load.writers.inline,
+      load.writers.groupCommit,
+    ]) {
       expect(writers.failed).toBe(0);
       expect(writers.acked).toBeGreaterThan(0);
       expect(writers.latencyMs.count).toBe(writers.acked);

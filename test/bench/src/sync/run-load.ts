@@ -1,6 +1,6 @@
 /**
- * The load scenarios of `pnpm bench`, each on a fresh server: 100 concurrent writers (with and
- * without group commit), a slow reader, and 10,000 connections; the last two beside the Yjs
+ * The load scenarios of `pnpm bench`, each on a fresh server: 100 concurrent writers (without
+ * group commit, with it on the event loop, with it in the writer thread), a slow reader, and 10,000 connections; the last two beside the Yjs
  * peer's server.
  */
 import type { BenchConfig } from './config.js';
@@ -17,8 +17,11 @@ import {
 } from './scenarios/load.js';
 
 export interface LoadResults {
-  /** One transaction and fsync per push (`--group-commit off`), then the default. */
-  writers: { oneCommitPerPush: WritersResult; groupCommit: WritersResult };
+  /**
+   * One transaction and fsync per push (`--group-commit off`), group commit on the event loop
+   * (`--sqlite-writer inline`), then the default (group commit in the writer thread).
+   */
+  writers: { oneCommitPerPush: WritersResult; inline: WritersResult; groupCommit: WritersResult };
   slowReader: { ours: SlowReaderResult; yjs: SlowReaderResult };
   connections: { ours: ConnectionsResult; yjs: ConnectionsResult };
 }
@@ -39,6 +42,12 @@ export async function runLoad(config: BenchConfig, step: Step): Promise<LoadResu
   const oneCommitPerPush = await onServer(off, () =>
     step(`ours ${sizes.writers} writers, one commit per push`, () =>
       concurrentWriters(off, sizes, 'writers'),
+    ),
+  );
+  const onLoop = await OurServer.start('sqlite', ['--sqlite-writer', 'inline']);
+  const inline = await onServer(onLoop, () =>
+    step(`ours ${sizes.writers} writers, group commit on the event loop`, () =>
+      concurrentWriters(onLoop, sizes, 'writers'),
     ),
   );
   const on = await OurServer.start();
@@ -64,7 +73,7 @@ export async function runLoad(config: BenchConfig, step: Step): Promise<LoadResu
     step(`yjs ${sizes.connections} connections`, () => yjsConnections(manyYjs, sizes)),
   );
   return {
-    writers: { oneCommitPerPush, groupCommit },
+    writers: { oneCommitPerPush, inline, groupCommit },
     slowReader: { ours: ourReader, yjs: yjsReader },
     connections: { ours: ourMany, yjs: yjsMany },
   };

@@ -38,6 +38,8 @@ export interface BenchResults {
     latencyWs: LatencyResult;
     /** The same with our server on its in-memory store: what durability (SQLite, fsync) costs. */
     latencyWsMemoryStore: LatencyResult;
+    /** The same with SQLite commits on the event loop (`--sqlite-writer inline`). */
+    latencyWsInline: LatencyResult;
     /** Our SQLite store alone committing one event at a time, paced like the latency writes. */
     sqliteCommit: CommitResult;
     latencySocketIo: LatencyResult;
@@ -142,6 +144,16 @@ export async function runBenchmark(
     await memoryStoreServer.stop();
   }
 
+  const inlineServer = await OurServer.start('sqlite', ['--sqlite-writer', 'inline']);
+  let latencyWsInline: LatencyResult;
+  try {
+    latencyWsInline = await step('ours latency ws, SQLite commits on the event loop', () =>
+      ourLatency(inlineServer, 'ws', config.latency),
+    );
+  } finally {
+    await inlineServer.stop();
+  }
+
   const ourServer = await OurServer.start();
   let ours: BenchResults['ours'];
   try {
@@ -174,6 +186,7 @@ export async function runBenchmark(
     ours = {
       latencyWs,
       latencyWsMemoryStore,
+      latencyWsInline,
       sqliteCommit,
       latencySocketIo,
       push: median(push, (run) => run.eventsPerSecond),
