@@ -1,20 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ERROR_CODES, type SyncEvent } from '@local-first/core';
+import { ERROR_CODES } from '@local-first/core';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '../src/index.js';
-
-function sampleEvent(eventId: string, data: Record<string, unknown> = {}): SyncEvent {
-  return {
-    eventId,
-    operation: 0,
-    createdAt: '2025-01-23T10:00:00.000Z',
-    dataId: `record-${eventId}`,
-    data: { id: `record-${eventId}`, ...data },
-  };
-}
+import { sampleEvent, tempPath } from './fixtures.js';
 
 /** better-sqlite3 with a count of the write transactions that ran (one fsync each). */
 function countingDatabase() {
@@ -37,17 +25,6 @@ function countingDatabase() {
   }
   return { counts, Database: Counting as unknown as typeof Database };
 }
-
-const folders: string[] = [];
-function tempPath(): string {
-  const folder = mkdtempSync(join(tmpdir(), 'store-sqlite-group-'));
-  folders.push(folder);
-  return join(folder, 'events.sqlite');
-}
-
-afterEach(() => {
-  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
-});
 
 describe('SqliteEventStore: group commit', () => {
   it('commits the appends asked for in one turn together, in the order asked, each resolved after the commit', async () => {

@@ -10,30 +10,9 @@ import {
   TOKENS,
 } from '@local-first/core';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteEventStore, sqliteEventStoreModule } from '../src/index.js';
-
-/** A valid insert event whose content follows from its id. */
-function sampleEvent(eventId: string): SyncEvent {
-  return {
-    eventId,
-    operation: 0,
-    createdAt: '2025-01-23T10:00:00.000Z',
-    dataId: `record-${eventId}`,
-    data: { id: `record-${eventId}` },
-  };
-}
-
-const folders: string[] = [];
-function tempFolder(): string {
-  const folder = mkdtempSync(join(tmpdir(), 'store-sqlite-'));
-  folders.push(folder);
-  return folder;
-}
-
-afterEach(() => {
-  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
-});
+import { sampleEvent, tempFolder } from './fixtures.js';
 
 describeEventStore('SqliteEventStore on a file', async ({ now }) => {
   const folder = mkdtempSync(join(tmpdir(), 'store-sqlite-contract-'));

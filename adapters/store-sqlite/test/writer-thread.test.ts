@@ -1,32 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ERROR_CODES, type SyncEvent } from '@local-first/core';
+import { ERROR_CODES } from '@local-first/core';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '../src/index.js';
 import type { WriterThread } from '../src/writer-thread.js';
-
-function sampleEvent(eventId: string): SyncEvent {
-  return {
-    eventId,
-    operation: 0,
-    createdAt: '2025-01-23T10:00:00.000Z',
-    dataId: `record-${eventId}`,
-    data: { id: `record-${eventId}` },
-  };
-}
-
-const folders: string[] = [];
-function tempPath(): string {
-  const folder = mkdtempSync(join(tmpdir(), 'store-sqlite-thread-'));
-  folders.push(folder);
-  return join(folder, 'events.sqlite');
-}
-
-afterEach(() => {
-  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
-});
+import { sampleEvent, tempPath } from './fixtures.js';
 
 /** Resolves after `turns` turns of the event loop, each one a real macrotask. */
 async function turnsOfTheLoop(turns: number): Promise<void> {
