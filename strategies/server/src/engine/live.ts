@@ -101,19 +101,29 @@ export class LiveBroadcast<Reader extends LiveReader> {
       lastSequence: events[events.length - 1]!.serverSequence,
       ...(epoch === undefined ? {} : { epoch }),
     });
-    const plan = this.plan(parts);
-    const everything = plan.full.map(message);
-    const blocks = plan.blocks.map(message);
+    // Planned only once someone is to get the events: a push nobody else reads costs nothing.
+    let planned: { plan: Plan<Reader>; everything: EventsMessage[]; blocks: EventsMessage[] };
+    const prepared = () => {
+      if (!planned) {
+        const plan = this.plan(parts);
+        planned = { plan, everything: plan.full.map(message), blocks: plan.blocks.map(message) };
+      }
+      return planned;
+    };
+    const origins = new Set<Reader>();
+    for (const part of parts) if (part.origin) origins.add(part.origin);
     let readers = 0;
     // Everyone but the pushers: the same message objects for all, so each is encoded once.
     for (const reader of this.host.readers()) {
-      if (!reader.user || plan.ownBlocks.has(reader)) continue;
-      if (this.deliver(reader, repository, everything)) readers += 1;
+      if (!reader.user || origins.has(reader) || reader.mayReadNow(repository) === false) continue;
+      if (this.deliver(reader, repository, prepared().everything)) readers += 1;
     }
     // A pusher gets the blocks without its events as they are, and the others' events of
     // the blocks that hold its own.
-    for (const [origin, own] of plan.ownBlocks) {
-      if (!origin.user) continue;
+    for (const origin of origins) {
+      if (!origin.user || !parts.some((part) => part.origin !== origin)) continue;
+      const { plan, blocks } = prepared();
+      const own = plan.ownBlocks.get(origin)!;
       const messages: EventsMessage[] = [];
       for (const [index, block] of plan.blocks.entries()) {
         if (!own.has(index)) messages.push(blocks[index]!);
@@ -124,7 +134,7 @@ export class LiveBroadcast<Reader extends LiveReader> {
       }
       if (messages.length > 0 && this.deliver(origin, repository, messages)) readers += 1;
     }
-    const events = plan.full.reduce((sum, batch) => sum + batch.length, 0);
+    const events = parts.reduce((sum, part) => sum + part.events.length, 0);
     this.host.sent(repository, events, readers);
   }
 
