@@ -16,6 +16,7 @@ import {
   uuidv7,
 } from '@local-first/core';
 import type BetterSqlite3 from 'better-sqlite3';
+import { storageFailure } from './errors.js';
 import { type AppendResult, type EncodedAppend, GroupCommit } from './group-commit.js';
 import { WriterThread } from './writer-thread.js';
 
@@ -212,7 +213,7 @@ export class SqliteEventStore implements EventStore {
       const writer = createWriter(db);
       commit = (appends) =>
         guard('append events', () => writer.commit(appends, this.now().getTime())).map((result) =>
-          'error' in result ? { error: asStorageFailure('append events', result.error) } : result,
+          'error' in result ? { error: storageFailure('append events', result.error) } : result,
         );
     }
     this.group = new GroupCommit(commit, this.groupCommit ? undefined : 1);
@@ -387,15 +388,8 @@ function guard<T>(what: string, work: () => T): T {
   try {
     return work();
   } catch (error) {
-    throw asStorageFailure(what, error);
+    throw storageFailure(what, error);
   }
-}
-
-function asStorageFailure(what: string, error: unknown): LocalFirstError {
-  if (error instanceof LocalFirstError) return error;
-  return new LocalFirstError(ERROR_CODES.storageFailure, `SQLite could not ${what}`, {
-    cause: error,
-  });
 }
 
 function closedError(): LocalFirstError {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { ERROR_CODES, LocalFirstError } from '@local-first/core';
+import type { LocalFirstError } from '@local-first/core';
+import { storageFailure } from './errors.js';
 import type { AppendResult, EncodedAppend } from './group-commit.js';
 
 const require = createRequire(import.meta.url);
@@ -28,12 +29,6 @@ function revive(info: ErrorInfo): Error {
   error.name = info.name;
   if (info.code !== undefined) Object.assign(error, { code: info.code });
   return error;
-}
-
-function storageFailure(what: string, cause?: unknown): LocalFirstError {
-  return new LocalFirstError(ERROR_CODES.storageFailure, `SQLite could not ${what}`, {
-    ...(cause === undefined ? {} : { cause }),
-  });
 }
 
 /**

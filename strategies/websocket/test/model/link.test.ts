@@ -48,10 +48,14 @@ describe('the model link', () => {
     const writer = new Link(2, options, quiet);
     const closes: number[] = [];
     reader.client.onClose(({ code }) => closes.push(code));
+    // What the server hands the reader's link: on a dead direction nothing arrives, so the
+    // count is taken where the server sends.
     let live = 0;
-    reader.client.onMessage((message) => {
-      if ((message as { type: string }).type === 'events') live += 1;
-    });
+    const send = reader.server.send.bind(reader.server);
+    reader.server.send = (message: object) => {
+      if ((message as { type: string; requestId?: string }).type === 'events') live += 1;
+      send(message);
+    };
     for (const link of [reader, writer])
       engine.accept(link.server, { headers: {}, remoteAddress: '10.0.0.2', transport: 'model' });
     reader.client.send({ type: 'auth', token: 'token-bob' });
@@ -73,7 +77,8 @@ describe('the model link', () => {
       sentKb: true,
       open: false,
     });
-    expect(live).toBe(0);
+    // Live events stop once the output is past the mark: far fewer than the 200 pushes.
+    expect(live).toBeLessThan(40);
     expect(reader.server.closedByThisEnd?.info.code).toBe(4413);
     await engine.close();
   });

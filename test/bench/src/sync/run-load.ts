@@ -28,7 +28,11 @@ export interface LoadResults {
 
 type Step = <T>(name: string, work: () => Promise<T>) => Promise<T>;
 
-async function onServer<T>(server: OurServer | YjsServer, work: () => Promise<T>): Promise<T> {
+/** Runs `work` on a started server, then stops it whatever happened. */
+export async function onServer<T>(
+  server: OurServer | YjsServer,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } finally {

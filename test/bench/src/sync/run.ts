@@ -7,7 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { postgresUnavailableReason, startPostgres } from '@local-first/test-services';
 import type { BenchConfig } from './config.js';
 import { OurServer, RelayServer, YjsServer } from './processes.js';
-import { type LoadResults, runLoad } from './run-load.js';
+import { type LoadResults, onServer, runLoad } from './run-load.js';
 import { type CatchUpReport, catchUp } from './scenarios/catchup.js';
 import { type CommitResult, sqliteCommitLatency } from './scenarios/commit.js';
 import { type FanOutResult, ourFanOut, yjsFanOut } from './scenarios/fanout.js';
@@ -135,24 +135,17 @@ export async function runBenchmark(
   );
 
   const memoryStoreServer = await OurServer.start('memory');
-  let latencyWsMemoryStore: LatencyResult;
-  try {
-    latencyWsMemoryStore = await step('ours latency ws, in-memory server store', () =>
+  const latencyWsMemoryStore = await onServer(memoryStoreServer, () =>
+    step('ours latency ws, in-memory server store', () =>
       ourLatency(memoryStoreServer, 'ws', config.latency),
-    );
-  } finally {
-    await memoryStoreServer.stop();
-  }
-
+    ),
+  );
   const inlineServer = await OurServer.start('sqlite', ['--sqlite-writer', 'inline']);
-  let latencyWsInline: LatencyResult;
-  try {
-    latencyWsInline = await step('ours latency ws, SQLite commits on the event loop', () =>
+  const latencyWsInline = await onServer(inlineServer, () =>
+    step('ours latency ws, SQLite commits on the event loop', () =>
       ourLatency(inlineServer, 'ws', config.latency),
-    );
-  } finally {
-    await inlineServer.stop();
-  }
+    ),
+  );
 
   const ourServer = await OurServer.start();
   let ours: BenchResults['ours'];
