@@ -76,6 +76,11 @@ export interface ServerConfig {
   fanout?: FanoutKind;
   /** Serve Prometheus metrics at `/metrics`. Default: true. */
   metrics?: boolean;
+  /**
+   * A rules file (JSON, or a JS module) that says who may read and write which repository;
+   * deny by default once given. Without it, every user may read and write everything.
+   */
+  rules?: string;
 }
 
 export const USAGE = `Usage: local-first-server [options]
@@ -89,7 +94,12 @@ Options:
   --store SPEC      sqlite:PATH | postgres://user:pass@host:port/db | memory
                     (default ${DEFAULT_STORE})
   --auth SPEC       none | tokens:FILE | jwt:SECRET (default ${DEFAULT_AUTH}; none is for development)
-                    FILE is JSON mapping each token to its user id: {"token-1": "alice"}
+                    FILE is JSON mapping each token to its user id: {"token-1": "alice"},
+                    or to a user with claims: {"token-2": {"userId": "bob",
+                    "claims": {"projects": ["p1"]}}}
+  --rules FILE      who may read and write what: a JSON file or a JS module (see the
+                    server README, "Rules"); deny by default once given. SIGHUP reloads it.
+                    Without it every user may read and write every repository
   --static DIR      serve the files of DIR at / (the built web app)
   --max-page N      most events in one catch-up page (default 1000)
   --max-batch N     most events in one pushed batch (default 500)
@@ -190,6 +200,7 @@ const OPTIONS = {
   metrics: { type: 'string' },
   'group-commit': { type: 'string' },
   'sqlite-writer': { type: 'string' },
+  rules: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -280,6 +291,7 @@ export function parseCommandLine(
       throw new ConfigError(`--max-clock-drift "${drift}" is not a whole number of milliseconds`);
     limits.maxClockDriftMs = value;
   }
+  if (values.rules === '') throw new ConfigError('--rules needs a file');
   const serverId = values['server-id'];
   if (serverId === '') throw new ConfigError('--server-id needs a value');
   const parsedStore = parseStore(values.store ?? DEFAULT_STORE);
@@ -311,6 +323,7 @@ export function parseCommandLine(
       ...(values['new-epoch'] ? { newEpoch: true } : {}),
       ...(fanout !== undefined ? { fanout } : {}),
       ...(metrics === 'off' ? { metrics: false } : {}),
+      ...(values.rules !== undefined ? { rules: values.rules } : {}),
       port,
       host: values.host ?? DEFAULT_HOST,
       store,

@@ -21,6 +21,19 @@ export {
 } from './config.js';
 export * from './engine/index.js';
 export { ServerMetrics, type ServerMetricsOptions } from './metrics.js';
+export { loadRules } from './rules/load.js';
+export {
+  type Access,
+  type Condition,
+  PRIVATE_PREFIX,
+  privateCopyName,
+  type RepositoryRule,
+  Rules,
+  type RulesDocument,
+  RulesError,
+  type RulesProblem,
+  repositoryNameProblem,
+} from './rules/rules.js';
 export {
   createAuthenticator,
   openFanout,

@@ -22,11 +22,15 @@ import {
   createRestHandler,
   jwtAuth,
   noAuth,
+  type StaticTokenUser,
   SyncEngine,
   type SyncLimits,
   staticTokens,
+  staticTokensProblem,
 } from './engine/index.js';
 import { ServerMetrics } from './metrics.js';
+import { loadRules } from './rules/load.js';
+import { type Rules, RulesError } from './rules/rules.js';
 import { createStaticHandler } from './static-files.js';
 
 /** A started server. */
@@ -40,13 +44,19 @@ export interface RunningServer {
   /** The metrics served at `/metrics`, unless turned off. */
   metrics: ServerMetrics | undefined;
   http: Server;
+  /**
+   * Reads the `--rules` file again and applies it to every connection (`access_revoked` for
+   * what a user may no longer read). A file with problems changes nothing and is reported.
+   * Without `--rules` there is nothing to reload.
+   */
+  reloadRules(): Promise<void>;
   /** Graceful shutdown: in-flight commits finish, sockets close with 1001, the store closes. */
   close(): Promise<void>;
 }
 
 export interface StartOptions extends ServerConfig {
   logger: Logger;
-  /** Replaces the authorizer (default: everyone may read and write everything). */
+  /** Replaces the authorizer (default: everyone may read and write everything); not with `rules`. */
   authorizer?: Authorizer;
   limits?: Partial<SyncLimits>;
 }
@@ -173,15 +183,15 @@ export async function createAuthenticator(
     case 'none':
       return noAuth({ logger });
     case 'tokens': {
-      const tokens: unknown = JSON.parse(await readFile(config.file, 'utf8'));
-      if (
-        typeof tokens !== 'object' ||
-        tokens === null ||
-        Object.values(tokens).some((user) => typeof user !== 'string')
-      ) {
-        throw new Error(`${config.file} must be a JSON object mapping each token to a user id`);
+      let tokens: unknown;
+      try {
+        tokens = JSON.parse(await readFile(config.file, 'utf8'));
+      } catch (error) {
+        throw new ConfigError(`--auth tokens:${config.file}: ${(error as Error).message}`);
       }
-      return staticTokens(tokens as Record<string, string>);
+      const problem = staticTokensProblem(tokens);
+      if (problem) throw new ConfigError(`--auth tokens:${config.file}: ${problem}`);
+      return staticTokens(tokens as Record<string, StaticTokenUser>);
     }
     case 'jwt':
       return jwtAuth({ secret: config.secret });
@@ -194,6 +204,12 @@ export async function createAuthenticator(
  */
 export async function startSyncServer(options: StartOptions): Promise<RunningServer> {
   const { logger } = options;
+  if (options.rules !== undefined && options.authorizer)
+    throw new ConfigError('give --rules or an authorizer, not both');
+  const rules = options.rules === undefined ? undefined : await readRules(options.rules);
+  const authenticator = await createAuthenticator(options.auth, logger);
+  if (rules && authenticator.kind === 'none')
+    logger.warn({}, 'rules with auth "none": every connection is the user "anonymous"');
   const store = await openStore(options.store);
   if (options.newEpoch) await startNewEpoch(store, logger);
   const fanoutKind = options.fanout ?? defaultFanout(options.store);
@@ -206,9 +222,10 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
     store,
     ...(metrics ? { observer: metrics } : {}),
     ...(fanout ? { fanout } : {}),
-    authenticator: await createAuthenticator(options.auth, logger),
+    authenticator,
     logger,
     ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    ...(rules ? { rules } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.serverId !== undefined ? { serverId: options.serverId } : {}),
   });
@@ -261,6 +278,7 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
       fanout: describeFanoutKind(fanoutKind),
       ...(fanout ? { node: fanout.node } : {}),
       auth: engine.authenticator.kind,
+      access: options.rules === undefined ? engine.accessPolicy.kind : `rules ${options.rules}`,
       ...(serverId !== undefined ? { serverId } : {}),
     },
     `sync server listening on ${url} (store: ${store.kind}, auth: ${engine.authenticator.kind})` +
@@ -275,6 +293,21 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
     fanout,
     metrics,
     http,
+    async reloadRules() {
+      if (options.rules === undefined) {
+        logger.warn({}, 'no --rules file to reload');
+        return;
+      }
+      try {
+        engine.setRules(await readRules(options.rules));
+        logger.info({ rules: options.rules }, 'rules reloaded');
+      } catch (error) {
+        logger.error(
+          { error: (error as Error).message },
+          'the rules file has problems: the rules in force are kept',
+        );
+      }
+    },
     close() {
       closing ??= (async () => {
         await engine.close();
@@ -289,4 +322,14 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
       return closing;
     },
   };
+}
+
+/** Loads a rules file; its problems become a `ConfigError` that names their lines and fields. */
+async function readRules(file: string): Promise<Rules> {
+  try {
+    return await loadRules(file);
+  } catch (error) {
+    if (error instanceof RulesError) throw new ConfigError(`--rules ${error.message}`);
+    throw error;
+  }
 }

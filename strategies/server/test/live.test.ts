@@ -35,6 +35,7 @@ function host(readers: Reader[], limits = { maxEvents: 500, maxBytes: 1024 * 102
   const sent: { repository: string; events: number; readers: number }[] = [];
   const value: LiveHost<Reader> = {
     readers: () => readers,
+    nameOf: (stored: string) => stored,
     epochOf: async () => 'epoch-1',
     ...limits,
     sent: (repository, events, count) => sent.push({ repository, events, readers: count }),

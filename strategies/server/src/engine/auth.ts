@@ -66,22 +66,51 @@ export function noAuth(options: { logger?: Logger } = {}): Authenticator {
   };
 }
 
-/** Accepts a fixed set of tokens, each naming its user. */
-export function staticTokens(tokens: Readonly<Record<string, string>>): Authenticator {
-  const users = new Map(Object.entries(tokens));
+/** The user a static token stands for: its id, or its id and the claims that rules read. */
+export type StaticTokenUser =
+  | string
+  | { userId: string; claims?: Readonly<Record<string, unknown>> };
+
+/** Accepts a fixed set of tokens, each naming its user (and, if given, the user's claims). */
+export function staticTokens(tokens: Readonly<Record<string, StaticTokenUser>>): Authenticator {
+  const users = new Map<string, AuthenticatedUser>();
+  for (const [token, user] of Object.entries(tokens))
+    users.set(token, typeof user === 'string' ? { userId: user } : { ...user });
   return {
     kind: 'tokens',
     async authenticate({ token }) {
-      const userId = token === undefined ? undefined : users.get(token);
-      if (userId === undefined) {
+      const user = token === undefined ? undefined : users.get(token);
+      if (user === undefined) {
         throw new AuthenticationError(
           token === undefined ? 'missing_token' : 'invalid_token',
           'token not recognised',
         );
       }
-      return { userId };
+      return { ...user };
     },
   };
+}
+
+/** Why a tokens file's content cannot be used, or undefined when it can. */
+export function staticTokensProblem(tokens: unknown): string | undefined {
+  if (typeof tokens !== 'object' || tokens === null || Array.isArray(tokens))
+    return 'must be a JSON object mapping each token to a user id';
+  for (const [token, user] of Object.entries(tokens)) {
+    if (typeof user === 'string' && user !== '') continue;
+    const value = user as { userId?: unknown; claims?: unknown } | null;
+    const claims = value?.claims;
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      typeof value.userId !== 'string' ||
+      value.userId === '' ||
+      Object.keys(value).some((key) => key !== 'userId' && key !== 'claims') ||
+      (claims !== undefined &&
+        (typeof claims !== 'object' || claims === null || Array.isArray(claims)))
+    )
+      return `the token "${token.slice(0, 8)}…" must map to a user id or to {"userId", "claims"}`;
+  }
+  return undefined;
 }
 
 /** Options of the JWT authenticator. */

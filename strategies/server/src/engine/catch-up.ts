@@ -20,21 +20,23 @@ export interface CatchUpHost {
 
 /**
  * Sends a repository's events page by page, then `sync_complete`, each tagged with the
- * request's `requestId` and the log's epoch. The final `lastSequence` is what the log holds
+ * request's `requestId` and the log's epoch. The pages are read from `stored` (the user's own
+ * copy of a private repository) and carry the name the client asked for. The final `lastSequence` is what the log holds
  * when the stream ends (never the client's cursor echoed back), so a client whose cursor is
  * ahead of it can tell that the server's data is older than what it has seen.
  */
 export async function streamEvents(
   host: CatchUpHost,
   request: RequestEventsMessage,
+  stored: string = request.repository,
 ): Promise<void> {
   const { engine, confirmations } = host;
   const { store, limits } = engine;
   const { repository, requestId } = request;
   // Before the first page: whatever other nodes commit after it reaches this reader live.
-  await engine.beforeCatchUp(repository);
+  await engine.beforeCatchUp(stored);
   // Read before the first page, so it names the log the pages come from.
-  const epoch = await engine.epochOf(repository);
+  const epoch = await engine.epochOf(stored);
   const tags = {
     ...(epoch !== undefined ? { epoch } : {}),
     ...(requestId !== undefined ? { requestId } : {}),
@@ -42,8 +44,8 @@ export async function streamEvents(
   const limit = Math.min(request.limit ?? limits.maxPageEvents, limits.maxPageEvents);
   let page =
     request.afterSequence === undefined && request.since !== undefined
-      ? await store.readSince(repository, new Date(request.since).toISOString(), limit)
-      : await store.readAfter(repository, request.afterSequence ?? 0, limit);
+      ? await store.readSince(stored, new Date(request.since).toISOString(), limit)
+      : await store.readAfter(stored, request.afterSequence ?? 0, limit);
   // Pages in flight: each is awaited once `catchUpWindowPages` newer ones have gone out.
   const sent: { sequence: number; count: number }[] = [];
   const countBase = confirmations.countOf(repository);
@@ -81,7 +83,7 @@ export async function streamEvents(
     // Yield to the event loop between pages: other connections get their turn, and this
     // client's confirmations are read while its stream is still going.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    page = await store.readAfter(repository, page.lastSequence, limit);
+    page = await store.readAfter(stored, page.lastSequence, limit);
   }
   const complete: SyncCompleteMessage = {
     type: 'sync_complete',

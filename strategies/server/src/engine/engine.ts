@@ -16,6 +16,13 @@ import {
   type Unsubscribe,
   validateEvent,
 } from '@local-first/core';
+import type { Rules } from '../rules/rules.js';
+import {
+  type AccessPolicy,
+  authorizerPolicy,
+  type RepositoryAccess,
+  rulesPolicy,
+} from './access.js';
 import { type AuthenticatedUser, type Authenticator, type Authorizer, allowAll } from './auth.js';
 import { LiveBroadcast } from './live.js';
 import { type EngineObserver, guardObserver } from './observer.js';
@@ -34,8 +41,13 @@ export interface SyncEngineOptions {
   store: EventStore;
   /** Who may connect. */
   authenticator: Authenticator;
-  /** What each user may read and write. Default: everything. */
+  /** What each user may read and write, per repository name. Default: everything. */
   authorizer?: Authorizer;
+  /**
+   * Rules instead of an authorizer (not both): deny by default, private copies per user,
+   * members from token claims (see `Rules`). `setRules` replaces them while serving.
+   */
+  rules?: Rules;
   /** Limits; each one defaults to `DEFAULT_LIMITS`. */
   limits?: Partial<SyncLimits>;
   /** Structured logger (pino fits). Default: silent. */
@@ -84,7 +96,9 @@ export interface PushResult {
 export class SyncEngine {
   readonly store: EventStore;
   readonly authenticator: Authenticator;
+  /** The authorizer given, or `allowAll`; unused while rules apply. */
   readonly authorizer: Authorizer;
+  private policy: AccessPolicy;
   readonly limits: Readonly<SyncLimits>;
   readonly logger: Logger;
   readonly now: () => number;
@@ -105,7 +119,10 @@ export class SyncEngine {
   constructor(options: SyncEngineOptions) {
     this.store = options.store;
     this.authenticator = options.authenticator;
+    if (options.rules && options.authorizer)
+      throw new TypeError('give the engine rules or an authorizer, not both');
     this.authorizer = options.authorizer ?? allowAll;
+    this.policy = options.rules ? rulesPolicy(options.rules) : authorizerPolicy(this.authorizer);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
@@ -125,6 +142,7 @@ export class SyncEngine {
           return undefined;
         }
       },
+      nameOf: (stored) => this.policy.nameOf(stored),
       maxEvents: this.limits.maxBatchEvents,
       maxBytes: this.limits.maxFrameBytes,
       sent: (repository, count, readers) => this.observe.broadcast(repository, count, readers),
@@ -170,6 +188,29 @@ export class SyncEngine {
     if (this.fanout?.listening === false)
       problems.push('fan-out: not listening to the other nodes');
     return problems;
+  }
+
+  /** How access is decided, and how stored names map to the names clients use. */
+  get accessPolicy(): AccessPolicy {
+    return this.policy;
+  }
+
+  /**
+   * What `user` may do with `repository` as the client names it, and where its events are
+   * stored. Every path asks this: pushes, catch-ups, REST, and the broadcasts of every node.
+   */
+  access(user: AuthenticatedUser, repository: string): Promise<RepositoryAccess> {
+    return this.policy.access(user, repository);
+  }
+
+  /**
+   * Applies new rules from now on (a reloaded rules file). Each open connection is checked
+   * again: a repository it read and may no longer read is revoked (`access_revoked`), and
+   * broadcasts ask the new rules.
+   */
+  setRules(rules: Rules): void {
+    this.policy = rulesPolicy(rules);
+    for (const session of this.sessions) session.accessChanged();
   }
 
   /** Open connections (authenticated or not). */
@@ -227,45 +268,52 @@ export class SyncEngine {
    * the same. An event the repository's log already holds is acknowledged as a duplicate
    * whatever the stamp and permission checks say now, when the store has `findEvents`.
    * The candidates become the server's: pass objects decoded for this call (the new ones get
-   * `serverSequence` and `serverCreatedAt` set on them).
+   * `serverSequence` and `serverCreatedAt` set on them). `known` is the user's access to the
+   * repository when the caller has just asked for it.
    */
   async push(
     user: AuthenticatedUser,
     repository: string,
     candidates: readonly unknown[],
     origin?: Session,
+    known?: RepositoryAccess,
   ): Promise<PushResult> {
-    const mayWrite = await this.authorizer.canWrite(user, repository);
+    const access = known ?? (await this.access(user, repository));
     const now = this.now();
-    const verdicts = candidates.map((candidate) =>
-      this.judge(candidate, repository, mayWrite, now),
-    );
+    const verdicts = candidates.map((candidate) => this.judge(candidate, access, repository, now));
     const fresh = verdicts.flatMap(({ event, refusal }) => (refusal ? [] : [event!]));
     const ticket = this.relay?.beginPush(
-      repository,
+      access.stored,
       verdicts.flatMap(({ event }) => (event ? [event.eventId] : [])),
       origin,
     );
     try {
-      return await this.commit(repository, verdicts, fresh, origin, ticket);
+      return await this.commit(
+        { name: repository, stored: access.stored },
+        verdicts,
+        fresh,
+        origin,
+        ticket,
+      );
     } finally {
       if (ticket) this.relay?.endPush(ticket);
     }
   }
 
-  /** The part of `push` from the append on. */
+  /** The part of `push` from the append on; `repository` by the client's name and the store's. */
   private async commit(
-    repository: string,
+    repository: { name: string; stored: string },
     verdicts: readonly Verdict[],
     fresh: SyncEvent[],
     origin: Session | undefined,
     ticket: PushTicket | undefined,
   ): Promise<PushResult> {
     const started = performance.now();
-    const appended = fresh.length > 0 ? await this.store.append(repository, fresh) : [];
+    const { name, stored: where } = repository;
+    const appended = fresh.length > 0 ? await this.store.append(where, fresh) : [];
     const seconds = fresh.length > 0 ? (performance.now() - started) / 1000 : 0;
     // Asked after the append: a refused repeat of an event this push just stored is its duplicate.
-    const held = await this.heldAmong(repository, verdicts);
+    const held = await this.heldAmong(where, verdicts);
     const outcomes: AppendOutcome[] = [];
     const rejected: RejectedEvent[] = [];
     // The candidates were decoded for this push and are ours: the server's two fields are set
@@ -292,11 +340,11 @@ export class SyncEngine {
     const ack: AckMessage = {
       type: 'ack',
       eventIds,
-      repositories: eventIds.length > 0 ? { [repository]: eventIds } : {},
+      repositories: eventIds.length > 0 ? { [name]: eventIds } : {},
     };
     if (duplicates.length > 0) ack.duplicates = duplicates;
     if (rejected.length > 0) ack.rejected = rejected;
-    this.observe.committed(repository, {
+    this.observe.committed(name, {
       appended: stored.length,
       duplicates: duplicates.length,
       rejectedCodes: rejected.map((refusal) => refusal.code),
@@ -312,12 +360,17 @@ export class SyncEngine {
           outcomes.filter((outcome) => outcome.duplicate),
         )
       : stored;
-    if (own.length > 0) await this.broadcast(repository, own, origin);
+    if (own.length > 0) await this.broadcast(where, own, origin);
     return { ack, stored };
   }
 
   /** The checks of one candidate: what it would get if the log did not hold it yet. */
-  private judge(candidate: unknown, repository: string, mayWrite: boolean, now: number): Verdict {
+  private judge(
+    candidate: unknown,
+    access: RepositoryAccess,
+    repository: string,
+    now: number,
+  ): Verdict {
     const checked = validateEvent(candidate);
     if (!checked.ok) {
       const eventId = checked.eventId ?? '';
@@ -331,8 +384,8 @@ export class SyncEngine {
         refusal: { eventId: event.eventId, code: 'invalid_event', message: stampProblem },
       };
     }
-    if (!mayWrite) {
-      const message = `no write access to "${repository}"`;
+    if (!access.write) {
+      const message = access.reason ?? `no write access to "${repository}"`;
       return { event, refusal: { eventId: event.eventId, code: 'forbidden', message } };
     }
     return { event };
@@ -357,7 +410,7 @@ export class SyncEngine {
   }
 
   /**
-   * Sends new events to every other connection that may read the repository (gathered over
+   * Sends new events to every other connection that may read the stored repository (gathered over
    * the turn, see `LiveBroadcast`). Connections whose permission is already known get them
    * before the pusher's `ack`.
    */

@@ -1,4 +1,10 @@
 export {
+  type AccessPolicy,
+  authorizerPolicy,
+  type RepositoryAccess,
+  rulesPolicy,
+} from './access.js';
+export {
   type AuthenticatedUser,
   AuthenticationError,
   type Authenticator,
@@ -10,7 +16,9 @@ export {
   type JwtAuthOptions,
   jwtAuth,
   noAuth,
+  type StaticTokenUser,
   staticTokens,
+  staticTokensProblem,
 } from './auth.js';
 export { type PushResult, SyncEngine, type SyncEngineOptions } from './engine.js';
 export {

@@ -1,16 +1,18 @@
 import type { EventsMessage, ServerEvent } from '@local-first/core';
 
-/** One connection as the live broadcast sees it (a `Session`). */
+/** One connection as the live broadcast sees it (a `Session`); repositories by stored name. */
 export interface LiveReader {
   readonly user: unknown;
-  mayReadNow(repository: string): boolean | undefined;
-  mayRead(repository: string): Promise<boolean>;
+  mayReadNow(stored: string): boolean | undefined;
+  mayRead(stored: string): Promise<boolean>;
   sendLive(message: EventsMessage): boolean;
 }
 
 /** What the broadcast needs of the engine. */
 export interface LiveHost<Reader extends LiveReader> {
   readers(): Iterable<Reader>;
+  /** The name readers know a stored repository by (its owner's name for a private copy). */
+  nameOf(stored: string): string;
   /** The epoch that the messages of a repository carry; undefined when it cannot be read. */
   epochOf(repository: string): Promise<string | undefined>;
   /** Largest events per message and UTF-8 bytes per message (`maxBatchEvents`, `maxFrameBytes`). */
@@ -94,9 +96,10 @@ export class LiveBroadcast<Reader extends LiveReader> {
 
   private async send(repository: string, parts: Part<Reader>[]): Promise<void> {
     const epoch = await this.host.epochOf(repository);
+    const name = this.host.nameOf(repository);
     const message = (events: ServerEvent[]): EventsMessage => ({
       type: 'events',
-      repository,
+      repository: name,
       events,
       lastSequence: events[events.length - 1]!.serverSequence,
       ...(epoch === undefined ? {} : { epoch }),

@@ -62,7 +62,7 @@ function headersOf(request: IncomingMessage): Record<string, string> {
 /**
  * The REST routes of the protocol: health (is the process up), readiness (can it serve: store
  * and fan-out reachable), paged reads and pushes. They go through the same
- * authenticator and authorizer as sockets, and pushes are broadcast to socket clients.
+ * authenticator and access rules as sockets, and pushes are broadcast to socket clients.
  */
 export function createRestHandler(engine: SyncEngine): RestHandler {
   async function authenticate(request: IncomingMessage): Promise<AuthenticatedUser> {
@@ -113,9 +113,10 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
       throw new HttpError(400, 'invalid_message', 'repository name too long');
     const user = await authenticate(request);
     const batch = match[2] !== undefined;
+    const access = await engine.access(user, repository);
     if (request.method === 'GET' && !batch) {
-      if (!(await engine.authorizer.canRead(user, repository)))
-        throw new HttpError(403, 'forbidden', `no read access to "${repository}"`);
+      if (!access.read)
+        throw new HttpError(403, 'forbidden', access.reason ?? `no read access to "${repository}"`);
       const after = Number(url.searchParams.get('afterSequence') ?? '0');
       const limitParam = url.searchParams.get('limit');
       const limit = limitParam === null ? engine.limits.maxPageEvents : Number(limitParam);
@@ -123,9 +124,9 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
         throw new HttpError(400, 'invalid_message', 'afterSequence must be >= 0 and limit >= 1');
       }
       // Read before the page, so it names the log the page comes from.
-      const epoch = await engine.epochOf(repository);
+      const epoch = await engine.epochOf(access.stored);
       const page = await engine.store.readAfter(
-        repository,
+        access.stored,
         after,
         Math.min(limit, engine.limits.maxPageEvents),
       );
@@ -156,9 +157,9 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
         `at most ${engine.limits.maxBatchEvents} events per batch`,
       );
     }
-    if (!(await engine.authorizer.canWrite(user, repository)))
-      throw new HttpError(403, 'forbidden', `no write access to "${repository}"`);
-    const { ack } = await engine.push(user, repository, events);
+    if (!access.write)
+      throw new HttpError(403, 'forbidden', access.reason ?? `no write access to "${repository}"`);
+    const { ack } = await engine.push(user, repository, events, undefined, access);
     reply(response, 201, ack);
     engine.observe.acknowledged('rest', (performance.now() - started) / 1000);
   }

@@ -8,9 +8,11 @@ import {
   type IncomingConnectionInfo,
   PROTOCOL_VERSION,
   type ProtocolErrorCode,
+  type RequestAllEventsMessage,
   type ServerMessage,
   type TransportConnection,
 } from '@local-first/core';
+import type { RepositoryAccess } from './access.js';
 import { type AuthenticatedUser, AuthenticationError, bearerToken } from './auth.js';
 import { type GuardedOutput, OutputGuard } from './backpressure.js';
 import { type CatchUpHost, streamEvents } from './catch-up.js';
@@ -37,11 +39,18 @@ export class Session implements CatchUpHost, GuardedOutput {
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private awaitingPong = false;
+  /** Access per repository as the client names it: asked once, until re-auth or new rules. */
+  private readonly accessByName = new Map<string, Promise<RepositoryAccess>>();
   /**
-   * The authorizer's answer per repository: asked once, cached until re-authentication; `known`
-   * once it has arrived, for the broadcast's synchronous path.
+   * Whether this user reads a stored repository, for broadcasts: cached like `accessByName`,
+   * `known` once the answer has arrived, for the broadcast's synchronous path.
    */
   private readonly readable = new Map<string, { asked: Promise<boolean>; known?: boolean }>();
+  /**
+   * The repositories this connection was sent or pushed events of (client name → stored name):
+   * the client has a copy of each, so a change of access that takes one away revokes it.
+   */
+  private readonly granted = new Map<string, string>();
   readonly confirmations = new Confirmations();
   private readonly output: OutputGuard;
   private closed = false;
@@ -142,27 +151,96 @@ export class Session implements CatchUpHost, GuardedOutput {
     return this.queue;
   }
 
-  /** Whether this session's user may read a repository; cached until re-authentication. */
-  mayRead(repository: string): Promise<boolean> {
-    const cached = this.readable.get(repository);
+  /**
+   * What this session's user may do with a repository as the client names it; cached until
+   * re-authentication or new rules. A failed answer is asked again next time.
+   */
+  accessTo(repository: string): Promise<RepositoryAccess> {
+    const cached = this.accessByName.get(repository);
+    if (cached) return cached;
+    const asked = this.engine.access(this.user!, repository);
+    this.accessByName.set(repository, asked);
+    // Registered first, so the stored name is known to broadcasts before the caller goes on.
+    asked.then(
+      (access) => {
+        if (this.accessByName.get(repository) !== asked || !access.read) return;
+        if (!this.readable.has(access.stored))
+          this.readable.set(access.stored, { asked: Promise.resolve(true), known: true });
+      },
+      () => {
+        if (this.accessByName.get(repository) === asked) this.accessByName.delete(repository);
+      },
+    );
+    return asked;
+  }
+
+  /** Whether this session's user reads a stored repository (for broadcasts of any node). */
+  mayRead(stored: string): Promise<boolean> {
+    const policy = this.engine.accessPolicy;
+    if (policy.neverReads(this.user!, stored)) return Promise.resolve(false);
+    const cached = this.readable.get(stored);
     if (cached) return cached.asked;
     const entry: { asked: Promise<boolean>; known?: boolean } = {
-      asked: Promise.resolve(this.engine.authorizer.canRead(this.user!, repository)),
+      asked: this.accessTo(policy.nameOf(stored)).then(
+        (access) => access.read && access.stored === stored,
+      ),
     };
-    this.readable.set(repository, entry);
+    this.readable.set(stored, entry);
     // The entry is dropped on re-authentication, so a late answer lands nowhere.
     entry.asked.then(
       (allowed) => {
         entry.known = allowed;
       },
-      () => undefined,
+      () => {
+        if (this.readable.get(stored) === entry) this.readable.delete(stored);
+      },
     );
     return entry.asked;
   }
 
   /** `mayRead`'s answer when it is already known, else `undefined` (ask `mayRead`). */
-  mayReadNow(repository: string): boolean | undefined {
-    return this.readable.get(repository)?.known;
+  mayReadNow(stored: string): boolean | undefined {
+    if (this.user && this.engine.accessPolicy.neverReads(this.user, stored)) return false;
+    return this.readable.get(stored)?.known;
+  }
+
+  /**
+   * The rules changed: answers are asked anew from now on, and each repository this
+   * connection has a copy of and may no longer read is revoked (after the messages before).
+   */
+  accessChanged(): void {
+    if (!this.user || this.closed) return;
+    this.forgetAccess();
+    this.queue = this.queue
+      .then(() => this.revokeLost())
+      .catch((error: unknown) =>
+        this.engine.logger.error({ error, userId: this.user?.userId }, 'access check failed'),
+      );
+  }
+
+  private forgetAccess(): void {
+    this.accessByName.clear();
+    this.readable.clear();
+  }
+
+  /** Sends `access_revoked` for each repository the client has that it may no longer read. */
+  private async revokeLost(): Promise<void> {
+    for (const [repository, stored] of [...this.granted]) {
+      if (this.closed || !this.user) return;
+      const access = await this.accessTo(repository);
+      if (access.read && access.stored === stored) continue;
+      this.granted.delete(repository);
+      this.engine.logger.info(
+        { userId: this.user.userId, repository },
+        'read access revoked on an open connection',
+      );
+      this.send({ type: 'access_revoked', repository });
+    }
+  }
+
+  /** Notes that the client has a copy of a repository it may read. */
+  private grant(repository: string, access: RepositoryAccess): void {
+    if (access.read) this.granted.set(repository, access.stored);
   }
 
   /** Adds the repositories this connection reads, or asked to read and awaits the answer for. */
@@ -285,30 +363,23 @@ export class Session implements CatchUpHost, GuardedOutput {
             ),
           );
         }
-        const { ack } = await this.engine.push(user, message.repository, events, this);
+        // Asked anew for every push: a write permission taken away applies to the next one.
+        const access = await this.engine.access(user, message.repository);
+        this.grant(message.repository, access);
+        const { ack } = await this.engine.push(user, message.repository, events, this, access);
         if (message.requestId !== undefined) ack.requestId = message.requestId;
         this.send(ack);
         this.engine.observe.acknowledged('socket', (performance.now() - arrived) / 1000);
         return;
       }
-      case 'request_events':
-        if (!(await this.mayRead(message.repository))) return this.forbidden(message);
-        return streamEvents(this, message);
-      case 'request_all_events': {
-        const { requestId } = message;
-        const tag = requestId !== undefined ? { requestId } : {};
-        const names = message.repository
-          ? [message.repository]
-          : await this.engine.store.listRepositories();
-        for (const repository of names) {
-          if (await this.mayRead(repository)) {
-            await streamEvents(this, { type: 'request_events', repository, ...tag });
-          } else if (message.repository) {
-            return this.forbidden(message);
-          }
-        }
-        return this.send({ type: 'sync_complete', ...tag });
+      case 'request_events': {
+        const access = await this.accessTo(message.repository);
+        if (!access.read) return this.forbidden(message, access);
+        this.grant(message.repository, access);
+        return streamEvents(this, message, access.stored);
       }
+      case 'request_all_events':
+        return this.streamAll(message);
       case 'events_received':
         this.engine.logger.debug(
           {
@@ -323,10 +394,43 @@ export class Session implements CatchUpHost, GuardedOutput {
     }
   }
 
-  private forbidden(message: ClientMessage & { repository?: string }): void {
-    this.send(
-      errorMessage('forbidden', `no read access to "${message.repository}"`, contextOf(message)),
-    );
+  /**
+   * `request_all_events`: one repository, or every stored repository this user reads, each
+   * under the name the client knows it by; then one final `sync_complete`.
+   */
+  private async streamAll(message: RequestAllEventsMessage): Promise<void> {
+    const { requestId } = message;
+    const tag = requestId !== undefined ? { requestId } : {};
+    if (message.repository !== undefined) {
+      const access = await this.accessTo(message.repository);
+      if (!access.read)
+        return this.forbidden({ ...message, repository: message.repository }, access);
+      this.grant(message.repository, access);
+      await streamEvents(
+        this,
+        { type: 'request_events', repository: message.repository, ...tag },
+        access.stored,
+      );
+    } else {
+      const policy = this.engine.accessPolicy;
+      for (const stored of await this.engine.store.listRepositories()) {
+        if (policy.neverReads(this.user!, stored)) continue;
+        const repository = policy.nameOf(stored);
+        const access = await this.accessTo(repository);
+        if (!access.read || access.stored !== stored) continue;
+        this.grant(repository, access);
+        await streamEvents(this, { type: 'request_events', repository, ...tag }, stored);
+      }
+    }
+    this.send({ type: 'sync_complete', ...tag });
+  }
+
+  private forbidden(
+    message: ClientMessage & { repository: string },
+    access: RepositoryAccess,
+  ): void {
+    const text = access.reason ?? `no read access to "${message.repository}"`;
+    this.send(errorMessage('forbidden', text, contextOf(message)));
   }
 
   private async authenticate(message: AuthMessage): Promise<void> {
@@ -341,7 +445,7 @@ export class Session implements CatchUpHost, GuardedOutput {
     try {
       const user = await this.engine.authenticator.authenticate({ token, headers });
       this.user = user;
-      this.readable.clear();
+      this.forgetAccess();
       clearTimeout(this.authTimer);
       this.authTimer = undefined;
       this.armExpiry(user.expiresAt);
@@ -367,6 +471,8 @@ export class Session implements CatchUpHost, GuardedOutput {
       this.send(failed);
       this.close(CLOSE_CODES.authFailed, code);
     }
+    // Other claims (or another user) may take away what the client has a copy of.
+    if (this.user) await this.revokeLost();
   }
 
   private armExpiry(expiresAt: Date | undefined): void {

@@ -73,6 +73,16 @@ export class RulesError extends Error {
 
 /** Stored names of private copies start with this; no name a client uses may. */
 export const PRIVATE_PREFIX = '~';
+/** Where the private copy of `name` owned by `userId` is stored. */
+export function privateCopyName(userId: string, name: string): string {
+  return `${privateCopyPrefix(userId)}${name}`;
+}
+
+/** What the stored names of every private copy owned by `userId` start with. */
+export function privateCopyPrefix(userId: string): string {
+  return `${PRIVATE_PREFIX}${encodeURIComponent(userId)}/`;
+}
+
 const PARAMETER = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -143,7 +153,7 @@ export class Rules {
       if (!parameters) continue;
       if (rule.private) {
         return {
-          stored: `${PRIVATE_PREFIX}${encodeURIComponent(user.userId)}/${name}`,
+          stored: privateCopyName(user.userId, name),
           read: true,
           write: true,
         };
@@ -154,6 +164,13 @@ export class Rules {
       return { stored: name, read, write };
     }
     return undefined;
+  }
+
+  /** Why nobody may use `name` (when `access` is undefined): its name, or no rule for it. */
+  refusal(name: string): string {
+    const problem = repositoryNameProblem(name);
+    if (problem !== undefined) return `"${name}" cannot be used: ${problem}`;
+    return `no rule allows "${name}"`;
   }
 }
 
