@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SyncEngine, staticTokens } from '../src/engine/index.js';
 import { Rules, type RulesDocument } from '../src/rules/rules.js';
@@ -28,6 +29,10 @@ const TOKENS = {
   'token-bob': { userId: 'bob', claims: { projects: ['p1'] } },
   'token-admin': 'admin',
 };
+
+// Printed so that any run can be replayed with FC_SEED=<seed>.
+const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+console.info(`[rules-engine] fast-check seed ${seed} (replay with FC_SEED=${seed})`);
 
 let engines: SyncEngine[] = [];
 afterEach(async () => {
@@ -223,5 +228,61 @@ describe('rules in the engine', () => {
         authorizer: { canRead: () => true, canWrite: () => true },
       }),
     ).rejects.toThrow('not both');
+  });
+
+  it('fuzz: crafted names get a clear answer, store nothing outside the rules, harm no one', async () => {
+    const { engine, store } = await start();
+    const alice = await authenticated(engine, 'token-alice');
+    const bob = await authenticated(engine, 'token-bob');
+    await push(bob, 'todos', 'b1');
+    const segment = fc.oneof(
+      fc.constantFrom(
+        '..',
+        '.',
+        '',
+        '~bob',
+        '~alice',
+        'todos',
+        'projects',
+        'p1',
+        '%2e%2e',
+        '\u0000',
+      ),
+      fc.string({ unit: 'binary', maxLength: 6 }),
+    );
+    const name = fc.oneof(
+      fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/')),
+      fc.string({ unit: 'grapheme', minLength: 200, maxLength: 320 }),
+    );
+    const allowed = new Set(['todos', 'projects/p1', 'announcements']);
+    let round = 0;
+    await fc.assert(
+      fc.asyncProperty(name, async (repository) => {
+        const id = `fuzz-${++round}`;
+        alice.send({ type: 'request_events', repository, requestId: `${id}-read` });
+        const read = await alice.nextWhere((m) => m.requestId === `${id}-read`, 'the read answer');
+        alice.send({ type: 'push_event', repository, event: event(id), requestId: `${id}-push` });
+        const pushed = await alice.nextWhere(
+          (m) => m.requestId === `${id}-push`,
+          'the push answer',
+        );
+        const report = { repository, read, pushed };
+        if (allowed.has(repository)) {
+          expect(read.type, JSON.stringify(report)).toMatch(/^(events|sync_complete)$/);
+          return;
+        }
+        if (read.type === 'error') expect(read.code).toMatch(/^(forbidden|invalid_message)$/);
+        else expect.fail(`read of a name no rule allows was served: ${JSON.stringify(report)}`);
+        if (pushed.type === 'error') expect(pushed.code).toBe('invalid_message');
+        else expect(pushed.rejected, JSON.stringify(report)).toMatchObject([{ code: 'forbidden' }]);
+        expect(typeof (read.message ?? '')).toBe('string');
+      }),
+      { seed, numRuns: 200 },
+    );
+    const stored = await store.listRepositories();
+    expect(
+      stored.filter((name) => !['~bob/todos', '~alice/todos', 'projects/p1'].includes(name)),
+    ).toEqual([]);
+    expect((await catchUp(bob, 'todos')).ids).toEqual(['b1']);
   });
 });

@@ -231,4 +231,38 @@ describe('rules', () => {
       { seed, numRuns: 500 },
     );
   });
+
+  it('fuzz: a damaged rules file is refused with the line and column it names, never a crash', async () => {
+    const lines = EXAMPLE.split('\n').length;
+    const damage = fc.array(
+      fc.record({
+        at: fc.nat({ max: EXAMPLE.length }),
+        cut: fc.nat({ max: 6 }),
+        insert: fc.constantFrom('', '"', '{', '}', ',', ':', '[', ']', '\\', 'x', '\n', ' 1'),
+      }),
+      { minLength: 1, maxLength: 3 },
+    );
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(damage, async (edits) => {
+        let text = EXAMPLE;
+        for (const { at, cut, insert } of edits)
+          text = text.slice(0, at) + insert + text.slice(Math.min(text.length, at + cut));
+        try {
+          await loadRules(await file('damaged.json', text));
+        } catch (error) {
+          expect(error).toBeInstanceOf(RulesError);
+          refused += 1;
+          for (const problem of (error as RulesError).problems) {
+            expect(problem.field).toEqual(expect.any(String));
+            const line = problem.location?.line ?? 1;
+            expect(line).toBeGreaterThanOrEqual(1);
+            expect(line).toBeLessThanOrEqual(lines + 3);
+          }
+        }
+      }),
+      { seed, numRuns: 300 },
+    );
+    expect(refused).toBeGreaterThan(0);
+  });
 });
