@@ -2,6 +2,7 @@ import { LocalFirstClient, type Repository } from '@local-first/core';
 import { LocalForageStorageAdapter } from '@local-first/storage-localforage';
 import { WsTransport } from '@local-first/transport-ws';
 import { WebSocketSyncStrategy } from '@local-first/websocket';
+import { type Account, accountOf } from './accounts.js';
 import { claimStorage } from './storage-slot.js';
 import { createTodoRepository, type Todo, type TodoActions, todoActions } from './todos.js';
 
@@ -23,31 +24,54 @@ export function syncUrl(location: Location): string {
   return `${protocol}//${location.host}/sync`;
 }
 
-export interface TodoApp {
-  client: LocalFirstClient;
-  sync: WebSocketSyncStrategy;
+/** A list shared with other accounts. */
+export interface SharedList {
+  id: string;
   todos: Repository<Todo>;
   actions: TodoActions;
 }
 
-/** Opens local storage, then syncs whenever the browser is online. */
+export interface TodoApp {
+  client: LocalFirstClient;
+  sync: WebSocketSyncStrategy;
+  /** The account the page is open for; none on a server without accounts. */
+  account: Account | undefined;
+  todos: Repository<Todo>;
+  actions: TodoActions;
+  shared: SharedList[];
+}
+
+/**
+ * Opens local storage (the account's own namespace, when signed in), then syncs whenever the
+ * browser is online. The private list is `todos` for every account: the server's rules keep
+ * one per user. Shared lists are `lists/<id>`, readable and writable by their members.
+ */
 export async function startTodoApp(): Promise<TodoApp> {
+  const account = accountOf(window.location);
   const todos = createTodoRepository();
+  const shared = (account?.sharedLists ?? []).map((id) => {
+    const repository = createTodoRepository(`lists/${id}`);
+    return { id, todos: repository, actions: todoActions(repository) };
+  });
   const sync = new WebSocketSyncStrategy({
     websocketUrl: syncUrl(window.location),
     transport: new WsTransport({ WebSocket }),
-    // A server started with --auth tokens or jwt needs one: open the app as /?token=…
-    authToken: new URLSearchParams(window.location.search).get('token') ?? undefined,
+    // A server started with --auth tokens or jwt needs one: an account's, or /?token=…
+    authToken:
+      account?.token ?? new URLSearchParams(window.location.search).get('token') ?? undefined,
     ...SYNC_TIMINGS,
   });
   const client = new LocalFirstClient({
-    repositories: [todos],
+    repositories: [todos, ...shared.map((list) => list.todos)],
     localStorage: new LocalForageStorageAdapter({ localforage: await claimStorage() }),
     syncStrategies: [sync],
   });
   await client.initialize();
+  // Each account's data, pending writes and cursors stay in a namespace of its own, so one
+  // account's writes are never sent with another's token. Chosen before sync starts.
+  if (account) await client.useNamespace(`account:${account.name}`);
   followNetwork(client);
-  return { client, sync, todos, actions: todoActions(todos) };
+  return { client, sync, account, todos, actions: todoActions(todos), shared };
 }
 
 /**

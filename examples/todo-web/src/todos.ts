@@ -18,8 +18,9 @@ export interface TodoActions {
   remove(todo: Todo): Promise<void>;
 }
 
-export function createTodoRepository(): Repository<Todo> {
-  return new Repository<Todo>({ name: 'todos' });
+/** The user's own list (private per user on a server with rules), or a shared one by name. */
+export function createTodoRepository(name = 'todos'): Repository<Todo> {
+  return new Repository<Todo>({ name });
 }
 
 export function todoActions(todos: Repository<Todo>): TodoActions {

@@ -20,6 +20,8 @@ export interface ServerProcessOptions {
   port: number;
   store: string;
   staticDir: string;
+  /** More options of the command (`--auth`, `--rules` …). */
+  args?: readonly string[];
 }
 
 /** The sync server in a process of its own, as `pnpm start` runs it, so a test can stop it. */
@@ -46,6 +48,7 @@ export function startServerProcess(options: ServerProcessOptions): Promise<Serve
       options.store,
       '--static',
       options.staticDir,
+      ...(options.args ?? []),
     ],
     { cwd: directory, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
-import { build } from 'vite';
+import { join, relative } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_DIR, buildApp, CHROMIUM, chromiumPresent, launchChromium } from './browser.js';
 import {
   add,
   connection,
@@ -23,18 +21,8 @@ import {
 } from './pages.js';
 import { type ServerProcess, startServerProcess } from './server-process.js';
 
-const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUTPUT = join(appDir, 'test-output');
-
-// Debian's Chromium (see .ci/system-deps.sh); never a browser downloaded by Playwright.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const present = existsSync(CHROMIUM);
-if (!present) {
-  console.warn(
-    `\n[todo-web] ******** NO CHROMIUM AT ${CHROMIUM}: THE END-TO-END TEST OF THE TODO APP IS SKIPPED ********\n` +
-      '[todo-web] install it with `pnpm setup:system` (.ci/system-deps.sh)\n',
-  );
-}
+const OUTPUT = join(APP_DIR, 'test-output');
+const present = chromiumPresent('THE END-TO-END TEST OF THE TODO APP');
 
 describe.skipIf(!present)('the todo app, in Chromium against the sync server', () => {
   let work: string;
@@ -56,24 +44,9 @@ describe.skipIf(!present)('the todo app, in Chromium against the sync server', (
     staticDir = join(work, 'dist');
     store = `sqlite:${join(work, 'sync.db')}`;
     await mkdir(OUTPUT, { recursive: true });
-    await build({
-      configFile: join(appDir, 'vite.config.ts'),
-      build: { outDir: staticDir, emptyOutDir: true },
-      logLevel: 'warn',
-    });
+    await buildApp(staticDir);
     server = await startServerProcess({ port: 0, store, staticDir });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     console.log(
       `[todo-web] end-to-end in Chromium ${browser.version()} (${CHROMIUM}) against ${server.url}; ` +
         `screenshots in ${relative(process.cwd(), OUTPUT) || OUTPUT}`,
