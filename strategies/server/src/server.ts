@@ -281,7 +281,8 @@ export async function startSyncServer(options: StartOptions): Promise<RunningSer
       access: options.rules === undefined ? engine.accessPolicy.kind : `rules ${options.rules}`,
       ...(serverId !== undefined ? { serverId } : {}),
     },
-    `sync server listening on ${url} (store: ${store.kind}, auth: ${engine.authenticator.kind})` +
+    `sync server listening on ${url} (store: ${store.kind}, auth: ${engine.authenticator.kind}` +
+      `${options.rules === undefined ? '' : `, rules: ${options.rules}`})` +
       (app ? `; open ${app} for the app` : ''),
   );
 
