@@ -145,7 +145,9 @@ export class SyncEngine {
       nameOf: (stored) => this.policy.nameOf(stored),
       maxEvents: this.limits.maxBatchEvents,
       maxBytes: this.limits.maxFrameBytes,
-      sent: (repository, count, readers) => this.observe.broadcast(repository, count, readers),
+      // The observer hears client names: a private copy counts under its owner's name for it.
+      sent: (repository, count, readers) =>
+        this.observe.broadcast(this.policy.nameOf(repository), count, readers),
       failed: (error, repository) =>
         this.logger.warn({ error, repository }, 'broadcast to one connection failed'),
     });
@@ -155,7 +157,7 @@ export class SyncEngine {
         limits: this.limits,
         logger: this.logger,
         broadcast: (repository: string, events: ServerEvent[], origin: Session | undefined) => {
-          this.observe.relayed(repository, events);
+          this.observe.relayed(this.policy.nameOf(repository), events);
           return this.broadcast(repository, events, origin);
         },
         readRepositories: () => this.readRepositories(),

@@ -16,6 +16,8 @@ export interface CommitObservation {
  * Hooks through which the engine reports what it does, for metrics or tracing. Every method is
  * optional, is called synchronously on the engine's path, and must not throw or block: an
  * observer that fails is logged and ignored. `@local-first/server`'s Prometheus metrics are one.
+ * Repositories are named as clients name them: under rules, the events of every user's private
+ * `todos` count under `todos`.
  */
 export interface EngineObserver {
   /** A connection was accepted; `transport` is the name its transport gives (`ws`, `socketio`). */
