@@ -10,6 +10,7 @@ import { MemoryEventStore, memoryEventStoreModule } from '@local-first/store-mem
 import { describe, expect, it } from 'vitest';
 import { SERVER_TOKENS, SyncEngine, staticTokens, syncEngineModule } from '../src/engine/index.js';
 import { ServerMetrics } from '../src/metrics.js';
+import { Rules } from '../src/rules/rules.js';
 import { event, TOKENS_FIXTURE } from './engine-fixtures.js';
 
 /** The server half of an in-process transport: hands each connection made with `connect()` on. */
@@ -72,5 +73,24 @@ describe('syncEngineModule', () => {
   it('needs an authenticator: the container says which binding is missing', () => {
     const container = createLocalFirstContainer(memoryEventStoreModule(), syncEngineModule());
     expect(() => container.get(SERVER_TOKENS.SyncEngine)).toThrow(/Authenticator/);
+  });
+
+  it('takes rules from the container', async () => {
+    const container = createLocalFirstContainer(memoryEventStoreModule(), syncEngineModule());
+    container.bind(SERVER_TOKENS.Authenticator).toConstantValue(staticTokens(TOKENS_FIXTURE));
+    container
+      .bind(SERVER_TOKENS.Rules)
+      .toConstantValue(
+        Rules.compile({ repositories: [{ repository: 'todos', private: true }] }, 'di'),
+      );
+    const engine = container.get<SyncEngine>(SERVER_TOKENS.SyncEngine);
+    expect(engine.accessPolicy.kind).toBe('rules');
+    expect(await engine.access({ userId: 'alice' }, 'todos')).toEqual({
+      stored: '~alice/todos',
+      read: true,
+      write: true,
+    });
+    expect(await engine.access({ userId: 'alice' }, 'notes')).toMatchObject({ read: false });
+    await engine.close();
   });
 });

@@ -7,6 +7,7 @@ import {
   type Token,
   type TransportServer,
 } from '@local-first/core';
+import type { Rules } from '../rules/rules.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import { SyncEngine, type SyncEngineOptions } from './engine.js';
 import type { EngineObserver } from './observer.js';
@@ -21,6 +22,8 @@ export const SERVER_TOKENS = {
   Authenticator: token<Authenticator>('Authenticator'),
   /** What each user may read and write (optional: everything). */
   Authorizer: token<Authorizer>('Authorizer'),
+  /** Rules instead of an authorizer (optional; deny by default once bound). */
+  Rules: token<Rules>('Rules'),
   /** Told of what the engine does, for metrics (optional). */
   EngineObserver: token<EngineObserver>('EngineObserver'),
   /** The engine itself. */
@@ -30,12 +33,13 @@ export const SERVER_TOKENS = {
 /** What `syncEngineModule` takes directly; the parts come from the container. */
 export type SyncEngineModuleOptions = Omit<
   SyncEngineOptions,
-  'store' | 'authenticator' | 'authorizer' | 'fanout' | 'logger' | 'observer'
+  'store' | 'authenticator' | 'authorizer' | 'rules' | 'fanout' | 'logger' | 'observer'
 >;
 
 /**
  * Binds `SERVER_TOKENS.SyncEngine`: a singleton built from the container's `TOKENS.EventStore`
- * and `SERVER_TOKENS.Authenticator`, and when bound `SERVER_TOKENS.Authorizer`,
+ * and `SERVER_TOKENS.Authenticator`, and when bound `SERVER_TOKENS.Authorizer` (or
+ * `SERVER_TOKENS.Rules`),
  * `TOKENS.Fanout`, `TOKENS.Logger` and `SERVER_TOKENS.EngineObserver`. It attaches every
  * `TOKENS.TransportServer` bound. Opening the store (and the fan-out) before it serves and
  * closing them after `engine.close()` stay the caller's, as without a container.
@@ -46,6 +50,7 @@ export function syncEngineModule(options: SyncEngineModuleOptions = {}): Contain
       .toDynamicValue((context) => {
         const optional = <T>(key: Token<T>) => context.get<T>(key, { optional: true });
         const authorizer = optional(SERVER_TOKENS.Authorizer);
+        const rules = optional(SERVER_TOKENS.Rules);
         const fanout = optional<Fanout>(TOKENS.Fanout);
         const logger = optional<Logger>(TOKENS.Logger);
         const observer = optional(SERVER_TOKENS.EngineObserver);
@@ -54,6 +59,7 @@ export function syncEngineModule(options: SyncEngineModuleOptions = {}): Contain
           store: context.get<EventStore>(TOKENS.EventStore),
           authenticator: context.get(SERVER_TOKENS.Authenticator),
           ...(authorizer ? { authorizer } : {}),
+          ...(rules ? { rules } : {}),
           ...(fanout ? { fanout } : {}),
           ...(logger ? { logger } : {}),
           ...(observer ? { observer } : {}),
