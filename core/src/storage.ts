@@ -56,6 +56,13 @@ export interface StorageWriter {
   /** Sets a meta value; `undefined` removes it. */
   setMeta(key: string, value: string | undefined): Promise<void>;
   /**
+   * Deletes every record (tombstones included) and every event of one repository in the
+   * current namespace, as one atomic step; other repositories, other namespaces and meta are
+   * untouched. Afterwards the repository reads as never written, so events applied again are
+   * stored again. The client calls it when a server takes away read access.
+   */
+  clearRepository(repository: string): Promise<void>;
+  /**
    * Optional batch write: creates or replaces many records of one repository, as `putRecord`
    * would one after the other. Without it the client calls `putRecord` once per record.
    */

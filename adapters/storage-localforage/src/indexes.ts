@@ -12,6 +12,12 @@ import { keys } from './keys.js';
 /** `[eventId, status, repository]`: enough to filter the log without reading events. */
 export type LogEntry = [eventId: string, status: SyncStatus, repository: string];
 
+/**
+ * A place in a log page: an entry, or `null` where an event was dropped with its repository.
+ * The hole stays, so the position stored with every later event remains its slot.
+ */
+export type LogSlot = LogEntry | null;
+
 export interface LogHead {
   /** The sequence number the next event gets; also the length of the log. */
   next: number;
@@ -101,15 +107,15 @@ export class Indexes {
   async setStatus(seq: number, status: SyncStatus): Promise<void> {
     const page = Math.floor(seq / this.pageSize);
     const pageKey = keys.logPage(this.ns, page);
-    const entries = (await this.tx.get<LogEntry[]>(pageKey)) ?? [];
+    const entries = (await this.tx.get<LogSlot[]>(pageKey)) ?? [];
     const slot = seq - page * this.pageSize;
     const changed = entries.map(
-      (entry, index): LogEntry => (index === slot ? [entry[0], status, entry[2]] : entry),
+      (entry, index): LogSlot => (index === slot && entry ? [entry[0], status, entry[2]] : entry),
     );
     this.tx.set(pageKey, changed);
     const headKey = keys.logHead(this.ns);
     const head = (await this.tx.get<LogHead>(headKey)) ?? EMPTY_LOG;
-    const hasPending = changed.some((entry) => entry[1] === 'pending');
+    const hasPending = changed.some((entry) => entry?.[1] === 'pending');
     if (hasPending === head.pending.includes(page)) return;
     const pending = hasPending
       ? [...head.pending, page].sort((a, b) => a - b)
@@ -133,9 +139,9 @@ export class Indexes {
     const found: string[] = [];
     for (const page of pages) {
       if (found.length >= limit) break;
-      for (const [eventId, status, repository] of (await this.tx.get<LogEntry[]>(
-        keys.logPage(this.ns, page),
-      )) ?? []) {
+      for (const entry of (await this.tx.get<LogSlot[]>(keys.logPage(this.ns, page))) ?? []) {
+        if (!entry) continue;
+        const [eventId, status, repository] = entry;
         if (filter.status !== undefined && status !== filter.status) continue;
         if (filter.repository !== undefined && repository !== filter.repository) continue;
         found.push(eventId);
@@ -143,6 +149,42 @@ export class Indexes {
       }
     }
     return found;
+  }
+
+  /** Removes a repository's id index; returns the ids it held. */
+  async dropIds(repository: string): Promise<string[]> {
+    const ids = await this.ids(repository);
+    const pages = Math.ceil(ids.length / this.pageSize);
+    for (let page = 0; page < pages; page++) this.tx.remove(keys.idPage(this.ns, repository, page));
+    this.tx.remove(keys.idHead(this.ns, repository));
+    return ids;
+  }
+
+  /**
+   * Takes a repository's events out of the log, leaving holes (see `LogSlot`), and forgets
+   * pages left with no pending event; returns the ids taken out. Reads every page of the log:
+   * a repository is dropped rarely (its read access was revoked).
+   */
+  async dropEvents(repository: string): Promise<string[]> {
+    const headKey = keys.logHead(this.ns);
+    const head = (await this.tx.get<LogHead>(headKey)) ?? EMPTY_LOG;
+    const dropped: string[] = [];
+    let pending = head.pending;
+    for (let page = 0; page < Math.ceil(head.next / this.pageSize); page++) {
+      const pageKey = keys.logPage(this.ns, page);
+      const slots = (await this.tx.get<LogSlot[]>(pageKey)) ?? [];
+      if (!slots.some((slot) => slot?.[2] === repository)) continue;
+      const kept = slots.map((slot) => {
+        if (slot?.[2] !== repository) return slot;
+        dropped.push(slot[0]);
+        return null;
+      });
+      this.tx.set(pageKey, kept);
+      if (!kept.some((slot) => slot?.[1] === 'pending'))
+        pending = pending.filter((other) => other !== page);
+    }
+    if (pending !== head.pending) this.tx.set(headKey, { next: head.next, pending });
+    return dropped;
   }
 
   /**

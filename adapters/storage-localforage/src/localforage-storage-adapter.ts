@@ -171,6 +171,9 @@ export class LocalForageStorageAdapter implements StorageAdapter {
   appendEvents(events: readonly StoredEvent[]): Promise<void> {
     return this.once((view) => view.appendEvents(events));
   }
+  clearRepository(repository: string): Promise<void> {
+    return this.once((view) => view.clearRepository(repository));
+  }
 
   /** One call on its own: its own small transaction (reads commit nothing). */
   private once<T>(operation: (view: Required<StorageTransaction>) => Promise<T>): Promise<T> {
@@ -292,6 +295,12 @@ export class LocalForageStorageAdapter implements StorageAdapter {
             event: { ...entry.event, syncStatus: status },
           } satisfies StoredEventEntry);
         }
+      }),
+      clearRepository: guard(async (repository: string) => {
+        for (const id of await indexes.dropIds(repository))
+          kv.remove(keys.record(ns, repository, id));
+        for (const eventId of await indexes.dropEvents(repository))
+          kv.remove(keys.event(ns, eventId));
       }),
       setMeta: guard(async (key: string, value: string | undefined) => {
         if (value === undefined) kv.remove(keys.meta(ns, key));

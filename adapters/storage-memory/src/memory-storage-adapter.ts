@@ -143,6 +143,9 @@ export class MemoryStorageAdapter implements StorageAdapter {
   appendEvents(events: readonly StoredEvent[]): Promise<void> {
     return this.run(() => this.view().appendEvents(events));
   }
+  clearRepository(repository: string): Promise<void> {
+    return this.run(() => this.view().clearRepository(repository));
+  }
 
   /** Queues an operation behind every earlier one. */
   private run<T>(operation: () => T | Promise<T>): Promise<T> {
@@ -310,6 +313,26 @@ class MemoryView implements StorageTransaction {
     if (value === undefined) meta.delete(key);
     else meta.set(key, value);
     this.undo?.push(() => (previous === undefined ? meta.delete(key) : meta.set(key, previous)));
+  }
+
+  async clearRepository(repository: string): Promise<void> {
+    this.guard();
+    const { records, events } = this.data;
+    const table = records.get(repository);
+    if (table) {
+      records.delete(repository);
+      this.undo?.push(() => records.set(repository, table));
+    }
+    const doomed = [...events.values()].filter((event) => event.repository === repository);
+    if (doomed.length === 0) return;
+    // The map's order is the log's: an undo puts back the whole log as it was.
+    const before = this.undo ? [...events] : undefined;
+    for (const event of doomed) events.delete(event.eventId);
+    if (before)
+      this.undo!.push(() => {
+        events.clear();
+        for (const [eventId, event] of before) events.set(eventId, event);
+      });
   }
 
   private guard(): void {

@@ -79,6 +79,9 @@ class ReopenableMemoryAdapter implements StorageAdapter {
   setMeta(key: string, value: string | undefined): Promise<void> {
     return this.guard(() => this.backing.setMeta(key, value));
   }
+  clearRepository(repository: string): Promise<void> {
+    return this.guard(() => this.backing.clearRepository(repository));
+  }
 
   private guard<T>(call: () => Promise<T>): Promise<T> {
     if (this.state === 'open') return call();

@@ -167,6 +167,10 @@ export function sqlView(
         ]);
       }
     }),
+    clearRepository: guard((repository: string) => {
+      connection.run('DELETE FROM records WHERE ns = ? AND repo = ?', [ns, repository]);
+      connection.run('DELETE FROM events WHERE ns = ? AND repo = ?', [ns, repository]);
+    }),
     setMeta: guard((key: string, value: string | undefined) => {
       if (value === undefined)
         connection.run('DELETE FROM meta WHERE ns = ? AND key = ?', [ns, key]);

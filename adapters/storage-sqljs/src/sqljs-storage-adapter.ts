@@ -207,6 +207,10 @@ export class SqlJsStorageAdapter implements StorageAdapter {
   appendEvents(events: readonly StoredEvent[]): Promise<void> {
     return this.writeMany(events.length, (view) => view.appendEvents(events));
   }
+  /** Both deletes in one transaction of their own, so the repository goes whole or not at all. */
+  clearRepository(repository: string): Promise<void> {
+    return this.atomic((view) => view.clearRepository(repository));
+  }
 
   /** Creates the expression indexes for fields a repository declares (see `indexes`). */
   ensureIndexes(_repository: string, fields: readonly string[]): Promise<void> {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import { describeBatchMethods } from './batch.js';
+import { describeClearRepository } from './clear-repository.js';
 import { describeEvents } from './events.js';
 import { StorageHarness, type StorageSetup } from './harness.js';
 import { describeKeysAndUnicode } from './keys-unicode.js';
@@ -39,6 +40,7 @@ export function describeStorageAdapter(name: string, setup: () => Promise<Storag
     describeEvents(harness);
     describeTransactions(harness);
     describeBatchMethods(harness);
+    describeClearRepository(harness);
     describeNamespacesAndMeta(harness);
     describeKeysAndUnicode(harness);
     describePersistence(harness);
