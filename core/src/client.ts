@@ -4,28 +4,31 @@ import { ERROR_CODES, LocalFirstError } from './errors.js';
 import type { HybridLogicalClock } from './hlc.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { RecordData, StoredEvent, StoredRecord } from './model.js';
+import { type NamespaceOptions, NamespaceSwitches } from './namespace-switch.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS } from './protocol.js';
 import type { QuerySpec } from './query.js';
-import { applyRemoteBatch, loadIdentity, writeLocalEvent } from './replica-log.js';
+import { loadIdentity, writeLocalEvent } from './replica-log.js';
 import type { Repository, RepositoryBackend, WriteOptions } from './repository.js';
 import { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
-import { DEFAULT_NAMESPACE, type StorageAdapter, type StorageTransaction } from './storage.js';
+import { DEFAULT_NAMESPACE, type StorageAdapter } from './storage.js';
 import {
   aggregateConnectionState,
   type ClientConnectionState,
   pushableCheck,
   pushToStrategies,
+  startAll,
+  stopAll,
   syncHostOf,
 } from './strategies.js';
+import { SyncPath } from './sync-path.js';
 import type {
+  AccessRevocation,
   ApplyResult,
   Rejection,
   RemoteCursor,
   SyncStrategy,
   Verdict,
 } from './sync-strategy.js';
-import { validateRemoteEvents } from './validation.js';
-import { acknowledgeEvents, applyVerdicts, requeueLocalEvents } from './verdicts.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: repositories of any record type share one list.
 type AnyRepository = Repository<any>;
@@ -67,6 +70,8 @@ export class LocalFirstClient {
   private readonly connection: StateSignal<ClientConnectionState>;
   private readonly pending = new Emitter<void>();
   private readonly rejected = new Emitter<Rejection>();
+  private readonly revoked = new Emitter<AccessRevocation>();
+  private readonly sync: SyncPath;
   /** Per repository, the check its local writes pass before they are stored (strategies are fixed). */
   private readonly pushableChecks = new Map<string, ((event: StoredEvent) => void) | undefined>();
   private readonly maxClockDriftMs: number;
@@ -75,7 +80,9 @@ export class LocalFirstClient {
   private initializing: Promise<void> | undefined;
   private clock: HybridLogicalClock | undefined;
   private currentClientId: string | undefined;
+  /** Whether the app wants sync on: start() until stop(), whatever switches happen meanwhile. */
   private running = false;
+  private readonly switches: NamespaceSwitches;
 
   constructor(options: LocalFirstClientOptions) {
     if (!options?.localStorage) {
@@ -107,6 +114,33 @@ export class LocalFirstClient {
       names.add(strategy.name);
     }
     this.connection = new StateSignal(aggregateConnectionState(this.strategies));
+    this.sync = new SyncPath({
+      storage: this.storage,
+      logger: this.logger,
+      maxClockDriftMs: this.maxClockDriftMs,
+      clock: () => this.clock!,
+      assertReady: () => this.assertReady(),
+      assertRepository: (name) => this.repository(name),
+      resolverOf: this.resolverOf,
+      changed: (repository) => this.notify(repository),
+      pendingChanged: () => this.pending.emit(),
+      rejected: (rejection) => this.rejected.emit(rejection),
+      revoked: (revocation) => this.revoked.emit(revocation),
+    });
+    this.switches = new NamespaceSwitches({
+      strategies: this.strategies,
+      inUse: () => this.storage.namespace,
+      enter: async (namespace) => {
+        this.assertReady();
+        await this.storage.useNamespace(namespace);
+        await this.loadIdentity();
+      },
+      entered: () => {
+        for (const emitter of this.changeEmitters.values()) emitter.emit();
+        this.pending.emit();
+      },
+      running: () => this.running,
+    });
     // Bound last, so a client that fails to construct leaves its repositories free.
     const backend = this.repositoryBackend();
     for (const repository of this.repositories.values()) repository.bind(backend);
@@ -127,7 +161,12 @@ export class LocalFirstClient {
         await this.storage.ensureIndexes?.(repository.name, repository.indexes);
     }
     await this.loadIdentity();
-    const host = syncHostOf(this, () => [...this.repositories.keys()]);
+    const host = syncHostOf({
+      clientId: () => this.clientId,
+      namespace: () => this.switches.namespace,
+      repositoryNames: () => [...this.repositories.keys()],
+      sync: this.sync,
+    });
     for (const strategy of this.strategies) {
       strategy.attach(host);
       this.strategySubscriptions.push(
@@ -165,17 +204,18 @@ export class LocalFirstClient {
     return repository as Repository<T>;
   }
 
-  /** Starts every strategy. */
+  /** Starts every strategy; during a namespace switch, once the switch is done. */
   async start(): Promise<void> {
     this.assertReady();
     this.running = true;
-    await Promise.all(this.strategies.map((strategy) => strategy.start()));
+    await this.switches.settled();
+    if (this.running && this.phase === 'ready') await startAll(this.strategies);
   }
 
   /** Stops every strategy; local reads and writes go on. */
   async stop(): Promise<void> {
     this.running = false;
-    await Promise.all(this.strategies.map((strategy) => strategy.stop()));
+    await stopAll(this.strategies);
   }
 
   /** Stops and disposes the strategies and closes storage; the client cannot be used again. */
@@ -188,26 +228,31 @@ export class LocalFirstClient {
     for (const unsubscribe of this.strategySubscriptions.splice(0)) unsubscribe();
     for (const emitter of this.changeEmitters.values()) emitter.clear();
     this.rejected.clear();
+    this.revoked.clear();
     await this.storage.close();
   }
 
   /**
-   * Switches to another isolated data set, for instance one per signed-in user. Strategies
-   * that were running are stopped and started again on the new namespace; watchers re-run.
+   * Switches to another isolated data set, one per signed-in account: its records, pending
+   * changes, cursors and client id. Strategies stop at once (before this returns its promise)
+   * and, if sync is on, start again in the new namespace; watchers re-run. Give the account's
+   * `credentials` here, so each strategy has them before it connects in the namespace: a
+   * strategy without credentials for a namespace does not connect in it. Switches run one
+   * after another, in the order asked; with `credentials`, switching to the namespace already
+   * in use hands them over (a token refresh).
    */
-  async useNamespace(namespace: string): Promise<void> {
-    this.assertReady();
-    if (typeof namespace !== 'string' || namespace === '') {
-      throw new LocalFirstError(ERROR_CODES.invalidArgument, 'a namespace needs a name');
+  useNamespace(namespace: string, options: NamespaceOptions = {}): Promise<void> {
+    try {
+      this.assertReady();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (namespace === this.storage.namespace) return;
-    const wasRunning = this.running;
-    if (wasRunning) await this.stop();
-    await this.storage.useNamespace(namespace);
-    await this.loadIdentity();
-    for (const emitter of this.changeEmitters.values()) emitter.emit();
-    this.pending.emit();
-    if (wasRunning) await this.start();
+    if (typeof namespace !== 'string' || namespace === '') {
+      return Promise.reject(
+        new LocalFirstError(ERROR_CODES.invalidArgument, 'a namespace needs a name'),
+      );
+    }
+    return this.switches.request(namespace, options);
   }
 
   /** Stores an app setting in the current namespace. `undefined` removes it. */
@@ -278,8 +323,11 @@ export class LocalFirstClient {
       this.pushableChecks.set(name, check);
     }
     if (!needSync) check = undefined;
-    const event = await this.storage.transaction((tx) =>
-      writeLocalEvent(tx, {
+    // The namespace the change lands in: only a strategy connected for it may push it.
+    let namespace = this.storage.namespace;
+    const event = await this.storage.transaction((tx) => {
+      namespace = this.storage.namespace;
+      return writeLocalEvent(tx, {
         clock,
         now: this.wallClock,
         repository: name,
@@ -287,79 +335,34 @@ export class LocalFirstClient {
         data,
         needSync,
         ...(check ? { check } : {}),
-      }),
-    );
+      });
+    });
     if (!event) return undefined;
     this.notify(name);
     if (needSync) {
       this.pending.emit();
-      pushToStrategies(this.strategies, event, this.logger);
+      pushToStrategies(this.strategies, event, namespace, this.logger);
     }
     return event;
   }
 
-  /**
-   * Runs a write of the sync path in one transaction, but only if, when its turn comes, the
-   * storage is still in the namespace it was asked in. A strategy's late write for a namespace
-   * the app has switched away from (the switch queued ahead of it) must not land in the new one.
-   */
-  private guarded<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T | undefined> {
-    const namespace = this.storage.namespace;
-    return this.storage.transaction((tx) =>
-      this.storage.namespace === namespace ? work(tx) : Promise.resolve(undefined),
-    );
-  }
-
-  /**
-   * Applies events received from a remote. See `SyncHost.applyRemoteEvents`. Events from a
-   * server that this client wrote itself and still had pending are marked synced.
-   */
-  async applyRemoteEvents(
-    name: string,
+  /** See `SyncHost.applyRemoteEvents`. */
+  applyRemoteEvents(
+    repository: string,
     events: readonly unknown[],
     cursor?: RemoteCursor,
   ): Promise<ApplyResult> {
-    this.assertReady();
-    const repository = this.repository(name);
-    const result: ApplyResult = { applied: [], skipped: [], invalid: [] };
-    const valid = validateRemoteEvents(events, this.maxClockDriftMs, result.invalid);
-    const clock = this.clock!;
-    const resolver = repository.resolveConflict as ConflictResolver | undefined;
-    await this.guarded((tx) =>
-      applyRemoteBatch(tx, { clock, repository: name, events: valid, resolver, cursor, result }),
-    );
-    if (result.invalid.length > 0) {
-      this.logger.warn(
-        { repository: name, invalid: result.invalid },
-        'skipped malformed remote events',
-      );
-    }
-    if (result.applied.length > 0) this.notify(name);
-    // A skipped event may be this client's own, now known to be on the server.
-    if (result.skipped.length > 0) this.pending.emit();
-    return result;
+    return this.sync.applyRemoteEvents(undefined, repository, events, cursor);
   }
 
-  /** Marks events as acknowledged by a remote. */
-  async markSynced(eventIds: readonly string[], cursor?: RemoteCursor): Promise<void> {
-    this.assertReady();
-    if (eventIds.length === 0 && !cursor) return;
-    const changed = await this.guarded(async (tx) => {
-      const repositories =
-        eventIds.length > 0 ? await acknowledgeEvents(tx, eventIds, this.resolverOf) : [];
-      if (cursor) await tx.setMeta(cursor.key, cursor.value);
-      return repositories;
-    });
-    for (const name of changed ?? []) this.notify(name);
-    if (eventIds.length > 0) this.pending.emit();
+  /** See `SyncHost.markSynced`. */
+  markSynced(eventIds: readonly string[], cursor?: RemoteCursor): Promise<void> {
+    return this.sync.markSynced(undefined, eventIds, cursor);
   }
 
-  /** Marks events as refused by a remote. */
-  async markFailed(eventIds: readonly string[]): Promise<void> {
-    this.assertReady();
-    if (eventIds.length === 0) return;
-    await this.guarded((tx) => tx.setEventStatus(eventIds, 'failed'));
-    this.pending.emit();
+  /** See `SyncHost.markFailed`. */
+  markFailed(eventIds: readonly string[]): Promise<void> {
+    return this.sync.markFailed(undefined, eventIds);
   }
 
   /**
@@ -367,29 +370,13 @@ export class LocalFirstClient {
    * record goes back to the last state the server accepted, watchers run, and the verdict is
    * reported on `rejections`.
    */
-  async rejectEvents(verdicts: readonly Verdict[]): Promise<void> {
-    this.assertReady();
-    if (verdicts.length === 0) return;
-    const { rejections, repositories } = (await this.guarded((tx) =>
-      applyVerdicts(tx, verdicts, this.resolverOf),
-    )) ?? { rejections: [], repositories: [] };
-    for (const name of repositories) this.notify(name);
-    if (rejections.length > 0) this.pending.emit();
-    for (const rejection of rejections) {
-      this.logger.warn(
-        { repository: rejection.repository, eventId: rejection.eventId, code: rejection.code },
-        `change refused: ${rejection.message}`,
-      );
-      this.rejected.emit(rejection);
-    }
+  rejectEvents(verdicts: readonly Verdict[]): Promise<void> {
+    return this.sync.rejectEvents(undefined, verdicts);
   }
 
   /** See `SyncHost.requeueLocalEvents`. */
-  async requeueLocalEvents(repository: string): Promise<StoredEvent[]> {
-    this.assertReady();
-    const events = (await this.guarded((tx) => requeueLocalEvents(tx, repository))) ?? [];
-    if (events.length > 0) this.pending.emit();
-    return events;
+  requeueLocalEvents(repository: string): Promise<StoredEvent[]> {
+    return this.sync.requeueLocalEvents(undefined, repository);
   }
 
   /**
@@ -398,6 +385,15 @@ export class LocalFirstClient {
    */
   get rejections(): Subscribable<Rejection> {
     return this.rejected;
+  }
+
+  /**
+   * Every repository a remote no longer lets this account read: by then its local copy (in
+   * the namespace named) is gone, its watchers re-ran, and its pending changes were reported
+   * on `rejections`. Writes to it afterwards are pushed as usual and refused by the server.
+   */
+  get accessRevocations(): Subscribable<AccessRevocation> {
+    return this.revoked;
   }
 
   /**
@@ -410,9 +406,8 @@ export class LocalFirstClient {
   }
 
   /** Pending events, oldest first, of one repository or all. */
-  async getPendingEvents(repository?: string): Promise<StoredEvent[]> {
-    this.assertReady();
-    return this.storage.getEvents({ status: 'pending', ...(repository ? { repository } : {}) });
+  getPendingEvents(repository?: string): Promise<StoredEvent[]> {
+    return this.sync.pendingEvents(undefined, repository);
   }
 
   private repositoryBackend(): RepositoryBackend {

@@ -38,6 +38,11 @@ export const ERROR_CODES = {
    * frame. The write is refused before anything is stored.
    */
   eventTooLarge: 'event_too_large',
+  /**
+   * A strategy read through a host held to one namespace (`SyncHost.inNamespace`) while the
+   * client was in another: what it read would belong to another account.
+   */
+  namespaceChanged: 'namespace_changed',
   /** A strategy failed in a way that needs the application's attention. */
   syncFailed: 'sync_failed',
 } as const;

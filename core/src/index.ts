@@ -55,6 +55,7 @@ export {
   toStoredEvent,
   toWireEvent,
 } from './model.js';
+export type { NamespaceOptions } from './namespace-switch.js';
 export {
   type AccessRevokedMessage,
   type AckMessage,
@@ -135,10 +136,13 @@ export {
 } from './storage-batch.js';
 export type { ClientConnectionState } from './strategies.js';
 export type {
+  AccessRevocation,
   ApplyResult,
   ConnectionState,
   Rejection,
   RemoteCursor,
+  RevocationScope,
+  SyncCredentials,
   SyncHost,
   SyncStrategy,
   Verdict,

@@ -1,6 +1,6 @@
-import type { LocalFirstClient } from './client.js';
 import type { Logger } from './logger.js';
 import type { StoredEvent } from './model.js';
+import type { SyncPath } from './sync-path.js';
 import type { ConnectionState, SyncHost, SyncStrategy } from './sync-strategy.js';
 
 // The client's side of its strategies: their joint connection state, and the hand-off of
@@ -37,6 +37,16 @@ export function aggregateConnectionState(
   return { aggregate, isConnected: aggregate === 'connected', strategies: states };
 }
 
+/** Starts every strategy. */
+export async function startAll(strategies: readonly SyncStrategy[]): Promise<void> {
+  await Promise.all(strategies.map((strategy) => strategy.start()));
+}
+
+/** Stops every strategy; stopping one that is stopped changes nothing. */
+export async function stopAll(strategies: readonly SyncStrategy[]): Promise<void> {
+  await Promise.all(strategies.map((strategy) => strategy.stop()));
+}
+
 /**
  * The check a local write of `repository` must pass before it is stored: every strategy that
  * would push it must be able to (`SyncStrategy.assertPushable`). `undefined` when none checks.
@@ -54,10 +64,14 @@ export function pushableCheck(
   };
 }
 
-/** Hands a committed local change to each strategy that syncs it; a failing one only warns. */
+/**
+ * Hands a local change committed in `namespace` to each strategy that syncs it; a failing one
+ * only warns.
+ */
 export function pushToStrategies(
   strategies: readonly SyncStrategy[],
   event: StoredEvent,
+  namespace: string,
   logger: Logger,
 ): void {
   const warn = (strategy: SyncStrategy, error: unknown) =>
@@ -68,28 +82,46 @@ export function pushToStrategies(
   for (const strategy of strategies) {
     if (!strategy.handlesRepository(event.repository)) continue;
     try {
-      strategy.onPushToRemote(event)?.catch((error: unknown) => warn(strategy, error));
+      strategy.onPushToRemote(event, namespace)?.catch((error: unknown) => warn(strategy, error));
     } catch (error) {
       warn(strategy, error);
     }
   }
 }
 
-/** The face of a client that its strategies see (`SyncStrategy.attach`). */
-export function syncHostOf(client: LocalFirstClient, repositoryNames: () => string[]): SyncHost {
+/** What a client gives `syncHostOf`. */
+export interface HostSource {
+  clientId(): string;
+  /** The namespace the client is in, or is switching to. */
+  namespace(): string;
+  repositoryNames(): string[];
+  sync: SyncPath;
+}
+
+/**
+ * The face of a client that its strategies see (`SyncStrategy.attach`); with a `namespace`,
+ * every call is held to it (`SyncHost.inNamespace`).
+ */
+export function syncHostOf(source: HostSource, namespace?: string): SyncHost {
+  const { sync } = source;
   return {
     get clientId() {
-      return client.clientId;
+      return source.clientId();
     },
-    repositoryNames,
-    getPendingEvents: (repository) => client.getPendingEvents(repository),
+    get namespace() {
+      return namespace ?? source.namespace();
+    },
+    inNamespace: (held) => syncHostOf(source, held),
+    repositoryNames: () => source.repositoryNames(),
+    getPendingEvents: (repository) => sync.pendingEvents(namespace, repository),
     applyRemoteEvents: (repository, events, cursor) =>
-      client.applyRemoteEvents(repository, events, cursor),
-    markSynced: (eventIds, cursor) => client.markSynced(eventIds, cursor),
-    markFailed: (eventIds) => client.markFailed(eventIds),
-    rejectEvents: (verdicts) => client.rejectEvents(verdicts),
-    requeueLocalEvents: (repository) => client.requeueLocalEvents(repository),
+      sync.applyRemoteEvents(namespace, repository, events, cursor),
+    markSynced: (eventIds, cursor) => sync.markSynced(namespace, eventIds, cursor),
+    markFailed: (eventIds) => sync.markFailed(namespace, eventIds),
+    rejectEvents: (verdicts) => sync.rejectEvents(namespace, verdicts),
+    requeueLocalEvents: (repository) => sync.requeueLocalEvents(namespace, repository),
+    revokeRepository: (repository, scope) => sync.revokeRepository(namespace, repository, scope),
     // After dispose() the storage is closed, so this fails with `closed` as the client would.
-    getMeta: (key) => client.storage.getMeta(key),
+    getMeta: (key) => sync.meta(namespace, key),
   };
 }

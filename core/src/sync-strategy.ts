@@ -52,6 +52,37 @@ export interface Rejection extends Verdict {
   dataId: string;
 }
 
+/** What a strategy presents to its remote for one namespace (one signed-in account). */
+export interface SyncCredentials {
+  /** A bearer token. */
+  authToken?: string | undefined;
+  /** Extra headers, sent where the transport allows. */
+  headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * A remote took away read access to a repository, and the client dropped its local copy in
+ * one namespace: records, events and the strategy's cursor. Pending local changes of it went
+ * with them; each was also reported on `rejections`.
+ */
+export interface AccessRevocation {
+  repository: string;
+  /** The strategy whose remote revoked access. */
+  strategy: string;
+  /** The namespace whose copy was dropped. */
+  namespace: string;
+  /** The pending local changes that were dropped, as `rejections` reported them. */
+  rejected: readonly Rejection[];
+}
+
+/** What `SyncHost.revokeRepository` removes besides the repository's records and events. */
+export interface RevocationScope {
+  /** The strategy that was told; named in the `AccessRevocation`. */
+  strategy: string;
+  /** Meta keys to remove in the same transaction: the strategy's cursors of the repository. */
+  metaKeys?: readonly string[];
+}
+
 /**
  * What the client offers the strategies attached to it: the entry points a strategy needs to
  * move events between local storage and its remote.
@@ -59,6 +90,18 @@ export interface Rejection extends Verdict {
 export interface SyncHost {
   /** The stable id of this client (kept in storage, per namespace). */
   readonly clientId: string;
+  /**
+   * The namespace of this host: for a host from `inNamespace`, the one it is held to; else the
+   * namespace the client is in, or is switching to (the last one `useNamespace` asked for).
+   */
+  readonly namespace: string;
+  /**
+   * The same entry points, held to one namespace: while the client's storage is in another,
+   * reads fail with `namespace_changed` and writes change nothing. A strategy gives each
+   * connection the host of the namespace whose credentials it authenticated with, so nothing
+   * of one account is read for, or stored from, another account's connection.
+   */
+  inNamespace(namespace: string): SyncHost;
   /** Names of the client's repositories. */
   repositoryNames(): string[];
   /** Pending events, oldest first, for one repository or all. */
@@ -96,6 +139,16 @@ export interface SyncHost {
   requeueLocalEvents(repository: string): Promise<StoredEvent[]>;
   /** Reads a meta value of the current namespace (for cursors and similar state). */
   getMeta(key: string): Promise<string | undefined>;
+  /**
+   * The remote took away read access to a repository: in one transaction, deletes its records
+   * and events and the meta keys of `scope`; then reports its pending local changes as
+   * rejections (`forbidden`, source `server`), notifies watchers and tells the app on
+   * `accessRevocations`. `undefined` when the host's namespace is no longer in use.
+   */
+  revokeRepository(
+    repository: string,
+    scope: RevocationScope,
+  ): Promise<AccessRevocation | undefined>;
 }
 
 /**
@@ -120,8 +173,11 @@ export interface SyncStrategy {
   stop(): Promise<void>;
   /** Stops and releases everything; the strategy cannot start again. */
   dispose(): Promise<void>;
-  /** A local change that needs sync was committed; push it when possible. */
-  onPushToRemote(event: StoredEvent): void | Promise<void>;
+  /**
+   * A local change that needs sync was committed in `namespace`; push it when possible. A
+   * strategy connected for another namespace leaves it: it stays pending in its own.
+   */
+  onPushToRemote(event: StoredEvent, namespace?: string): void | Promise<void>;
   /** True when this strategy syncs the named repository. */
   handlesRepository(name: string): boolean;
   /**
@@ -130,4 +186,10 @@ export interface SyncStrategy {
    * write is stored, so such a write fails at once and stores nothing.
    */
   assertPushable?(event: StoredEvent): void;
+  /**
+   * Optional: the credentials of one namespace, as the app gave them with
+   * `useNamespace(namespace, { credentials })`. A strategy connects in a namespace with that
+   * namespace's credentials only, never with another's.
+   */
+  setCredentials?(namespace: string, credentials: SyncCredentials): void;
 }

@@ -1,12 +1,15 @@
 import type { ConflictResolver } from './conflict.js';
 import { resolveRemoteEvent } from './conflict.js';
 import type { StoredEvent, StoredRecord } from './model.js';
+import type { RejectionCode } from './protocol.js';
 import type { StorageTransaction } from './storage.js';
 import { readEventStatuses } from './storage-batch.js';
 import type { Rejection, Verdict } from './sync-strategy.js';
 
 // Final verdicts on local events: what the client stores when a server refuses a change or a
-// strategy finds that it can never be pushed.
+// strategy finds that it can never be pushed, or when a server takes a repository away.
+
+const FORBIDDEN: RejectionCode = 'forbidden';
 
 /**
  * Marks the events of these verdicts failed and rolls their records back, in the caller's
@@ -128,4 +131,29 @@ export async function requeueLocalEvents(
     'pending',
   );
   return events.map((event) => ({ ...event, syncStatus: 'pending' as const }));
+}
+
+/**
+ * Drops a repository the server no longer lets this account read, in the caller's transaction:
+ * its records, its events and the given meta keys (cursors). Its pending local changes go with
+ * it; they come back as `forbidden` rejections, as the server would refuse them now.
+ */
+export async function dropRepository(
+  tx: StorageTransaction,
+  repository: string,
+  metaKeys: readonly string[],
+): Promise<Rejection[]> {
+  const pending = await tx.getEvents({ repository, status: 'pending' });
+  await tx.clearRepository(repository);
+  for (const key of metaKeys) await tx.setMeta(key, undefined);
+  return pending
+    .filter((event) => event.local)
+    .map((event) => ({
+      eventId: event.eventId,
+      code: FORBIDDEN,
+      message: `read access to "${repository}" was revoked; the change was dropped`,
+      source: 'server' as const,
+      repository,
+      dataId: event.dataId,
+    }));
 }

@@ -8,6 +8,7 @@ import {
   type StorageTransaction,
   type StoredEvent,
   type Subscribable,
+  type SyncCredentials,
   type SyncHost,
   type SyncStrategy,
   silentLogger,
@@ -32,6 +33,10 @@ export const todo = (id: string, title = `todo ${id}`, priority = 1, done = fals
 /** A strategy that records what the client hands it and lets the test drive its state. */
 export class RecordingStrategy implements SyncStrategy {
   readonly pushed: StoredEvent[] = [];
+  /** The namespace each pushed change was stored in, as the client named it. */
+  readonly pushedIn: (string | undefined)[] = [];
+  /** What happened to this strategy, in order: starts, stops and credentials, with namespaces. */
+  readonly calls: string[] = [];
   host: SyncHost | undefined;
   private readonly state = new StateSignal<ConnectionState>('stopped');
   readonly connectionChanges: Subscribable<boolean> = {
@@ -56,16 +61,22 @@ export class RecordingStrategy implements SyncStrategy {
     this.host = host;
   }
   async start(): Promise<void> {
+    this.calls.push(`start in ${this.host?.namespace}`);
     this.state.set('connected');
   }
   async stop(): Promise<void> {
+    if (this.state.value !== 'stopped') this.calls.push('stop');
     this.state.set('stopped');
+  }
+  setCredentials(namespace: string, credentials: SyncCredentials): void {
+    this.calls.push(`credentials ${credentials.authToken} for ${namespace}`);
   }
   async dispose(): Promise<void> {
     this.state.set('stopped');
   }
-  onPushToRemote(event: StoredEvent): void {
+  onPushToRemote(event: StoredEvent, namespace?: string): void {
     this.pushed.push(event);
+    this.pushedIn.push(namespace);
   }
   handlesRepository(name: string): boolean {
     return this.repositories === undefined || this.repositories.includes(name);
