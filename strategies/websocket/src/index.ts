@@ -3,6 +3,7 @@ export {
   type AuthFailure,
   backoffDelay,
   type Credentials,
+  type CredentialsTarget,
   DEFAULT_AUTH_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,

@@ -29,10 +29,57 @@ export const TOKENS_FIXTURE = { 'token-alice': 'alice', 'token-bob': 'bob' };
  * the past would make every fresh stamp look far in the future.
  */
 export async function makeEngine(options: Partial<SyncEngineOptions> = {}) {
+  return engineOver(SyncEngine, options);
+}
+
+async function engineOver<E extends SyncEngine>(
+  Engine: new (options: SyncEngineOptions) => E,
+  options: Partial<SyncEngineOptions>,
+) {
   const store = new MemoryEventStore({ now: () => new Date() });
   await store.open();
-  const engine = new SyncEngine({ store, authenticator: staticTokens(TOKENS_FIXTURE), ...options });
+  const engine = new Engine({ store, authenticator: staticTokens(TOKENS_FIXTURE), ...options });
   return { engine, store };
+}
+
+/** A push as the engine received it: the user of the connection (or request), and its events. */
+export interface ReceivedPush {
+  userId: string;
+  repository: string;
+  eventIds: string[];
+}
+
+/** An engine that notes the user every push arrives with, before it judges the push. */
+export class RecordingEngine extends SyncEngine {
+  readonly pushes: ReceivedPush[] = [];
+
+  override push(...args: Parameters<SyncEngine['push']>): ReturnType<SyncEngine['push']> {
+    const [user, repository, candidates] = args;
+    const eventIds = candidates.flatMap((candidate) => {
+      const eventId = (candidate as { eventId?: unknown } | null)?.eventId;
+      return typeof eventId === 'string' ? [eventId] : [];
+    });
+    this.pushes.push({ userId: user.userId, repository, eventIds });
+    return super.push(...args);
+  }
+
+  /** The users that pushed each event id. */
+  usersByEvent(): Map<string, Set<string>> {
+    const users = new Map<string, Set<string>>();
+    for (const push of this.pushes) {
+      for (const eventId of push.eventIds) {
+        const seenBy = users.get(eventId) ?? new Set<string>();
+        seenBy.add(push.userId);
+        users.set(eventId, seenBy);
+      }
+    }
+    return users;
+  }
+}
+
+/** `makeEngine`, with an engine that records who pushed what. */
+export function makeRecordingEngine(options: Partial<SyncEngineOptions> = {}) {
+  return engineOver(RecordingEngine, options);
 }
 
 export interface Todo extends RecordData {
@@ -214,4 +261,41 @@ export function until<T>(source: Subscribable<T>, test: (value: T) => boolean): 
 
 export function titles(items: Stored<Todo>[]): string[] {
   return items.map((item) => `${item.id}:${item.title}`);
+}
+
+/**
+ * Resolves with the first value the source emits (now or later) that passes the test; after
+ * `limitMs` (real time) fails with what it waited for and the values it saw instead.
+ */
+export function seen<T>(
+  source: Subscribable<T>,
+  test: (value: T) => boolean,
+  what: string,
+  limitMs = 10_000,
+): Promise<T> {
+  const values: T[] = [];
+  return new Promise((resolve, reject) => {
+    let unsubscribe: (() => void) | undefined;
+    const timer = setTimeout(() => {
+      unsubscribe?.();
+      const last = values.slice(-5).map((value) => JSON.stringify(value));
+      reject(
+        new Error(`waited ${limitMs} ms for ${what}; saw ${values.length} values, last: ${last}`),
+      );
+    }, limitMs);
+    let done = false;
+    unsubscribe = source.subscribe((value) => {
+      values.push(value);
+      if (done || !test(value)) return;
+      done = true;
+      clearTimeout(timer);
+      queueMicrotask(() => unsubscribe?.());
+      resolve(value);
+    });
+  });
+}
+
+/** The meta key of the strategy's cursor of a repository, for a replica of `makeReplica`. */
+export function cursorKeyOf(repository: string, name = 'websocket'): string {
+  return `${name}:cursor:ws://in-process/sync:${repository}`;
 }

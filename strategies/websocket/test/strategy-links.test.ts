@@ -178,7 +178,7 @@ describe('WebSocketSyncStrategy over unkind links', () => {
       });
     });
     // As a sign-in flow does: the strategy is stopped while it reads its cursors.
-    await replica.client.useNamespace('bob');
+    await replica.client.useNamespace('bob', { credentials: { authToken: 'token-bob' } });
     expect(await settle(replica, store, 5_000)).toMatchObject({ synced: true, state: 'connected' });
     expect((await replica.todos.query().get()).map((todo) => todo.title)).toEqual([
       'from the server',

@@ -1,9 +1,9 @@
 import type {
+  AccessRevocation,
   ErrorMessage,
   EventsMessage,
   Logger,
   SyncCompleteMessage,
-  SyncHost,
 } from '@local-first/core';
 import {
   advanceCursor,
@@ -19,7 +19,8 @@ export type ResetReason = 'epoch' | 'cursor_ahead';
 
 /** What the follower needs from its strategy. */
 export interface LogFollowerOptions {
-  host(): SyncHost;
+  /** The strategy's name, for the revocations it reports. */
+  name: string;
   logger: Logger;
   /** Meta key of a repository's stored position. */
   cursorKey(repository: string): string;
@@ -27,6 +28,7 @@ export interface LogFollowerOptions {
   retryDelay(attempt: number): number;
   onCaughtUp(repository: string, lastSequence: number): void;
   onReset(repository: string, reason: ResetReason): void;
+  onRevoked(revocation: AccessRevocation): void;
 }
 
 const START: StoredPosition = { sequence: 0, epoch: undefined };
@@ -44,7 +46,7 @@ export class LogFollower {
   /** Reads the stored positions and asks for a catch-up of each repository. */
   async begin(link: Link, repositories: readonly string[]): Promise<void> {
     for (const repository of repositories) {
-      const stored = await this.options.host().getMeta(this.options.cursorKey(repository));
+      const stored = await link.host.getMeta(this.options.cursorKey(repository));
       if (link.closed) return;
       link.positions.set(repository, parsePosition(stored));
       this.request(link, repository);
@@ -79,13 +81,11 @@ export class LogFollower {
     const next: StoredPosition = { sequence: cursor, epoch: message.epoch ?? position.epoch };
     if (position.seen !== undefined && position.seen > cursor) next.seen = position.seen;
     const moved = cursor !== position.sequence || next.epoch !== position.epoch;
-    const result = await this.options
-      .host()
-      .applyRemoteEvents(
-        repository,
-        message.events,
-        moved ? this.cursor(repository, next) : undefined,
-      );
+    const result = await link.host.applyRemoteEvents(
+      repository,
+      message.events,
+      moved ? this.cursor(repository, next) : undefined,
+    );
     if (link.closed) return;
     link.positions.set(repository, next);
     if (result.invalid.length > 0)
@@ -111,12 +111,13 @@ export class LogFollower {
       return this.reset(link, repository, message.epoch ?? position.epoch, 'cursor_ahead');
     if (message.epoch !== undefined && position.epoch === undefined) {
       const next = { ...position, epoch: message.epoch };
-      await this.options.host().applyRemoteEvents(repository, [], this.cursor(repository, next));
+      await link.host.applyRemoteEvents(repository, [], this.cursor(repository, next));
       if (link.closed) return;
       link.positions.set(repository, next);
     }
     link.catchUps.delete(repository);
     link.catchUpAttempts.delete(repository);
+    link.revoked.delete(repository);
     link.caughtUp.add(repository);
     this.options.onCaughtUp(repository, link.positions.get(repository)?.sequence ?? 0);
   }
@@ -143,6 +144,8 @@ export class LogFollower {
         : message.repository === undefined || message.repository === repository;
       if (!failed) continue;
       link.catchUps.delete(repository);
+      // Still not to be read: asked again after the next re-authentication.
+      if (message.code === 'forbidden' && link.revoked.has(repository)) continue;
       const attempt = link.catchUpAttempts.get(repository) ?? 0;
       link.catchUpAttempts.set(repository, attempt + 1);
       const delay = Math.max(message.retryAfterMs ?? 0, this.options.retryDelay(attempt));
@@ -162,7 +165,7 @@ export class LogFollower {
     reason: ResetReason,
   ): Promise<void> {
     const { logger } = this.options;
-    const host = this.options.host();
+    const { host } = link;
     logger.warn({ repository, reason }, 'the server log was recreated; syncing from its start');
     const next = { sequence: 0, epoch };
     await host.applyRemoteEvents(repository, [], this.cursor(repository, next));
@@ -173,6 +176,27 @@ export class LogFollower {
     this.options.onReset(repository, reason);
     this.request(link, repository);
     link.queue.add(resent);
+  }
+
+  /**
+   * The server no longer lets this link read a repository: no catch-up of it is waited for,
+   * its local copy and stored position are dropped in one transaction, and the changes dropped
+   * with it leave the queue. A re-authentication asks for it again, and so does every new
+   * connection, from the start since the cursor is gone.
+   */
+  async revoke(link: Link, repository: string): Promise<void> {
+    link.catchUps.delete(repository);
+    link.catchUpAttempts.delete(repository);
+    link.caughtUp.delete(repository);
+    link.revoked.add(repository);
+    link.positions.set(repository, START);
+    const revocation = await link.host.revokeRepository(repository, {
+      strategy: this.options.name,
+      metaKeys: [this.options.cursorKey(repository)],
+    });
+    if (!revocation) return;
+    link.queue.withdraw(revocation.rejected.map((rejection) => rejection.eventId));
+    this.options.onRevoked(revocation);
   }
 
   private cursor(repository: string, position: StoredPosition) {

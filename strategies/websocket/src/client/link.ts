@@ -1,4 +1,4 @@
-import type { ClientMessage, StoredEvent, TransportConnection } from '@local-first/core';
+import type { ClientMessage, StoredEvent, SyncHost, TransportConnection } from '@local-first/core';
 import type { StoredPosition } from './cursor.js';
 import type { BatchLimits } from './frame-size.js';
 import { Heartbeat } from './heartbeat.js';
@@ -16,6 +16,10 @@ export interface CatchUp {
 
 /** What a link needs from its strategy. */
 export interface LinkOptions {
+  /** The namespace whose credentials the link authenticates with. */
+  namespace: string;
+  /** The client, held to that namespace: every storage call of the link goes through it. */
+  host: SyncHost;
   heartbeatInterval: number;
   pongTimeout: number;
   maxBatchesInFlight: number;
@@ -30,8 +34,8 @@ export interface LinkOptions {
 }
 
 /**
- * Everything that belongs to one connection: its queue, heartbeat, timers, catch-ups and
- * cursors. The strategy drops a link whole (`dispose`) when the connection ends, so nothing
+ * Everything that belongs to one connection: its namespace and host, queue, heartbeat, timers,
+ * catch-ups and cursors. The strategy drops a link whole (`dispose`) when the connection ends, so nothing
  * of an old connection (a timer, a stale catch-up, a queued batch) can act on the next one:
  * each handler checks that its link is still the current one and not closed.
  */
@@ -49,11 +53,15 @@ export class Link {
   readonly positions = new Map<string, StoredPosition>();
   readonly catchUps = new Map<string, CatchUp>();
   readonly caughtUp = new Set<string>();
+  /** Repositories the server stopped letting this link read (`access_revoked`). */
+  readonly revoked = new Set<string>();
   /** Failed attempts per repository's catch-up, for the backoff. */
   readonly catchUpAttempts = new Map<string, number>();
   /** Push errors since the last ack, for the backoff. */
   pushAttempts = 0;
   readonly authRequestId: string;
+  readonly namespace: string;
+  readonly host: SyncHost;
   private inbox: Promise<void> = Promise.resolve();
   private readonly timers = new Set<Timer>();
   private requests = 0;
@@ -63,6 +71,8 @@ export class Link {
     private readonly options: LinkOptions,
   ) {
     this.limits = options.limits;
+    this.namespace = options.namespace;
+    this.host = options.host;
     this.authRequestId = this.nextRequestId();
     this.queue = new PushQueue({
       send: (batch) => options.sendBatch(this, batch),
@@ -132,6 +142,7 @@ export class Link {
     this.early = undefined;
     this.catchUps.clear();
     this.caughtUp.clear();
+    this.revoked.clear();
     if (code !== undefined && this.connection.isOpen) {
       try {
         this.connection.close(code, reason);

@@ -1,10 +1,12 @@
 import {
+  type AccessRevocation,
   DEFAULT_MAX_BATCH_EVENTS,
   DEFAULT_MAX_FRAME_BYTES,
   ERROR_CODES,
   fullJitterBackoff,
   LocalFirstError,
   type Logger,
+  type SyncCredentials,
   type Transport,
   type Verdict,
 } from '@local-first/core';
@@ -20,10 +22,16 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 export const DEFAULT_WHEN_SYNCED_TIMEOUT_MS = 10_000;
 
-/** Credentials sent in `auth` (and, where the platform allows, on the upgrade). */
-export interface Credentials {
-  authToken?: string | undefined;
-  headers?: Record<string, string> | undefined;
+/**
+ * Credentials sent in `auth` (and, where the platform allows, on the upgrade). Each belongs
+ * to one namespace of the client (see `WebSocketSyncStrategyOptions.namespace`).
+ */
+export type Credentials = SyncCredentials;
+
+/** Which namespace `updateCredentials` and its kin set credentials for. */
+export interface CredentialsTarget {
+  /** Default: the client's namespace, or the one it is switching to. */
+  namespace?: string;
 }
 
 /** Why the server refused the credentials. */
@@ -31,6 +39,8 @@ export interface AuthFailure {
   /** The `auth_failed` code (`invalid_token`, `token_expired`…), or `expired` when the session ran out. */
   code: string;
   message: string;
+  /** The namespace whose credentials were refused; new ones returned are its own. */
+  namespace: string;
 }
 
 export interface WebSocketSyncStrategyOptions {
@@ -51,6 +61,13 @@ export interface WebSocketSyncStrategyOptions {
   authToken?: string;
   /** Headers sent in `auth` and on the upgrade. */
   headers?: Record<string, string>;
+  /**
+   * The namespace `authToken` and `headers` belong to. Default: the client's namespace when
+   * this strategy is first started. In any other namespace the strategy connects only with
+   * credentials given for it (`client.useNamespace(ns, { credentials })`, or
+   * `updateCredentials(…, { namespace })`); without them it stays `failed` and says so.
+   */
+  namespace?: string;
   /** First reconnect delay, doubled per failed attempt, with full jitter. Default 3 s. */
   reconnectDelay?: number;
   /** Longest reconnect delay. Default 60 s. */
@@ -142,6 +159,10 @@ export type SyncActivity =
   /** Final verdicts: the server refused these events, or they can never fit in a frame. */
   | { type: 'rejected'; rejected: readonly Verdict[] }
   | { type: 'reset'; repository: string; reason: ResetReason }
+  /** The server no longer lets this account read the repository; its local copy is gone. */
+  | ({ type: 'access_revoked' } & AccessRevocation)
+  /** The client is in a namespace this strategy has no credentials for: it does not connect. */
+  | { type: 'credentials_missing'; namespace: string }
   | {
       type: 'server_error';
       code: string;

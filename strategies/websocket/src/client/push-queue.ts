@@ -136,6 +136,14 @@ export class PushQueue {
     this.pump();
   }
 
+  /**
+   * Takes events out of the queue unless they are in flight: their changes are gone from
+   * storage (the repository was revoked), so they must not leave.
+   */
+  withdraw(eventIds: readonly string[]): void {
+    this.forget(eventIds);
+  }
+
   /** Forgets everything (the connection is gone). */
   clear(): void {
     this.waiting.clear();
@@ -214,7 +222,7 @@ export class PushQueue {
     ]);
   }
 
-  /** Removes events from the queue: the server holds them. */
+  /** Removes waiting events from the queue (the server holds them, or they were withdrawn). */
   private forget(eventIds: readonly string[]): void {
     const gone = new Set<string>();
     for (const eventId of eventIds) {

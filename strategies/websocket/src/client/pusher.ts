@@ -5,7 +5,6 @@ import {
   type Logger,
   type RemoteCursor,
   type StoredEvent,
-  type SyncHost,
   toWireEvent,
   type Verdict,
 } from '@local-first/core';
@@ -14,7 +13,6 @@ import type { Batch } from './push-queue.js';
 
 /** What the pusher needs from its strategy. */
 export interface PusherOptions {
-  host(): SyncHost;
   logger: Logger;
   /** The cursor to store with an ack, when the ack shows the log reaching further. */
   reached(
@@ -47,10 +45,11 @@ export class Pusher {
   }
 
   async onAck(link: Link, ack: AckMessage): Promise<void> {
-    const host = this.options.host();
+    const { host } = link;
     const rejected = ack.rejected ?? [];
     const [repository] = Object.keys(ack.repositories ?? {});
-    // A link given up meanwhile may belong to another namespace than the storage now has.
+    // The link's host is held to its namespace: an ack that arrives once the storage is in
+    // another changes nothing there. A cursor is stored only while the link is up.
     const cursor =
       repository === undefined || link.closed
         ? undefined
@@ -95,8 +94,7 @@ export class Pusher {
       source: 'client',
     };
     // Reported once stored, so whoever waits for the pending events to drain hears of it.
-    this.options
-      .host()
+    link.host
       .rejectEvents([verdict])
       .then(() => this.options.onRejected([verdict]))
       .catch((error: unknown) =>

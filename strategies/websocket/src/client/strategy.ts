@@ -1,11 +1,9 @@
 import {
-  type AuthSuccessMessage,
   CLOSE_CODES,
   type CloseInfo,
   type ConnectionState,
   Emitter,
   ERROR_CODES,
-  type ErrorMessage,
   LocalFirstError,
   type Logger,
   PROTOCOL_VERSION,
@@ -19,13 +17,16 @@ import {
   type TransportConnection,
 } from '@local-first/core';
 import { LogFollower } from './catch-up.js';
+import { CredentialBook } from './credentials.js';
 import { type BatchLimits, FrameLimits } from './frame-size.js';
 import { answersPing } from './heartbeat.js';
+import { Inbound } from './inbound.js';
 import { Link } from './link.js';
 import {
   type AuthFailure,
   backoffDelay,
   type Credentials,
+  type CredentialsTarget,
   DEFAULT_WHEN_SYNCED_TIMEOUT_MS,
   DEFAULTS,
   nodeUrls,
@@ -38,7 +39,7 @@ import { waitUntilSynced } from './when-synced.js';
 type Resolved = Required<
   Omit<
     WebSocketSyncStrategyOptions,
-    'repositories' | 'authToken' | 'headers' | 'onAuthFailed' | 'logger'
+    'repositories' | 'authToken' | 'headers' | 'namespace' | 'onAuthFailed' | 'logger'
   >
 >;
 
@@ -60,7 +61,9 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private readonly state = new StateSignal<ConnectionState>('stopped');
   private readonly connected = new StateSignal<boolean>(false);
   private readonly activity = new Emitter<SyncActivity>();
-  private credentials: Credentials;
+  private readonly credentials: CredentialBook;
+  /** Running, but the client's namespace has no credentials here: waiting for some. */
+  private awaiting: string | undefined;
   private host: SyncHost | undefined;
   private link: Link | undefined;
   private running = false;
@@ -69,13 +72,14 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   /** Bumped by every connect and stop, so an open that resolves late knows it is stale. */
   private opening = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastAuthFailure: AuthFailure | undefined;
+  private lastAuthFailure: Omit<AuthFailure, 'namespace'> | undefined;
   private readonly limits: FrameLimits;
   /** The nodes to connect to, and the one the next attempt uses. */
   private readonly urls: readonly string[];
   private urlIndex = 0;
   private readonly follower: LogFollower;
   private readonly pusher: Pusher;
+  private readonly inbound: Inbound;
 
   constructor(options: WebSocketSyncStrategyOptions) {
     this.options = {
@@ -88,13 +92,14 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     this.repositories = options.repositories ? new Set(options.repositories) : undefined;
     this.onAuthFailed = options.onAuthFailed;
     this.logger = options.logger ?? silentLogger;
-    this.credentials = { authToken: options.authToken, headers: options.headers };
+    this.credentials = new CredentialBook(
+      { authToken: options.authToken, headers: options.headers },
+      options.namespace,
+    );
     const { maxFrameBytes, maxBatchEvents } = this.options;
     this.limits = new FrameLimits({ maxFrameBytes, maxBatchEvents });
     this.state.subscribe((state) => this.connected.set(state === 'connected'));
-    const host = () => this.host!;
     this.pusher = new Pusher({
-      host,
       logger: this.logger,
       reached: (link, repository, lastSequence) =>
         this.follower.acknowledged(link, repository, lastSequence),
@@ -103,13 +108,31 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       onRejected: (rejected) => this.activity.emit({ type: 'rejected', rejected }),
     });
     this.follower = new LogFollower({
-      host,
+      name: this.name,
       logger: this.logger,
       cursorKey: (repository) => this.cursorKey(repository),
       retryDelay: (attempt) => this.retryDelay(attempt),
       onCaughtUp: (repository, lastSequence) =>
         this.activity.emit({ type: 'sync_complete', repository, lastSequence }),
       onReset: (repository, reason) => this.activity.emit({ type: 'reset', repository, reason }),
+      onRevoked: (revocation) => this.activity.emit({ type: 'access_revoked', ...revocation }),
+    });
+    this.inbound = new Inbound({
+      follower: this.follower,
+      pusher: this.pusher,
+      limits: this.limits,
+      activity: this.activity,
+      logger: this.logger,
+      stableConnectionMs: this.options.stableConnectionMs,
+      isCurrent: (link) => link === this.link,
+      handlesRepository: (name) => this.handlesRepository(name),
+      authFailed: (failure) => {
+        this.lastAuthFailure = failure;
+      },
+      connected: () => this.state.set('connected'),
+      stable: () => {
+        this.attempt = 0;
+      },
     });
   }
 
@@ -153,6 +176,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
         'attach the strategy to a LocalFirstClient before starting it',
       );
     if (this.running) return;
+    this.credentials.claim(this.host.namespace);
     this.running = true;
     this.attempt = 0;
     this.state.set('connecting');
@@ -161,6 +185,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.awaiting = undefined;
     this.opening++;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
@@ -174,28 +199,55 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     this.activity.clear();
   }
 
-  onPushToRemote(event: StoredEvent): void {
+  onPushToRemote(event: StoredEvent, namespace?: string): void {
     const link = this.link;
     if (!link?.authenticated || !this.handlesRepository(event.repository)) return;
+    // Another namespace's change stays pending there, for a connection with its credentials.
+    if ((namespace ?? this.host?.namespace) !== link.namespace) return;
     // Until the stored pending events are queued, newer ones wait behind them to keep order.
     if (link.early) link.early.push(event);
     else link.queue.add([event]);
   }
 
-  /** Replaces the token; re-authenticates on the open socket. */
-  updateAuthToken(authToken: string): void {
-    this.updateCredentials({ authToken, headers: this.credentials.headers });
+  /** Replaces the token of a namespace (default: the client's); see `updateCredentials`. */
+  updateAuthToken(authToken: string, target: CredentialsTarget = {}): void {
+    const current = this.credentials.get(this.namespaceOf(target));
+    this.updateCredentials({ ...current, authToken }, target);
   }
 
-  /** Replaces the headers; re-authenticates on the open socket. */
-  updateHeaders(headers: Record<string, string>): void {
-    this.updateCredentials({ authToken: this.credentials.authToken, headers });
+  /** Replaces the headers of a namespace (default: the client's); see `updateCredentials`. */
+  updateHeaders(headers: Record<string, string>, target: CredentialsTarget = {}): void {
+    const current = this.credentials.get(this.namespaceOf(target));
+    this.updateCredentials({ ...current, headers }, target);
   }
 
-  /** Replaces token and headers at once; re-authenticates on the open socket. */
-  updateCredentials(credentials: Credentials): void {
-    this.credentials = { ...credentials };
-    if (this.link) this.sendAuth(this.link);
+  /**
+   * Replaces token and headers of one namespace: `target.namespace`, else the client's (the
+   * one it is switching to, during a switch). The open socket re-authenticates only when it
+   * belongs to that namespace; a strategy waiting for that namespace's credentials connects.
+   * To sign in another account, give its namespace (or use `client.useNamespace(ns, {
+   * credentials })`): credentials given without one replace the current account's.
+   */
+  updateCredentials(credentials: Credentials, target: CredentialsTarget = {}): void {
+    const namespace = this.namespaceOf(target);
+    this.credentials.set(namespace, credentials);
+    if (namespace === undefined) return;
+    const link = this.link;
+    if (link?.namespace === namespace) this.sendAuth(link);
+    else if (!link && this.running && this.awaiting === namespace) {
+      this.awaiting = undefined;
+      this.state.set('connecting');
+      void this.connect();
+    }
+  }
+
+  /** `SyncStrategy.setCredentials`: the credentials `client.useNamespace` was given. */
+  setCredentials(namespace: string, credentials: Credentials): void {
+    this.updateCredentials(credentials, { namespace });
+  }
+
+  private namespaceOf(target: CredentialsTarget): string | undefined {
+    return target.namespace ?? this.host?.namespace;
   }
 
   /**
@@ -226,7 +278,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
             host
               .repositoryNames()
               .filter(handles)
-              .every((name) => link.caughtUp.has(name))
+              .every((name) => link.caughtUp.has(name) || link.revoked.has(name))
           );
         },
       },
@@ -236,8 +288,13 @@ export class WebSocketSyncStrategy implements SyncStrategy {
 
   private async connect(): Promise<void> {
     const opening = ++this.opening;
-    const headers = { ...this.credentials.headers };
-    if (this.credentials.authToken) headers.Authorization = `Bearer ${this.credentials.authToken}`;
+    const host = this.host!;
+    // A connection belongs to one namespace: its credentials, and a host held to it.
+    const namespace = host.namespace;
+    const credentials = this.credentials.get(namespace);
+    if (!credentials) return this.awaitCredentials(namespace);
+    const headers = { ...credentials.headers };
+    if (credentials.authToken) headers.Authorization = `Bearer ${credentials.authToken}`;
     const url = this.urls[this.urlIndex % this.urls.length]!;
     let connection: TransportConnection;
     try {
@@ -255,6 +312,8 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       return;
     }
     const link = new Link(connection, {
+      namespace,
+      host: host.inNamespace(namespace),
       heartbeatInterval: this.options.heartbeatInterval,
       pongTimeout: this.options.pongTimeout,
       maxBatchesInFlight: this.options.maxBatchesInFlight,
@@ -277,7 +336,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
       // link was given up meanwhile, or a refused write would stay until it is refused again.
       if (message.type === 'ack')
         link.enqueue(() => this.pusher.onAck(link, message), { evenIfClosed: true });
-      else link.enqueue(() => this.handle(link, message));
+      else link.enqueue(() => this.inbound.handle(link, message));
     });
     // The close waits behind the messages that came before it (an auth_failed explains a 4401).
     connection.onClose((info) => link.enqueue(() => this.abandon(link, info)));
@@ -289,104 +348,23 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     });
   }
 
+  private awaitCredentials(namespace: string): void {
+    this.awaiting = namespace;
+    this.state.set('failed');
+    this.logger.warn({ namespace }, 'no credentials for this namespace: not connecting');
+    this.activity.emit({ type: 'credentials_missing', namespace });
+  }
+
   private sendAuth(link: Link): void {
+    const { authToken, headers } = this.credentials.get(link.namespace) ?? {};
     link.send({
       type: 'auth',
       protocol: PROTOCOL_VERSION,
-      clientId: this.host!.clientId,
+      clientId: link.host.clientId,
       requestId: link.authRequestId,
-      ...(this.credentials.authToken ? { token: this.credentials.authToken } : {}),
-      ...(this.credentials.headers ? { headers: this.credentials.headers } : {}),
+      ...(authToken ? { token: authToken } : {}),
+      ...(headers ? { headers: { ...headers } } : {}),
     });
-  }
-
-  private async handle(link: Link, message: ServerMessage): Promise<void> {
-    if (link !== this.link) return;
-    switch (message.type) {
-      case 'auth_success':
-        return this.onAuthenticated(link, message);
-      case 'auth_failed':
-        this.lastAuthFailure = { code: message.code, message: message.message };
-        return;
-      case 'ping':
-        link.send({ type: 'pong' });
-        return;
-      case 'pong':
-        return;
-      case 'ack':
-        return; // taken by the inbox itself (see `connect`)
-      case 'events':
-        if (!this.handlesRepository(message.repository) || !Array.isArray(message.events)) return;
-        return this.follower.onEvents(link, message);
-      case 'sync_complete':
-        if (message.repository === undefined || !this.handlesRepository(message.repository)) return;
-        return this.follower.onSyncComplete(link, message);
-      case 'error':
-        return this.onError(link, message);
-      case 'lagging':
-        // Live events were held back: the log has them, from our cursor.
-        if (this.handlesRepository(message.repository))
-          this.follower.request(link, message.repository);
-        return;
-      case 'access_revoked':
-        this.logger.warn({ repository: message.repository }, 'read access revoked');
-        return;
-    }
-  }
-
-  private async onAuthenticated(link: Link, message: AuthSuccessMessage): Promise<void> {
-    if (message.limits) {
-      this.limits.announced(message.limits);
-      link.limits = this.batchLimits;
-    }
-    if (link.authenticated) return; // a re-authentication on the open socket
-    const host = this.host!;
-    link.authenticated = true;
-    link.echoesRequestIds = message.requestId === link.authRequestId;
-    // Without request ids an error cannot name its batch unless only one is in flight.
-    if (!link.echoesRequestIds) link.queue.limitInFlight(1);
-    link.early = [];
-    this.state.set('connected');
-    link.heartbeat.start();
-    link.after(this.options.stableConnectionMs, () => {
-      this.attempt = 0;
-    });
-    await this.follower.begin(
-      link,
-      host.repositoryNames().filter((name) => this.handlesRepository(name)),
-    );
-    if (link.closed) return;
-    const pending = await host.getPendingEvents();
-    if (link.closed) return;
-    const early = link.early ?? [];
-    link.early = undefined;
-    link.queue.add([
-      ...pending.filter((event) => this.handlesRepository(event.repository)),
-      ...early,
-    ]);
-  }
-
-  private onError(link: Link, message: ErrorMessage): void {
-    this.activity.emit({
-      type: 'server_error',
-      code: message.code,
-      message: message.message,
-      ...(message.requestType ? { requestType: message.requestType } : {}),
-      ...(message.repository ? { repository: message.repository } : {}),
-    });
-    this.logger.warn(
-      { code: message.code, requestType: message.requestType, repository: message.repository },
-      message.message,
-    );
-    switch (message.requestType) {
-      case 'push_events_batch':
-      case 'push_event':
-        this.pusher.onError(link, message);
-        return;
-      case 'request_events':
-        this.follower.onError(link, message);
-        return;
-    }
   }
 
   /** Backoff of a retried request: like reconnects, but never 0 so a retry is never a spin. */
@@ -405,9 +383,12 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     // Our frames kept the limits we knew, so the real one is lower.
     if (info.code === CLOSE_CODES.tooLarge) this.limits.refusedFrame();
     if (info.code === CLOSE_CODES.authFailed) {
-      const failure = this.lastAuthFailure ?? {
-        code: 'expired',
-        message: info.reason || 'credentials expired',
+      const failure = {
+        ...(this.lastAuthFailure ?? {
+          code: 'expired',
+          message: info.reason || 'credentials expired',
+        }),
+        namespace: link.namespace,
       };
       const fresh = this.onAuthFailed ? await this.onAuthFailed(failure) : undefined;
       if (!this.running || this.link) return;
@@ -417,7 +398,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
         this.logger.warn({ code: failure.code }, 'credentials refused; sync stopped');
         return;
       }
-      this.credentials = { ...fresh };
+      this.credentials.set(link.namespace, fresh);
     }
     this.scheduleReconnect();
   }

@@ -245,7 +245,8 @@ export class World {
   async switchNamespace(): Promise<void> {
     const next = this.namespace === NAMESPACES[0] ? NAMESPACES[1] : NAMESPACES[0];
     this.log.lifecycle(`useNamespace(${next})`);
-    await this.client.useNamespace(next);
+    // Both namespaces sync as the model's one user, each with credentials of its own.
+    await this.client.useNamespace(next, { credentials: { authToken: CLIENT_TOKEN } });
   }
 
   /** Runs `action` that many microtasks after the next message of `type` reaches the client. */
