@@ -175,6 +175,21 @@ describe('rules in the engine', () => {
     expect((await catchUp(bob, 'todos')).ids).toEqual(['b1']);
   });
 
+  it('never answers "duplicate" about a stream the pusher may not read', async () => {
+    const { engine } = await start();
+    const alice = await authenticated(engine, 'token-alice');
+    const bob = await authenticated(engine, 'token-bob');
+    await push(bob, 'todos', 'secret');
+    await push(alice, 'projects/p1', 'p-1');
+    for (const name of ['~bob/todos', 'projects/p2']) {
+      const probe = await push(alice, name, 'secret');
+      expect(probe, name).toMatchObject({ eventIds: [], rejected: [{ code: 'forbidden' }] });
+      expect(probe.duplicates, name).toBeUndefined();
+    }
+    // A reader who may no longer write still hears that the log has its event.
+    expect(await push(bob, 'projects/p1', 'p-1')).toMatchObject({ duplicates: ['p-1'] });
+  });
+
   it('revokes what a re-auth with other claims takes away, and refuses its writes', async () => {
     const { engine } = await start();
     const alice = await authenticated(engine, 'token-alice');

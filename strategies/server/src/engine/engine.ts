@@ -268,7 +268,8 @@ export class SyncEngine {
    * Invalid or forbidden events, and events whose stamp is malformed or more than
    * `maxClockDriftMs` ahead of `now()`, are listed in `rejected`; the others are stored all
    * the same. An event the repository's log already holds is acknowledged as a duplicate
-   * whatever the stamp and permission checks say now, when the store has `findEvents`.
+   * whatever the stamp and write checks say now (when the store has `findEvents` and the user
+   * may read the repository: nobody learns what a stream they may not read holds).
    * The candidates become the server's: pass objects decoded for this call (the new ones get
    * `serverSequence` and `serverCreatedAt` set on them). `known` is the user's access to the
    * repository when the caller has just asked for it.
@@ -291,7 +292,7 @@ export class SyncEngine {
     );
     try {
       return await this.commit(
-        { name: repository, stored: access.stored },
+        { name: repository, stored: access.stored, readable: access.read },
         verdicts,
         fresh,
         origin,
@@ -304,7 +305,7 @@ export class SyncEngine {
 
   /** The part of `push` from the append on; `repository` by the client's name and the store's. */
   private async commit(
-    repository: { name: string; stored: string },
+    repository: { name: string; stored: string; readable: boolean },
     verdicts: readonly Verdict[],
     fresh: SyncEvent[],
     origin: Session | undefined,
@@ -315,7 +316,9 @@ export class SyncEngine {
     const appended = fresh.length > 0 ? await this.store.append(where, fresh) : [];
     const seconds = fresh.length > 0 ? (performance.now() - started) / 1000 : 0;
     // Asked after the append: a refused repeat of an event this push just stored is its duplicate.
-    const held = await this.heldAmong(where, verdicts);
+    // Only for a user who may read the stream: to anyone else, "you already sent this" would
+    // tell which events a stream they may not read holds.
+    const held = repository.readable ? await this.heldAmong(where, verdicts) : new Map();
     const outcomes: AppendOutcome[] = [];
     const rejected: RejectedEvent[] = [];
     // The candidates were decoded for this push and are ours: the server's two fields are set
