@@ -52,6 +52,19 @@ export interface ReceivedPush {
 /** An engine that notes the user every push arrives with, before it judges the push. */
 export class RecordingEngine extends SyncEngine {
   readonly pushes: ReceivedPush[] = [];
+  private readonly open = new Set<TransportConnection>();
+
+  override accept(...args: Parameters<SyncEngine['accept']>): void {
+    const [connection] = args;
+    this.open.add(connection);
+    connection.onClose(() => this.open.delete(connection));
+    super.accept(...args);
+  }
+
+  /** Cuts every open connection from the server's side; clients reconnect. */
+  dropConnections(code = 4000): void {
+    for (const connection of [...this.open]) connection.close(code, 'dropped');
+  }
 
   override push(...args: Parameters<SyncEngine['push']>): ReturnType<SyncEngine['push']> {
     const [user, repository, candidates] = args;
