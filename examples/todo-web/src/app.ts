@@ -56,9 +56,9 @@ export async function startTodoApp(): Promise<TodoApp> {
   const sync = new WebSocketSyncStrategy({
     websocketUrl: syncUrl(window.location),
     transport: new WsTransport({ WebSocket }),
-    // A server started with --auth tokens or jwt needs one: an account's, or /?token=…
-    authToken:
-      account?.token ?? new URLSearchParams(window.location.search).get('token') ?? undefined,
+    // A server started with --auth tokens or jwt needs one: /?token=… (an account's token
+    // comes with its namespace, below).
+    authToken: new URLSearchParams(window.location.search).get('token') ?? undefined,
     ...SYNC_TIMINGS,
   });
   const client = new LocalFirstClient({
@@ -69,7 +69,10 @@ export async function startTodoApp(): Promise<TodoApp> {
   await client.initialize();
   // Each account's data, pending writes and cursors stay in a namespace of its own, so one
   // account's writes are never sent with another's token. Chosen before sync starts.
-  if (account) await client.useNamespace(`account:${account.name}`);
+  if (account)
+    await client.useNamespace(`account:${account.name}`, {
+      credentials: { authToken: account.token },
+    });
   followNetwork(client);
   return { client, sync, account, todos, actions: todoActions(todos), shared };
 }
