@@ -21,6 +21,22 @@ type Accounts = Awaited<ReturnType<typeof accounts>>;
 const connected = (replica: Accounts, what: string) =>
   seen(replica.strategy.stateChanges, (state) => state === 'connected', what);
 
+/** A replica started and connected in the default namespace with alice's token. */
+async function online() {
+  const replica = await accounts();
+  await replica.client.start();
+  await connected(replica, 'the first connection');
+  return replica;
+}
+
+/** The next `credentials_missing` the strategy reports. */
+const missingCredentials = (replica: Accounts) =>
+  seen(
+    replica.strategy.activityChanges,
+    (activity) => activity.type === 'credentials_missing',
+    'credentials_missing',
+  );
+
 /** The token of the last `auth` the client sent. */
 const lastToken = (replica: Accounts) => replica.transport.sentOf('auth').at(-1)?.token;
 
@@ -39,18 +55,19 @@ function usersOf(engine: RecordingEngine, eventIds: Record<string, string>) {
   );
 }
 
+/** Checks that alice's and bob's changes arrived as alice and bob, then shuts everything. */
+async function endAsTheirOwn(replica: Accounts, ids: { alices: string; bobs: string }) {
+  expect(usersOf(replica.engine, ids)).toEqual({ alices: ['alice'], bobs: ['bob'] });
+  await replica.client.dispose();
+  await replica.engine.close();
+}
+
 describe('credentials bound to namespaces', () => {
   it('does not connect in a namespace without credentials, says so, and connects once given', async () => {
-    const replica = await accounts();
-    const { client, strategy, transport, engine } = replica;
-    await client.start();
-    await connected(replica, 'the first connection');
+    const replica = await online();
+    const { client, strategy, transport } = replica;
     const alices = await pushed(replica, 'alice-1');
-    const missing = seen(
-      strategy.activityChanges,
-      (activity) => activity.type === 'credentials_missing',
-      'credentials_missing',
-    );
+    const missing = missingCredentials(replica);
     await client.useNamespace('bob');
     expect(await missing).toEqual({ type: 'credentials_missing', namespace: 'bob' });
     expect(strategy.connectionState).toBe('failed');
@@ -61,16 +78,12 @@ describe('credentials bound to namespaces', () => {
     await connected(replica, 'the connection with bob’s token');
     expect(await strategy.whenSynced(5_000)).toBe(true);
     expect(lastToken(replica)).toBe('token-bob');
-    expect(usersOf(engine, { alices, bobs })).toEqual({ alices: ['alice'], bobs: ['bob'] });
-    await client.dispose();
-    await engine.close();
+    await endAsTheirOwn(replica, { alices, bobs });
   });
 
   it('leaves the open connection alone when another namespace gets credentials', async () => {
-    const replica = await accounts();
-    const { client, strategy, transport, engine } = replica;
-    await client.start();
-    await connected(replica, 'the first connection');
+    const replica = await online();
+    const { client, strategy, transport } = replica;
     strategy.updateCredentials({ authToken: 'token-bob' }, { namespace: 'bob' });
     expect(transport.sentOf('auth')).toHaveLength(1);
     const alices = await pushed(replica, 'alice-1');
@@ -80,16 +93,12 @@ describe('credentials bound to namespaces', () => {
     await client.useNamespace('default');
     await connected(replica, 'alice again');
     expect(lastToken(replica)).toBe('token-alice');
-    expect(usersOf(engine, { alices, bobs })).toEqual({ alices: ['alice'], bobs: ['bob'] });
-    await client.dispose();
-    await engine.close();
+    await endAsTheirOwn(replica, { alices, bobs });
   });
 
   it('binds a token given during a switch to the namespace switched to', async () => {
-    const replica = await accounts();
-    const { client, strategy, engine } = replica;
-    await client.start();
-    await connected(replica, 'the first connection');
+    const replica = await online();
+    const { client, strategy } = replica;
     const switching = client.useNamespace('bob');
     strategy.updateAuthToken('token-bob');
     await switching;
@@ -98,9 +107,7 @@ describe('credentials bound to namespaces', () => {
     await client.useNamespace('default', { credentials: { authToken: 'token-alice' } });
     const alices = await pushed(replica, 'alice-1');
     expect(lastToken(replica)).toBe('token-alice');
-    expect(usersOf(engine, { alices, bobs })).toEqual({ alices: ['alice'], bobs: ['bob'] });
-    await client.dispose();
-    await engine.close();
+    await endAsTheirOwn(replica, { alices, bobs });
   });
 
   it('gives the options’ token to the namespace the strategy first starts in, or the one named', async () => {
@@ -108,11 +115,7 @@ describe('credentials bound to namespaces', () => {
     await first.client.useNamespace('account:alice');
     await first.client.start();
     await connected(first, 'the connection in the first namespace');
-    const missing = seen(
-      first.strategy.activityChanges,
-      (activity) => activity.type === 'credentials_missing',
-      'credentials_missing',
-    );
+    const missing = missingCredentials(first);
     await first.client.useNamespace('default');
     expect(await missing).toMatchObject({ namespace: 'default' });
     await first.client.dispose();
@@ -141,11 +144,7 @@ describe('credentials bound to namespaces', () => {
     await replica.client.start();
     await connected(replica, 'the connection after new credentials');
     expect(failures).toEqual([expect.objectContaining({ namespace: 'default' })]);
-    const missing = seen(
-      replica.strategy.activityChanges,
-      (activity) => activity.type === 'credentials_missing',
-      'credentials_missing',
-    );
+    const missing = missingCredentials(replica);
     await replica.client.useNamespace('bob');
     expect(await missing).toMatchObject({ namespace: 'bob' });
     await replica.client.dispose();

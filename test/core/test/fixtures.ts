@@ -1,5 +1,6 @@
 import {
   type ConnectionState,
+  formatHlc,
   LocalFirstClient,
   type LocalFirstClientOptions,
   Repository,
@@ -9,6 +10,7 @@ import {
   type StoredEvent,
   type Subscribable,
   type SyncCredentials,
+  type SyncEvent,
   type SyncHost,
   type SyncStrategy,
   silentLogger,
@@ -29,6 +31,23 @@ export const todo = (id: string, title = `todo ${id}`, priority = 1, done = fals
   done,
   priority,
 });
+
+/** The server time of `remoteTodo` events. */
+export const SERVER_TIME = '2025-01-23T10:00:00.000Z';
+
+/** An insert of a todo as a server sends it: sequence and stamp counter are `counter`. */
+export function remoteTodo(eventId: string, id: string, title: string, counter: number): SyncEvent {
+  return {
+    eventId,
+    operation: 0,
+    createdAt: SERVER_TIME,
+    dataId: id,
+    data: todo(id, title),
+    hlc: formatHlc({ wall: Date.parse(SERVER_TIME), counter }, 'other'),
+    serverSequence: counter,
+    serverCreatedAt: SERVER_TIME,
+  };
+}
 
 /** A strategy that records what the client hands it and lets the test drive its state. */
 export class RecordingStrategy implements SyncStrategy {

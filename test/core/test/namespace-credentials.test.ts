@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { makeClient, RecordingStrategy, todo } from './fixtures.js';
 
+/** A client with one recording strategy, started in the default namespace. */
+async function started() {
+  const strategy = new RecordingStrategy();
+  const { client, todos } = await makeClient({ syncStrategies: [strategy] });
+  await client.start();
+  return { strategy, client, todos };
+}
+
 describe('namespaces and the credentials of their accounts', () => {
   it('hands the credentials given with a switch to each strategy before it starts there', async () => {
-    const strategy = new RecordingStrategy();
-    const { client } = await makeClient({ syncStrategies: [strategy] });
-    await client.start();
+    const { strategy, client } = await started();
     await client.useNamespace('bob', { credentials: { authToken: 'token-bob' } });
     expect(strategy.calls).toEqual([
       'start in default',
@@ -18,18 +24,14 @@ describe('namespaces and the credentials of their accounts', () => {
   });
 
   it('hands credentials over for the namespace in use without stopping anything', async () => {
-    const strategy = new RecordingStrategy();
-    const { client } = await makeClient({ syncStrategies: [strategy] });
-    await client.start();
+    const { strategy, client } = await started();
     await client.useNamespace('default', { credentials: { authToken: 'refreshed' } });
     expect(strategy.calls).toEqual(['start in default', 'credentials refreshed for default']);
     await client.dispose();
   });
 
   it('stops strategies the moment a switch is asked for and starts them only in the last one', async () => {
-    const strategy = new RecordingStrategy();
-    const { client } = await makeClient({ syncStrategies: [strategy] });
-    await client.start();
+    const { strategy, client } = await started();
     const toBob = client.useNamespace('bob', { credentials: { authToken: 'token-bob' } });
     expect(strategy.connectionState).toBe('stopped');
     // Credentials given now belong to the namespace asked for, not the one being left.

@@ -1,29 +1,10 @@
-import {
-  type AccessRevocation,
-  ERROR_CODES,
-  formatHlc,
-  type Rejection,
-  Repository,
-  type SyncEvent,
-} from '@local-first/core';
+import { type AccessRevocation, ERROR_CODES, type Rejection, Repository } from '@local-first/core';
 import { describe, expect, it } from 'vitest';
-import { collect, makeClient, RecordingStrategy, type Todo, todo } from './fixtures.js';
+import { collect, makeClient, RecordingStrategy, remoteTodo, type Todo, todo } from './fixtures.js';
 
-const serverTime = '2025-01-23T10:00:00.000Z';
 const CURSOR = 'recording:cursor:todos';
-
-function remote(eventId: string, id: string, sequence: number): SyncEvent {
-  return {
-    eventId,
-    operation: 0,
-    createdAt: serverTime,
-    dataId: id,
-    data: todo(id, `remote ${id}`),
-    hlc: formatHlc({ wall: Date.parse(serverTime), counter: sequence }, 'server'),
-    serverSequence: sequence,
-    serverCreatedAt: serverTime,
-  };
-}
+const remote = (eventId: string, id: string, sequence: number) =>
+  remoteTodo(eventId, id, `remote ${id}`, sequence);
 
 /** A client whose `todos` hold two remote records with their cursor and one pending change. */
 async function filled() {

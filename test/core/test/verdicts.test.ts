@@ -1,28 +1,16 @@
-import {
-  ERROR_CODES,
-  formatHlc,
-  type Rejection,
-  Repository,
-  type SyncEvent,
-} from '@local-first/core';
+import { ERROR_CODES, formatHlc, type Rejection, Repository } from '@local-first/core';
 import { describe, expect, it } from 'vitest';
-import { makeClient, RecordingStrategy, type Todo, todo } from './fixtures.js';
+import {
+  makeClient,
+  RecordingStrategy,
+  remoteTodo,
+  SERVER_TIME,
+  type Todo,
+  todo,
+} from './fixtures.js';
 
-const serverTime = '2025-01-23T10:00:00.000Z';
-const wall = Date.parse(serverTime);
-
-function remote(eventId: string, id: string, title: string, counter: number): SyncEvent {
-  return {
-    eventId,
-    operation: 0,
-    createdAt: serverTime,
-    dataId: id,
-    data: todo(id, title),
-    hlc: formatHlc({ wall, counter }, 'other'),
-    serverSequence: counter,
-    serverCreatedAt: serverTime,
-  };
-}
+const wall = Date.parse(SERVER_TIME);
+const remote = remoteTodo;
 
 describe('final verdicts on local changes', () => {
   it('rolls a refused update back to the last accepted state, keeps later pending edits, and reports it once', async () => {
