@@ -42,9 +42,9 @@ export class NamespaceSwitches {
     return this.target ?? this.steps.inUse();
   }
 
-  /** Settles once every switch asked for so far has. */
-  settled(): Promise<void> {
-    return this.chain;
+  /** Settles once no switch is left, those asked for while waiting included. */
+  async settled(): Promise<void> {
+    while (this.queued > 0) await this.chain;
   }
 
   /** Queues a switch; resolves once it is done (or fails with the step that failed). */

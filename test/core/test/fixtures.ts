@@ -80,7 +80,8 @@ export class RecordingStrategy implements SyncStrategy {
     this.host = host;
   }
   async start(): Promise<void> {
-    this.calls.push(`start in ${this.host?.namespace}`);
+    // Starting a started strategy changes nothing, as with real ones.
+    if (this.state.value !== 'connected') this.calls.push(`start in ${this.host?.namespace}`);
     this.state.set('connected');
   }
   async stop(): Promise<void> {

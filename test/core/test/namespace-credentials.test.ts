@@ -69,6 +69,23 @@ describe('namespaces and the credentials of their accounts', () => {
     await client.dispose();
   });
 
+  it('starts strategies once, in the last namespace, when start() comes between two switches', async () => {
+    const strategy = new RecordingStrategy();
+    const { client } = await makeClient({ syncStrategies: [strategy] });
+    const storageAtStart: string[] = [];
+    strategy.stateChanges.subscribe((state) => {
+      if (state === 'connected') storageAtStart.push(client.namespace);
+    });
+    const toBob = client.useNamespace('bob');
+    const starting = client.start();
+    const toCarol = client.useNamespace('carol');
+    await Promise.all([toBob, starting, toCarol]);
+    expect(strategy.calls).toEqual(['start in carol']);
+    expect(storageAtStart).toEqual(['carol']);
+    expect(client.namespace).toBe('carol');
+    await client.dispose();
+  });
+
   it('hands each change to the strategies with the namespace it was stored in', async () => {
     const strategy = new RecordingStrategy();
     const { client, todos } = await makeClient({ syncStrategies: [strategy] });

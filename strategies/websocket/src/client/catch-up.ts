@@ -185,6 +185,7 @@ export class LogFollower {
    * connection, from the start since the cursor is gone.
    */
   async revoke(link: Link, repository: string): Promise<void> {
+    if (!link.host.repositoryNames().includes(repository)) return;
     link.catchUps.delete(repository);
     link.catchUpAttempts.delete(repository);
     link.caughtUp.delete(repository);
