@@ -3,7 +3,6 @@ import {
   type AppendOutcome,
   CLOSE_CODES,
   type EventStore,
-  eventStampProblem,
   type Fanout,
   type IncomingConnectionInfo,
   type Logger,
@@ -14,7 +13,6 @@ import {
   type TransportConnection,
   type TransportServer,
   type Unsubscribe,
-  validateEvent,
 } from '@local-first/core';
 import type { Rules } from '../rules/rules.js';
 import {
@@ -27,6 +25,7 @@ import { type AuthenticatedUser, type Authenticator, type Authorizer, allowAll }
 import { LiveBroadcast } from './live.js';
 import { type EngineObserver, guardObserver } from './observer.js';
 import { DEFAULT_LIMITS, type SyncLimits } from './options.js';
+import { heldAmong, judge, type Verdict } from './push-checks.js';
 import { FanoutRelay, type PushTicket } from './relay.js';
 import { Session } from './session.js';
 
@@ -67,15 +66,6 @@ export interface SyncEngineOptions {
   fanout?: Fanout;
   /** Told of connections, commits, acks, broadcasts and errors (metrics). Default: none. */
   observer?: EngineObserver;
-}
-
-/**
- * The checks' answer for one candidate of a push: its event (none when the shape is wrong) and,
- * when a new event would be refused, why.
- */
-interface Verdict {
-  event?: SyncEvent;
-  refusal?: RejectedEvent;
 }
 
 /** The outcome of a push, as `ack` reports it, plus what was newly stored. */
@@ -283,7 +273,9 @@ export class SyncEngine {
   ): Promise<PushResult> {
     const access = known ?? (await this.access(user, repository));
     const now = this.now();
-    const verdicts = candidates.map((candidate) => this.judge(candidate, access, repository, now));
+    const verdicts = candidates.map((candidate) =>
+      judge(candidate, access, repository, now, this.limits.maxClockDriftMs),
+    );
     const fresh = verdicts.flatMap(({ event, refusal }) => (refusal ? [] : [event!]));
     const ticket = this.relay?.beginPush(
       access.stored,
@@ -318,7 +310,7 @@ export class SyncEngine {
     // Asked after the append: a refused repeat of an event this push just stored is its duplicate.
     // Only for a user who may read the stream: to anyone else, "you already sent this" would
     // tell which events a stream they may not read holds.
-    const held = repository.readable ? await this.heldAmong(where, verdicts) : new Map();
+    const held = repository.readable ? await heldAmong(this.store, where, verdicts) : new Map();
     const outcomes: AppendOutcome[] = [];
     const rejected: RejectedEvent[] = [];
     // The candidates were decoded for this push and are ours: the server's two fields are set
@@ -367,51 +359,6 @@ export class SyncEngine {
       : stored;
     if (own.length > 0) await this.broadcast(where, own, origin);
     return { ack, stored };
-  }
-
-  /** The checks of one candidate: what it would get if the log did not hold it yet. */
-  private judge(
-    candidate: unknown,
-    access: RepositoryAccess,
-    repository: string,
-    now: number,
-  ): Verdict {
-    const checked = validateEvent(candidate);
-    if (!checked.ok) {
-      const eventId = checked.eventId ?? '';
-      return { refusal: { eventId, code: 'invalid_event', message: checked.message } };
-    }
-    const { event } = checked;
-    const stampProblem = eventStampProblem(event, now, this.limits.maxClockDriftMs);
-    if (stampProblem !== undefined) {
-      return {
-        event,
-        refusal: { eventId: event.eventId, code: 'invalid_event', message: stampProblem },
-      };
-    }
-    if (!access.write) {
-      const message = access.reason ?? `no write access to "${repository}"`;
-      return { event, refusal: { eventId: event.eventId, code: 'forbidden', message } };
-    }
-    return { event };
-  }
-
-  /**
-   * The refused events that the log holds all the same (a push whose ack was lost, re-sent
-   * after the permission or the drift bound changed), by eventId. Asked only when something
-   * was refused, so an allowed push costs no extra read. A malformed event is not looked up:
-   * the server stores only well-formed ones. A store without `findEvents` holds nothing here.
-   */
-  private async heldAmong(
-    repository: string,
-    verdicts: readonly Verdict[],
-  ): Promise<Map<string, AppendOutcome>> {
-    const refused = verdicts.flatMap(({ event, refusal }) =>
-      event && refusal ? [event.eventId] : [],
-    );
-    if (refused.length === 0 || !this.store.findEvents) return new Map();
-    const found = await this.store.findEvents(repository, refused);
-    return new Map(found.map((outcome) => [outcome.eventId, outcome]));
   }
 
   /**

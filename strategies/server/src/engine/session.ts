@@ -21,6 +21,7 @@ import type { SyncEngine } from './engine.js';
 import { errorMessage, parseClientMessage, requestContextOf } from './messages.js';
 import { closeCodeName } from './observer.js';
 import { TokenBucket } from './rate-limit.js';
+import { SessionAccess } from './session-access.js';
 
 /** setTimeout cannot wait longer than this; later expiries are re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -39,18 +40,8 @@ export class Session implements CatchUpHost, GuardedOutput {
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private awaitingPong = false;
-  /** Access per repository as the client names it: asked once, until re-auth or new rules. */
-  private readonly accessByName = new Map<string, Promise<RepositoryAccess>>();
-  /**
-   * Whether this user reads a stored repository, for broadcasts: cached like `accessByName`,
-   * `known` once the answer has arrived, for the broadcast's synchronous path.
-   */
-  private readonly readable = new Map<string, { asked: Promise<boolean>; known?: boolean }>();
-  /**
-   * The repositories this connection was sent or pushed events of (client name → stored name):
-   * the client has a copy of each, so a change of access that takes one away revokes it.
-   */
-  private readonly granted = new Map<string, string>();
+  /** What this connection's user may read and write, and what the client has a copy of. */
+  private readonly access: SessionAccess;
   readonly confirmations = new Confirmations();
   private readonly output: OutputGuard;
   private closed = false;
@@ -68,6 +59,7 @@ export class Session implements CatchUpHost, GuardedOutput {
     );
     this.violationWindowStart = engine.now();
     this.output = new OutputGuard(this, limits, engine.now);
+    this.access = new SessionAccess(engine, () => this.user);
     this.authTimer = setTimeout(() => {
       if (!this.user) this.close(CLOSE_CODES.authTimeout, 'no auth within the auth timeout');
     }, limits.authTimeoutMs);
@@ -151,57 +143,19 @@ export class Session implements CatchUpHost, GuardedOutput {
     return this.queue;
   }
 
-  /**
-   * What this session's user may do with a repository as the client names it; cached until
-   * re-authentication or new rules. A failed answer is asked again next time.
-   */
+  /** What this session's user may do with a repository as the client names it (cached). */
   accessTo(repository: string): Promise<RepositoryAccess> {
-    const cached = this.accessByName.get(repository);
-    if (cached) return cached;
-    const asked = this.engine.access(this.user!, repository);
-    this.accessByName.set(repository, asked);
-    // Registered first, so the stored name is known to broadcasts before the caller goes on.
-    asked.then(
-      (access) => {
-        if (this.accessByName.get(repository) !== asked || !access.read) return;
-        if (!this.readable.has(access.stored))
-          this.readable.set(access.stored, { asked: Promise.resolve(true), known: true });
-      },
-      () => {
-        if (this.accessByName.get(repository) === asked) this.accessByName.delete(repository);
-      },
-    );
-    return asked;
+    return this.access.accessTo(repository);
   }
 
   /** Whether this session's user reads a stored repository (for broadcasts of any node). */
   mayRead(stored: string): Promise<boolean> {
-    const policy = this.engine.accessPolicy;
-    if (policy.neverReads(this.user!, stored)) return Promise.resolve(false);
-    const cached = this.readable.get(stored);
-    if (cached) return cached.asked;
-    const entry: { asked: Promise<boolean>; known?: boolean } = {
-      asked: this.accessTo(policy.nameOf(stored)).then(
-        (access) => access.read && access.stored === stored,
-      ),
-    };
-    this.readable.set(stored, entry);
-    // The entry is dropped on re-authentication, so a late answer lands nowhere.
-    entry.asked.then(
-      (allowed) => {
-        entry.known = allowed;
-      },
-      () => {
-        if (this.readable.get(stored) === entry) this.readable.delete(stored);
-      },
-    );
-    return entry.asked;
+    return this.access.mayRead(stored);
   }
 
   /** `mayRead`'s answer when it is already known, else `undefined` (ask `mayRead`). */
   mayReadNow(stored: string): boolean | undefined {
-    if (this.user && this.engine.accessPolicy.neverReads(this.user, stored)) return false;
-    return this.readable.get(stored)?.known;
+    return this.access.mayReadNow(stored);
   }
 
   /**
@@ -210,7 +164,7 @@ export class Session implements CatchUpHost, GuardedOutput {
    */
   accessChanged(): void {
     if (!this.user || this.closed) return;
-    this.forgetAccess();
+    this.access.forget();
     this.queue = this.queue
       .then(() => this.revokeLost())
       .catch((error: unknown) =>
@@ -218,20 +172,11 @@ export class Session implements CatchUpHost, GuardedOutput {
       );
   }
 
-  private forgetAccess(): void {
-    this.accessByName.clear();
-    this.readable.clear();
-  }
-
   /** Sends `access_revoked` for each repository the client has that it may no longer read. */
   private async revokeLost(): Promise<void> {
-    for (const [repository, stored] of [...this.granted]) {
-      if (this.closed || !this.user) return;
-      const access = await this.accessTo(repository);
-      if (access.read && access.stored === stored) continue;
-      this.granted.delete(repository);
+    for (const repository of await this.access.lost(() => this.closed)) {
       this.engine.logger.info(
-        { userId: this.user.userId, repository },
+        { userId: this.user?.userId, repository },
         'read access revoked on an open connection',
       );
       this.send({ type: 'access_revoked', repository });
@@ -240,14 +185,12 @@ export class Session implements CatchUpHost, GuardedOutput {
 
   /** Notes that the client has a copy of a repository it may read. */
   private grant(repository: string, access: RepositoryAccess): void {
-    if (access.read) this.granted.set(repository, access.stored);
+    this.access.grant(repository, access);
   }
 
   /** Adds the repositories this connection reads, or asked to read and awaits the answer for. */
   addReadRepositories(names: Set<string>): void {
-    for (const [repository, { known }] of this.readable) {
-      if (known !== false) names.add(repository);
-    }
+    this.access.addReadRepositories(names);
   }
 
   /** Called on each ping tick: a connection silent since the last ping is closed. */
@@ -445,7 +388,7 @@ export class Session implements CatchUpHost, GuardedOutput {
     try {
       const user = await this.engine.authenticator.authenticate({ token, headers });
       this.user = user;
-      this.forgetAccess();
+      this.access.forget();
       clearTimeout(this.authTimer);
       this.authTimer = undefined;
       this.armExpiry(user.expiresAt);
