@@ -1,4 +1,4 @@
-import { PRIVATE_PREFIX, privateCopyPrefix, type Rules } from '../rules/rules.js';
+import { type Access, PRIVATE_PREFIX, privateCopyPrefix, type Rules } from '../rules/rules.js';
 import type { AuthenticatedUser, Authorizer } from './auth.js';
 
 /**
@@ -6,11 +6,7 @@ import type { AuthenticatedUser, Authorizer } from './auth.js';
  * its events. Without rules the two names are the same; a private repository of the rules is
  * kept as the user's own copy (`~alice/todos` for alice's `todos`).
  */
-export interface RepositoryAccess {
-  /** The repository in the store. */
-  stored: string;
-  read: boolean;
-  write: boolean;
+export interface RepositoryAccess extends Access {
   /** Why the user may do nothing with it, when that is known (no rule, a malformed name). */
   reason?: string;
 }
@@ -74,5 +70,13 @@ export function privateCopyOwnerName(stored: string): string {
 /** True when `stored` is a private copy of someone other than `user`: none of theirs to read. */
 export function isOthersPrivateCopy(user: AuthenticatedUser, stored: string): boolean {
   if (!stored.startsWith(PRIVATE_PREFIX)) return false;
-  return !stored.startsWith(privateCopyPrefix(user.userId));
+  // Asked per reader of every broadcast: the user's prefix is encoded once per user object.
+  let prefix = ownPrefixes.get(user);
+  if (prefix === undefined) {
+    prefix = privateCopyPrefix(user.userId);
+    ownPrefixes.set(user, prefix);
+  }
+  return !stored.startsWith(prefix);
 }
+
+const ownPrefixes = new WeakMap<AuthenticatedUser, string>();

@@ -183,11 +183,6 @@ export class Session implements CatchUpHost, GuardedOutput {
     }
   }
 
-  /** Notes that the client has a copy of a repository it may read. */
-  private grant(repository: string, access: RepositoryAccess): void {
-    this.access.grant(repository, access);
-  }
-
   /** Adds the repositories this connection reads, or asked to read and awaits the answer for. */
   addReadRepositories(names: Set<string>): void {
     this.access.addReadRepositories(names);
@@ -308,7 +303,7 @@ export class Session implements CatchUpHost, GuardedOutput {
         }
         // Asked anew for every push: a write permission taken away applies to the next one.
         const access = await this.engine.access(user, message.repository);
-        this.grant(message.repository, access);
+        this.access.grant(message.repository, access);
         const { ack } = await this.engine.push(user, message.repository, events, this, access);
         if (message.requestId !== undefined) ack.requestId = message.requestId;
         this.send(ack);
@@ -318,7 +313,7 @@ export class Session implements CatchUpHost, GuardedOutput {
       case 'request_events': {
         const access = await this.accessTo(message.repository);
         if (!access.read) return this.forbidden(message, access);
-        this.grant(message.repository, access);
+        this.access.grant(message.repository, access);
         return streamEvents(this, message, access.stored);
       }
       case 'request_all_events':
@@ -348,7 +343,7 @@ export class Session implements CatchUpHost, GuardedOutput {
       const access = await this.accessTo(message.repository);
       if (!access.read)
         return this.forbidden({ ...message, repository: message.repository }, access);
-      this.grant(message.repository, access);
+      this.access.grant(message.repository, access);
       await streamEvents(
         this,
         { type: 'request_events', repository: message.repository, ...tag },
@@ -361,7 +356,7 @@ export class Session implements CatchUpHost, GuardedOutput {
         const repository = policy.nameOf(stored);
         const access = await this.accessTo(repository);
         if (!access.read || access.stored !== stored) continue;
-        this.grant(repository, access);
+        this.access.grant(repository, access);
         await streamEvents(this, { type: 'request_events', repository, ...tag }, stored);
       }
     }
