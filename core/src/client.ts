@@ -16,6 +16,7 @@ import {
   type ClientConnectionState,
   pushableCheck,
   pushToStrategies,
+  routeRepositories,
   startAll,
   stopAll,
   syncHostOf,
@@ -76,6 +77,8 @@ export class LocalFirstClient {
   private readonly pushableChecks = new Map<string, ((event: StoredEvent) => void) | undefined>();
   private readonly maxClockDriftMs: number;
   private readonly strategySubscriptions: Unsubscribe[] = [];
+  /** The one strategy that syncs each repository (see `routeRepositories`). */
+  private routes = new Map<string, SyncStrategy>();
   private phase: Phase = 'created';
   private initializing: Promise<void> | undefined;
   private clock: HybridLogicalClock | undefined;
@@ -146,6 +149,12 @@ export class LocalFirstClient {
     for (const repository of this.repositories.values()) repository.bind(backend);
   }
 
+  /** The strategy that syncs a repository, as a list of one or none. */
+  private routedTo(repository: string): SyncStrategy[] {
+    const strategy = this.routes.get(repository);
+    return strategy ? [strategy] : [];
+  }
+
   /** Opens storage, loads this client's identity and clock, and attaches the strategies. */
   initialize(): Promise<void> {
     if (this.phase === 'disposed') return Promise.reject(this.closedError());
@@ -155,19 +164,23 @@ export class LocalFirstClient {
 
   private async doInitialize(): Promise<void> {
     this.phase = 'initializing';
+    // Before anything opens: two strategies claiming one repository is a configuration error.
+    this.routes = routeRepositories([...this.repositories.keys()], this.strategies, this.logger);
     await this.storage.open();
     for (const repository of this.repositories.values()) {
       if (repository.indexes.length > 0)
         await this.storage.ensureIndexes?.(repository.name, repository.indexes);
     }
     await this.loadIdentity();
-    const host = syncHostOf({
-      clientId: () => this.clientId,
-      namespace: () => this.switches.namespace,
-      repositoryNames: () => [...this.repositories.keys()],
-      sync: this.sync,
-    });
     for (const strategy of this.strategies) {
+      // Each strategy's host lists the repositories routed to it, and their pending events.
+      const routed = [...this.routes].filter(([, to]) => to === strategy).map(([name]) => name);
+      const host = syncHostOf({
+        clientId: () => this.clientId,
+        namespace: () => this.switches.namespace,
+        repositoryNames: () => [...routed],
+        sync: this.sync,
+      });
       strategy.attach(host);
       this.strategySubscriptions.push(
         strategy.stateChanges.subscribe(() =>
@@ -319,7 +332,7 @@ export class LocalFirstClient {
     const clock = this.clock!;
     let check = this.pushableChecks.get(name);
     if (!this.pushableChecks.has(name)) {
-      check = pushableCheck(this.strategies, name);
+      check = pushableCheck(this.routedTo(name), name);
       this.pushableChecks.set(name, check);
     }
     if (!needSync) check = undefined;
@@ -341,7 +354,7 @@ export class LocalFirstClient {
     this.notify(name);
     if (needSync) {
       this.pending.emit();
-      pushToStrategies(this.strategies, event, namespace, this.logger);
+      pushToStrategies(this.routedTo(name), event, namespace, this.logger);
     }
     return event;
   }

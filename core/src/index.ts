@@ -1,5 +1,6 @@
 export { fullJitterBackoff } from './backoff.js';
 export { BaseTransportConnection } from './base-connection.js';
+export { countUtf8, eventBytes, utf8Length } from './byte-size.js';
 export { LocalFirstClient, type LocalFirstClientOptions } from './client.js';
 export { cloneJson } from './clone.js';
 export {
@@ -8,6 +9,15 @@ export {
   resolveRemoteEvent,
   stateFromEvent,
 } from './conflict.js';
+export { CredentialBook } from './credential-book.js';
+export {
+  advanceCursor,
+  formatPosition,
+  parsePosition,
+  type ResetReason,
+  reach,
+  type StoredPosition,
+} from './cursor.js';
 export {
   Container,
   ContainerModule,
@@ -134,7 +144,11 @@ export {
   readRecords,
   writeRecords,
 } from './storage-batch.js';
-export type { ClientConnectionState } from './strategies.js';
+export {
+  type ClientConnectionState,
+  listedRepositories,
+  routeRepositories,
+} from './strategies.js';
 export type {
   AccessRevocation,
   ApplyResult,
@@ -142,6 +156,7 @@ export type {
   Rejection,
   RemoteCursor,
   RevocationScope,
+  SyncActivity,
   SyncCredentials,
   SyncHost,
   SyncStrategy,
@@ -164,3 +179,4 @@ export {
   validateEvent,
   validateRemoteEvents,
 } from './validation.js';
+export { type SyncProgress, waitUntilSynced } from './when-synced.js';

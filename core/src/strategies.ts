@@ -1,3 +1,4 @@
+import { ERROR_CODES, LocalFirstError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { StoredEvent } from './model.js';
 import type { SyncPath } from './sync-path.js';
@@ -89,6 +90,83 @@ export function pushToStrategies(
   }
 }
 
+/**
+ * Which strategy syncs each repository. A strategy that names its repositories
+ * (`SyncStrategy.repositoryNames`) syncs those; one that names none syncs every repository it
+ * handles that no list names. So a WebSocket strategy without a list and a periodic one for
+ * `settings` split the repositories between them, as in the seed's "Multiple Strategies".
+ * A repository is synced by one strategy at most: the first acknowledgement marks an event
+ * synced for every strategy, so a second would never push it. Two lists that name one
+ * repository, or two strategies without a list that would both take it, are an error
+ * (`invalid_argument`) naming both. A listed name the client has no repository of is warned
+ * about: it is usually a typo, and that repository then goes elsewhere or nowhere.
+ */
+export function routeRepositories(
+  repositories: readonly string[],
+  strategies: readonly SyncStrategy[],
+  logger: Logger,
+): Map<string, SyncStrategy> {
+  const routes = new Map<string, SyncStrategy>();
+  const known = new Set(repositories);
+  for (const strategy of strategies) {
+    for (const name of strategy.repositoryNames ?? []) {
+      if (!known.has(name))
+        logger.warn(
+          { strategy: strategy.name, repository: name },
+          `strategy "${strategy.name}" names repository "${name}", which this client does not have`,
+        );
+    }
+  }
+  for (const repository of repositories) {
+    const listing = strategies.filter((strategy) => strategy.repositoryNames?.includes(repository));
+    const claimants =
+      listing.length > 0
+        ? listing
+        : strategies.filter(
+            (strategy) =>
+              strategy.repositoryNames === undefined && strategy.handlesRepository(repository),
+          );
+    if (claimants.length > 1) {
+      const [first, second] = claimants as [SyncStrategy, SyncStrategy];
+      const how =
+        listing.length > 0
+          ? 'both list it'
+          : 'neither lists its repositories; give one of them `repositoryNames`';
+      throw new LocalFirstError(
+        ERROR_CODES.invalidArgument,
+        `repository "${repository}" would be synced by strategies "${first.name}" and "${second.name}" (${how}); a repository is synced by one strategy`,
+        { details: { repository, strategies: claimants.map((strategy) => strategy.name) } },
+      );
+    }
+    if (claimants[0]) routes.set(repository, claimants[0]);
+  }
+  return routes;
+}
+
+/**
+ * A strategy's `repositoryNames` option, or `repositories`, its other name: checked to be a
+ * list of names, and one of the two at most. `undefined` when neither is given.
+ */
+export function listedRepositories(options: {
+  repositoryNames?: readonly string[] | undefined;
+  repositories?: readonly string[] | undefined;
+}): readonly string[] | undefined {
+  const { repositoryNames, repositories } = options;
+  if (repositoryNames !== undefined && repositories !== undefined)
+    throw new LocalFirstError(
+      ERROR_CODES.invalidArgument,
+      'give `repositoryNames` or `repositories` (the same option), not both',
+    );
+  const list = repositoryNames ?? repositories;
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list) || list.some((name) => typeof name !== 'string' || name === ''))
+    throw new LocalFirstError(
+      ERROR_CODES.invalidArgument,
+      '`repositoryNames` must be a list of repository names',
+    );
+  return [...list];
+}
+
 /** What a client gives `syncHostOf`. */
 export interface HostSource {
   clientId(): string;
@@ -113,7 +191,13 @@ export function syncHostOf(source: HostSource, namespace?: string): SyncHost {
     },
     inNamespace: (held) => syncHostOf(source, held),
     repositoryNames: () => source.repositoryNames(),
-    getPendingEvents: (repository) => sync.pendingEvents(namespace, repository),
+    getPendingEvents: async (repository) => {
+      const pending = await sync.pendingEvents(namespace, repository);
+      if (repository !== undefined) return pending;
+      // A strategy sees the pending events of the repositories it syncs, not another's.
+      const names = new Set(source.repositoryNames());
+      return pending.filter((event) => names.has(event.repository));
+    },
     applyRemoteEvents: (repository, events, cursor) =>
       sync.applyRemoteEvents(namespace, repository, events, cursor),
     markSynced: (eventIds, cursor) => sync.markSynced(namespace, eventIds, cursor),

@@ -1,3 +1,4 @@
+import type { ResetReason } from './cursor.js';
 import type { StoredEvent } from './model.js';
 import type { Subscribable } from './signal.js';
 
@@ -181,6 +182,12 @@ export interface SyncStrategy {
   /** True when this strategy syncs the named repository. */
   handlesRepository(name: string): boolean;
   /**
+   * Optional: the repositories this strategy was given to sync. `undefined`: every repository
+   * it handles that no other strategy lists (see `routeRepositories`). The client gives each
+   * repository to one strategy, and a strategy's host lists only the repositories it got.
+   */
+  readonly repositoryNames?: readonly string[] | undefined;
+  /**
    * Optional: throws a `LocalFirstError` (`event_too_large`) when this strategy could never push
    * the event (it cannot fit in one frame of its server). The client calls it before a local
    * write is stored, so such a write fails at once and stores nothing.
@@ -193,3 +200,25 @@ export interface SyncStrategy {
    */
   setCredentials?(namespace: string, credentials: SyncCredentials): void;
 }
+
+/**
+ * What a strategy tells listeners besides connection state: acks, final verdicts, catch-ups
+ * done, resets, revocations, missing credentials and server errors.
+ */
+export type SyncActivity =
+  | { type: 'sync_complete'; repository: string; lastSequence: number }
+  | { type: 'acknowledged'; eventIds: string[] }
+  /** Final verdicts: the server refused these events, or they can never fit in a frame. */
+  | { type: 'rejected'; rejected: readonly Verdict[] }
+  | { type: 'reset'; repository: string; reason: ResetReason }
+  /** The server no longer lets this account read the repository; its local copy is gone. */
+  | ({ type: 'access_revoked' } & AccessRevocation)
+  /** The client is in a namespace this strategy has no credentials for: it does not connect. */
+  | { type: 'credentials_missing'; namespace: string }
+  | {
+      type: 'server_error';
+      code: string;
+      message: string;
+      requestType?: string;
+      repository?: string;
+    };

@@ -1,12 +1,12 @@
 import {
   type AccessRevocation,
   formatHlc,
+  parsePosition,
   type Rejection,
   type SyncEvent,
 } from '@local-first/core';
 import { Rules, type RulesDocument, staticTokens } from '@local-first/server';
 import { describe, expect, it } from 'vitest';
-import { parsePosition } from '../src/client/cursor.js';
 import type { SyncActivity } from '../src/index.js';
 import { cursorKeyOf, LocalTransport, makeEngine, makeReplica, seen } from './strategy-fixtures.js';
 

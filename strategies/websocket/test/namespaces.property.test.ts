@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import {
   formatHlc,
   LocalFirstClient,
+  parsePosition,
   type Rejection,
   Repository,
   type StoredEvent,
@@ -16,7 +17,6 @@ import { WsTransportServer } from '@local-first/transport-ws/server';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { parsePosition } from '../src/client/cursor.js';
 import { type SyncActivity, WebSocketSyncStrategy } from '../src/index.js';
 import { makeRecordingEngine, type RecordingEngine, type Todo } from './strategy-fixtures.js';
 

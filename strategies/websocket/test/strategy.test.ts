@@ -1,6 +1,6 @@
+import { parsePosition } from '@local-first/core';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { describe, expect, it } from 'vitest';
-import { parsePosition } from '../src/client/cursor.js';
 import { backoffDelay } from '../src/index.js';
 import { LocalTransport, makeEngine, makeReplica, titles, until } from './strategy-fixtures.js';
 

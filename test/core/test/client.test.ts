@@ -337,7 +337,7 @@ describe('client lifecycle', () => {
 
   it('starts, stops and disposes strategies and reports connection state per strategy and in aggregate', async () => {
     const a = new RecordingStrategy('a');
-    const b = new RecordingStrategy('b');
+    const b = new RecordingStrategy('b', []);
     const { client } = await makeClient({ syncStrategies: [a, b] });
     const states = collect(client.connectionChanges);
     expect(client.connectionState).toEqual({

@@ -18,7 +18,7 @@ import { RecordingStrategy, type Todo, todo } from './fixtures.js';
 describe('dependency injection', () => {
   it('resolves one client wired from the modules a user picks', async () => {
     const todos = new Repository<Todo>({ name: 'todos' });
-    const strategies = [new RecordingStrategy('a'), new RecordingStrategy('b')];
+    const strategies = [new RecordingStrategy('a'), new RecordingStrategy('b', [])];
     const container = createLocalFirstContainer(
       memoryStorageModule(),
       repositoriesModule(todos),

@@ -62,10 +62,15 @@ export class RecordingStrategy implements SyncStrategy {
     subscribe: (listener) => this.state.subscribe((state) => listener(state === 'connected')),
   };
 
+  /** `repositories`: the repositories it lists (`repositoryNames`); none: every other one. */
   constructor(
     readonly name = 'recording',
     private readonly repositories?: readonly string[],
   ) {}
+
+  get repositoryNames(): readonly string[] | undefined {
+    return this.repositories;
+  }
 
   get connectionState(): ConnectionState {
     return this.state.value;

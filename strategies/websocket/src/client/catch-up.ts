@@ -1,21 +1,19 @@
-import type {
-  AccessRevocation,
-  ErrorMessage,
-  EventsMessage,
-  Logger,
-  SyncCompleteMessage,
-} from '@local-first/core';
+export type { ResetReason } from '@local-first/core';
+
 import {
+  type AccessRevocation,
   advanceCursor,
+  type ErrorMessage,
+  type EventsMessage,
   formatPosition,
+  type Logger,
   parsePosition,
+  type ResetReason,
   reach,
   type StoredPosition,
-} from './cursor.js';
+  type SyncCompleteMessage,
+} from '@local-first/core';
 import type { Link } from './link.js';
-
-/** Why a repository started over from the beginning of the server's log. */
-export type ResetReason = 'epoch' | 'cursor_ahead';
 
 /** What the follower needs from its strategy. */
 export interface LogFollowerOptions {

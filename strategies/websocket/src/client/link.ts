@@ -1,5 +1,10 @@
-import type { ClientMessage, StoredEvent, SyncHost, TransportConnection } from '@local-first/core';
-import type { StoredPosition } from './cursor.js';
+import type {
+  ClientMessage,
+  StoredEvent,
+  StoredPosition,
+  SyncHost,
+  TransportConnection,
+} from '@local-first/core';
 import type { BatchLimits } from './frame-size.js';
 import { Heartbeat } from './heartbeat.js';
 import { type Batch, PushQueue } from './push-queue.js';

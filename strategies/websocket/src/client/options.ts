@@ -1,5 +1,4 @@
 import {
-  type AccessRevocation,
   DEFAULT_MAX_BATCH_EVENTS,
   DEFAULT_MAX_FRAME_BYTES,
   ERROR_CODES,
@@ -8,9 +7,7 @@ import {
   type Logger,
   type SyncCredentials,
   type Transport,
-  type Verdict,
 } from '@local-first/core';
-import type { ResetReason } from './catch-up.js';
 
 export const DEFAULT_STRATEGY_NAME = 'websocket';
 export const DEFAULT_RECONNECT_DELAY_MS = 3_000;
@@ -55,7 +52,12 @@ export interface WebSocketSyncStrategyOptions {
   transport: Transport;
   /** Name among the client's strategies. Default `websocket`. */
   name?: string;
-  /** Repositories this strategy syncs. Default: all of the client's. */
+  /**
+   * Repositories this strategy syncs. Default: every repository of the client that no other
+   * strategy lists, so one strategy without a list and others with one split them.
+   */
+  repositoryNames?: readonly string[];
+  /** The same as `repositoryNames` (its earlier name); give one of the two. */
   repositories?: readonly string[];
   /** Token sent in `auth` and as `Authorization: Bearer` on the upgrade. */
   authToken?: string;
@@ -152,21 +154,5 @@ export function backoffDelay(
   );
 }
 
-/** What the strategy tells listeners besides connection state. */
-export type SyncActivity =
-  | { type: 'sync_complete'; repository: string; lastSequence: number }
-  | { type: 'acknowledged'; eventIds: string[] }
-  /** Final verdicts: the server refused these events, or they can never fit in a frame. */
-  | { type: 'rejected'; rejected: readonly Verdict[] }
-  | { type: 'reset'; repository: string; reason: ResetReason }
-  /** The server no longer lets this account read the repository; its local copy is gone. */
-  | ({ type: 'access_revoked' } & AccessRevocation)
-  /** The client is in a namespace this strategy has no credentials for: it does not connect. */
-  | { type: 'credentials_missing'; namespace: string }
-  | {
-      type: 'server_error';
-      code: string;
-      message: string;
-      requestType?: string;
-      repository?: string;
-    };
+/** What the strategy tells listeners besides connection state (see core's `SyncActivity`). */
+export type { SyncActivity } from '@local-first/core';

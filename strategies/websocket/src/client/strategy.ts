@@ -2,10 +2,12 @@ import {
   CLOSE_CODES,
   type CloseInfo,
   type ConnectionState,
+  CredentialBook,
   Emitter,
   ERROR_CODES,
   LocalFirstError,
   type Logger,
+  listedRepositories,
   PROTOCOL_VERSION,
   type ServerMessage,
   StateSignal,
@@ -15,9 +17,9 @@ import {
   type SyncStrategy,
   silentLogger,
   type TransportConnection,
+  waitUntilSynced,
 } from '@local-first/core';
 import { LogFollower } from './catch-up.js';
-import { CredentialBook } from './credentials.js';
 import { type BatchLimits, FrameLimits } from './frame-size.js';
 import { answersPing } from './heartbeat.js';
 import { Inbound } from './inbound.js';
@@ -34,12 +36,17 @@ import {
   type WebSocketSyncStrategyOptions,
 } from './options.js';
 import { Pusher } from './pusher.js';
-import { waitUntilSynced } from './when-synced.js';
 
 type Resolved = Required<
   Omit<
     WebSocketSyncStrategyOptions,
-    'repositories' | 'authToken' | 'headers' | 'namespace' | 'onAuthFailed' | 'logger'
+    | 'repositoryNames'
+    | 'repositories'
+    | 'authToken'
+    | 'headers'
+    | 'namespace'
+    | 'onAuthFailed'
+    | 'logger'
   >
 >;
 
@@ -56,6 +63,8 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   readonly name: string;
   private readonly options: Resolved;
   private readonly repositories: ReadonlySet<string> | undefined;
+  /** The repositories this strategy was given; `undefined`: the ones no other strategy lists. */
+  readonly repositoryNames: readonly string[] | undefined;
   private readonly onAuthFailed: WebSocketSyncStrategyOptions['onAuthFailed'];
   private readonly logger: Logger;
   private readonly state = new StateSignal<ConnectionState>('stopped');
@@ -89,7 +98,8 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     } as Resolved;
     this.name = this.options.name;
     this.urls = nodeUrls(options.websocketUrl);
-    this.repositories = options.repositories ? new Set(options.repositories) : undefined;
+    this.repositoryNames = listedRepositories(options);
+    this.repositories = this.repositoryNames ? new Set(this.repositoryNames) : undefined;
     this.onAuthFailed = options.onAuthFailed;
     this.logger = options.logger ?? silentLogger;
     this.credentials = new CredentialBook(

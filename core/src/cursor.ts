@@ -1,3 +1,6 @@
+/** Why a repository started over from the beginning of the server's log. */
+export type ResetReason = 'epoch' | 'cursor_ahead';
+
 /**
  * Where a repository's cursor may move after a page or broadcast of events. It only moves over
  * an unbroken run of sequences, so it never skips an event: live broadcasts can arrive out of

@@ -1,5 +1,5 @@
+import { advanceCursor } from '@local-first/core';
 import { describe, expect, it } from 'vitest';
-import { advanceCursor } from '../src/client/cursor.js';
 
 const live = { catchUp: false, lastSequence: undefined };
 

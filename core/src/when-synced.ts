@@ -1,4 +1,5 @@
-import type { Subscribable, SyncHost } from '@local-first/core';
+import type { Subscribable } from './signal.js';
+import type { SyncHost } from './sync-strategy.js';
 
 /** What `waitUntilSynced` needs to see of a strategy. */
 export interface SyncProgress {

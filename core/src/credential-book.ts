@@ -1,4 +1,4 @@
-import type { SyncCredentials } from '@local-first/core';
+import type { SyncCredentials } from './sync-strategy.js';
 
 function copy(credentials: SyncCredentials): SyncCredentials {
   return {
