@@ -212,4 +212,25 @@ describe('REST routes', () => {
     expect((await call('/api/nothing-here', { token: 'token-alice' })).status).toBe(404);
     await engine.close();
   });
+
+  it('answers bodies far over the limit with 413, never a reset the client cannot tell from an outage', async () => {
+    const { call, engine } = await serve({
+      limits: { pingIntervalMs: 0, maxFrameBytes: 16 * 1024 },
+    });
+    const huge = JSON.stringify({
+      events: [event('1', { data: { id: 'record-1', pad: 'x'.repeat(20_000_000) } })],
+    });
+    // One after the other on kept-alive connections: a server that stops reading mid-body
+    // resets most of these (the client is still sending when the socket goes).
+    const answers: unknown[] = [];
+    for (const body of [huge.slice(0, 300_000), huge, huge, huge.slice(0, 300_000), huge]) {
+      answers.push(
+        await call('/api/events/todos/batch', { method: 'POST', token: 'token-alice', body })
+          .then((answer) => answer.status)
+          .catch((error: Error) => String(error.cause ?? error)),
+      );
+    }
+    expect(answers).toEqual([413, 413, 413, 413, 413]);
+    await engine.close();
+  });
 });

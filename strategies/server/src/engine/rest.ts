@@ -34,15 +34,23 @@ function reply(
   response.end(text);
 }
 
+/**
+ * Past this size (or four times the limit, when larger), an oversized body is no longer read
+ * to its end: the connection is cut. Below it the body is read and dropped, so the client gets its 413 (a
+ * socket closed while the client still sends reaches it as a reset, not as an answer, and a
+ * client that cannot tell "too large" from "network down" retries the same batch forever).
+ */
+const DRAIN_BYTES = 64 * 1024 * 1024;
+
 async function readJson(request: IncomingMessage, maxBytes: number): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBytes)
-      throw new HttpError(413, 'too_large', `the body exceeds ${maxBytes} bytes`);
-    chunks.push(chunk);
+    if (size > Math.max(DRAIN_BYTES, 4 * maxBytes)) break;
+    if (size <= maxBytes) chunks.push(chunk);
   }
+  if (size > maxBytes) throw new HttpError(413, 'too_large', `the body exceeds ${maxBytes} bytes`);
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
