@@ -53,3 +53,21 @@ export class CredentialBook {
     return this.home === undefined ? undefined : this.byNamespace.get(this.home);
   }
 }
+
+/** Which namespace a strategy's `updateCredentials` and its kin set credentials for. */
+export interface CredentialsTarget {
+  /** Default: the client's namespace, or the one it is switching to. */
+  namespace?: string;
+}
+
+/** Why a server refused a strategy's credentials. */
+export interface AuthFailure {
+  /**
+   * The server's code (`invalid_token`, `token_expired`…), or `expired` when a session ran
+   * out without one.
+   */
+  code: string;
+  message: string;
+  /** The namespace whose credentials were refused; new ones returned are its own. */
+  namespace: string;
+}

@@ -9,7 +9,7 @@ export {
   resolveRemoteEvent,
   stateFromEvent,
 } from './conflict.js';
-export { CredentialBook } from './credential-book.js';
+export { type AuthFailure, CredentialBook, type CredentialsTarget } from './credential-book.js';
 export {
   advanceCursor,
   formatPosition,

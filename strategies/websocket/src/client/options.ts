@@ -1,4 +1,5 @@
 import {
+  type AuthFailure,
   DEFAULT_MAX_BATCH_EVENTS,
   DEFAULT_MAX_FRAME_BYTES,
   ERROR_CODES,
@@ -25,20 +26,7 @@ export const DEFAULT_WHEN_SYNCED_TIMEOUT_MS = 10_000;
  */
 export type Credentials = SyncCredentials;
 
-/** Which namespace `updateCredentials` and its kin set credentials for. */
-export interface CredentialsTarget {
-  /** Default: the client's namespace, or the one it is switching to. */
-  namespace?: string;
-}
-
-/** Why the server refused the credentials. */
-export interface AuthFailure {
-  /** The `auth_failed` code (`invalid_token`, `token_expired`…), or `expired` when the session ran out. */
-  code: string;
-  message: string;
-  /** The namespace whose credentials were refused; new ones returned are its own. */
-  namespace: string;
-}
+export type { AuthFailure, CredentialsTarget } from '@local-first/core';
 
 export interface WebSocketSyncStrategyOptions {
   /**
