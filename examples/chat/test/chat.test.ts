@@ -34,10 +34,22 @@ class Chat {
     });
   }
 
-  /** Resolves once the output contains `text`. */
+  /** Resolves once the output contains `text`; fails after 20 s with the output so far. */
   printed(text: string): Promise<void> {
     if (this.output.includes(text)) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ text, resolve }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no "${text}" within 20 s; the output so far:\n${this.output}`)),
+        20_000,
+      );
+      this.waiters.push({
+        text,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
   }
 }
 
@@ -61,7 +73,7 @@ describe('the chat example', { timeout: 60_000 }, () => {
       staticDir: undefined,
       logger: silentLogger,
     });
-    env = { SYNC_URL: server.url };
+    env = { SYNC_URL: server.url, SETTINGS_INTERVAL_MS: '100' };
   });
 
   afterAll(async () => {
@@ -73,15 +85,17 @@ describe('the chat example', { timeout: 60_000 }, () => {
     // pnpm hands on the `--` of `pnpm example:chat -- --name alice hello`.
     const alice = await run(['--', ...as('alice'), 'hello', 'everyone']);
     expect(alice.code).toBe(0);
-    expect(alice.output).toMatch(/^\[\d\d:\d\d\] alice: hello everyone\n$/);
+    expect(alice.output).toMatch(/^\[\d\d:\d\d\] alice: hello everyone\nhere: alice\n$/);
 
-    const bob = await run([...as('bob'), 'hi alice']);
+    const bob = await run([...as('bob'), 'hi alice', '--status', 'in a meeting']);
     expect(bob.code).toBe(0);
-    expect(bob.output.split('\n').map((line) => line.slice(8))).toEqual([
+    const [first, second, ...rest] = bob.output.split('\n');
+    expect([first, second].map((line) => line?.slice(8))).toEqual([
       'alice: hello everyone',
       'bob: hi alice',
-      '',
     ]);
+    // The statuses went over the periodic strategy, the messages over the socket.
+    expect(rest).toEqual(['here: alice, bob (in a meeting)', '']);
   });
 
   it('follows the room live until stopped', async () => {
@@ -91,6 +105,11 @@ describe('the chat example', { timeout: 60_000 }, () => {
 
     expect((await run([...as('alice'), 'are you there, carol?'])).code).toBe(0);
     await carol.printed('alice: are you there, carol?');
+    // A status comes with the next periodic round of each side.
+    expect((await run([...as('bob'), '--status', ''])).code).toBe(0);
+    await carol.printed('* bob is back');
+    expect((await run([...as('alice'), '--status', 'away'])).code).toBe(0);
+    await carol.printed('* alice is away');
 
     carol.child.kill('SIGTERM');
     expect(await carol.exited).toBe(0);

@@ -173,6 +173,11 @@ export class PeriodicSyncStrategy implements SyncStrategy {
     if (this.disposed)
       return Promise.reject(new LocalFirstError(ERROR_CODES.closed, 'this strategy was disposed'));
     if (!this.running) return Promise.resolve(false);
+    return this.nextRound();
+  }
+
+  /** A round now, or right after the one under way (one follow-up for any number of asks). */
+  private nextRound(): Promise<boolean> {
     if (!this.inFlight) return this.runRound();
     this.followUp ??= this.inFlight.then(() => {
       this.followUp = undefined;
@@ -257,7 +262,7 @@ export class PeriodicSyncStrategy implements SyncStrategy {
     this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.inFlight) void this.runRound();
+      if (this.running) void this.nextRound();
     }, delay);
   }
 

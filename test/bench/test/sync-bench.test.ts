@@ -51,6 +51,11 @@ describe('pnpm bench harness', () => {
       expect(idle.after.rss).toBeGreaterThan(0);
     }
 
+    // Periodic clients: every write reached every reader; idle clients were counted.
+    expect(ours.periodic.latencyMs.count).toBe(config.periodic.writes * config.periodic.readers);
+    expect(ours.periodic.idle.periodicRequestsPerMinute).toBeGreaterThan(0);
+    expect(ours.periodic.idle.webSocketBytesPerMinute).toBeGreaterThanOrEqual(0);
+
     // Three nodes on one PostgreSQL, where this machine has it (DESIGN.md: installed by .ci).
     if (ours.nodes.ran) {
       expect(ours.nodes.sameNode.latencyMs.count).toBe(config.nodesLatency.writes);

@@ -1,7 +1,9 @@
 /** How big each scenario is: the full run of `pnpm bench`, and a tiny one for the smoke test. */
+import { DEFAULT_PUSH_DELAY_MS, DEFAULT_SYNC_INTERVAL_MS } from '@local-first/periodic';
 import type { FanOutSizes } from './scenarios/fanout.js';
 import type { LatencySizes } from './scenarios/latency.js';
 import type { LoadSizes } from './scenarios/load.js';
+import type { PeriodicSizes } from './scenarios/periodic.js';
 
 export interface BenchConfig {
   /** Sequential writes for latency (ours over ws and socket.io, Yjs, the relay). */
@@ -19,6 +21,8 @@ export interface BenchConfig {
   nodesLatency: LatencySizes;
   /** Concurrent writers, a slow reader, many connections. */
   load: LoadSizes;
+  /** Periodic clients: write → other clients' latency, and idle traffic beside a WebSocket client. */
+  periodic: PeriodicSizes;
 }
 
 export const FULL_CONFIG: BenchConfig = {
@@ -37,6 +41,14 @@ export const FULL_CONFIG: BenchConfig = {
     connections: 10_000,
     holdMs: 60_000,
     fanOutEvents: 20,
+  },
+  // The strategy's defaults: the figures are what an app that changes nothing gets.
+  periodic: {
+    intervalMs: DEFAULT_SYNC_INTERVAL_MS,
+    pushDelayMs: DEFAULT_PUSH_DELAY_MS,
+    readers: 20,
+    writes: 6,
+    idleMs: 60_000,
   },
 };
 
@@ -58,6 +70,7 @@ export const SMOKE_CONFIG: BenchConfig = {
     holdMs: 200,
     fanOutEvents: 3,
   },
+  periodic: { intervalMs: 100, pushDelayMs: 10, readers: 3, writes: 2, idleMs: 300 },
 };
 
 /**
@@ -100,6 +113,13 @@ export function configFromEnvironment(environment = process.env): {
         slowReaderEvents: scaled(FULL_CONFIG.load.slowReaderEvents, 300),
         connections: scaled(FULL_CONFIG.load.connections, 10),
         holdMs: scaled(FULL_CONFIG.load.holdMs, 1_000),
+      },
+      // Intervals stay the defaults; fewer samples.
+      periodic: {
+        ...FULL_CONFIG.periodic,
+        readers: scaled(FULL_CONFIG.periodic.readers, 4),
+        writes: scaled(FULL_CONFIG.periodic.writes, 2),
+        idleMs: scaled(FULL_CONFIG.periodic.idleMs, 20_000),
       },
     },
   };

@@ -1,6 +1,7 @@
 /** The one table of `pnpm bench`, its notes, the JSON file and the SVG chart. */
 
 import { loadNotes, loadRows } from './report-load.js';
+import { periodicNote, periodicRows } from './report-periodic.js';
 import type { BenchResults, Runs } from './run.js';
 import type { CatchUpReport } from './scenarios/catchup.js';
 import { PACE_MS } from './scenarios/latency.js';
@@ -270,6 +271,7 @@ export function tableRows(results: BenchResults): Row[] {
     );
   }
   rows.push(...loadRows(results.load));
+  rows.push(...periodicRows(ours.periodic, ours.latencyWs));
   return rows;
 }
 
@@ -304,6 +306,7 @@ export function notes(results: BenchResults): string[] {
       'memory and CPU come from /proc. For the idle figure the servers run with --expose-gc and a benchmark preload ' +
       '(gc-hook.mjs) that collects on request; the server code has no benchmark hooks.',
     ...loadNotes(results.load),
+    periodicNote(results.ours.periodic),
     'The storage benchmark is not part of this run: `pnpm --filter @local-first/bench bench:storage`.',
   ];
   if (results.scale !== 1)

@@ -13,6 +13,7 @@ import { type CommitResult, sqliteCommitLatency } from './scenarios/commit.js';
 import { type FanOutResult, ourFanOut, yjsFanOut } from './scenarios/fanout.js';
 import { type IdleResult, idleConnections } from './scenarios/idle.js';
 import { type LatencyResult, ourLatency, relayLatency, yjsLatency } from './scenarios/latency.js';
+import { type PeriodicResult, periodicSync } from './scenarios/periodic.js';
 import { ourPush, type PushResult, yjsPush } from './scenarios/push.js';
 import { type RelayThroughputResult, relayThroughput } from './scenarios/relay.js';
 
@@ -50,6 +51,8 @@ export interface BenchResults {
     idle: IdleResult;
     /** Three nodes on one PostgreSQL: writer on node A, reader on A itself, then on node C. */
     nodes: NodesResult;
+    /** Periodic clients over REST: latency at the default interval, idle traffic beside ws. */
+    periodic: PeriodicResult;
   };
   yjs: {
     latency: LatencyResult;
@@ -162,6 +165,9 @@ export async function runBenchmark(
     const idle = await step('ours idle connections', () =>
       idleConnections(ourServer.child, 'idle-ours', ourServer.wsUrl, config.idleConnections),
     );
+    const periodic = await step('ours periodic (REST) latency and idle traffic', () =>
+      periodicSync(ourServer, config.periodic),
+    );
     const push = await step('ours push', () =>
       repeat(config.runs, (index) => ourPush(ourServer, config.pushRecords, runNames[index]!)),
     );
@@ -188,6 +194,7 @@ export async function runBenchmark(
       fanOut,
       idle,
       nodes: { ran: false, reason: 'not run yet' },
+      periodic,
     };
   } finally {
     await ourServer.stop();
