@@ -50,6 +50,12 @@ export interface RoundInput {
   signal: AbortSignal;
 }
 
+/**
+ * Times one event may lead a batch in a round: enough for the 413 halvings from 500 events
+ * down to one, and the round's other tries.
+ */
+const MAX_SENDS_PER_ROUND = 16;
+
 /** Times a round starts over a repository whose log was recreated before it gives up. */
 const MAX_PASSES = 3;
 
@@ -96,12 +102,23 @@ export class SyncRound {
   private async push(input: RoundInput): Promise<Stop | undefined> {
     const { host } = input;
     const repositories = new Set(input.repositories);
+    // How often each oldest event led a batch this round: a server that keeps refusing the
+    // same events in a way no halving cures must end the round, never spin it.
+    const led = new Map<string, number>();
     for (;;) {
       const pending = (await host.getPendingEvents()).filter((event) =>
         repositories.has(event.repository),
       );
       const batch = this.options.budget.next(pending);
       if (!batch) return undefined;
+      const first = batch.events[0]!.eventId;
+      const times = (led.get(first) ?? 0) + 1;
+      led.set(first, times);
+      if (times > MAX_SENDS_PER_ROUND)
+        return {
+          kind: 'failed',
+          message: `the server took none of a batch after ${MAX_SENDS_PER_ROUND} tries this round`,
+        };
       if (batch.events.length === 1 && this.overOwnLimit(batch)) {
         await this.refuse(host, batch, 'client', 'the strategy sends');
         continue;
