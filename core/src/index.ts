@@ -149,6 +149,7 @@ export {
   listedRepositories,
   routeRepositories,
 } from './strategies.js';
+export { SyncStrategyBase, type SyncStrategyBaseOptions } from './strategy-base.js';
 export type {
   AccessRevocation,
   ApplyResult,

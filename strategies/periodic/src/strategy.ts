@@ -1,22 +1,10 @@
 import {
-  type ConnectionState,
-  CredentialBook,
-  type CredentialsTarget,
-  Emitter,
   ERROR_CODES,
   fullJitterBackoff,
   LocalFirstError,
-  type Logger,
-  listedRepositories,
-  StateSignal,
   type StoredEvent,
-  type Subscribable,
-  type SyncActivity,
-  type SyncCredentials,
   type SyncHost,
-  type SyncStrategy,
-  silentLogger,
-  waitUntilSynced,
+  SyncStrategyBase,
 } from '@local-first/core';
 import { BatchBudget } from './batches.js';
 import { RestClient } from './http.js';
@@ -36,20 +24,11 @@ import { type RoundResult, SyncRound } from './round.js';
  * when the server says `Retry-After`). Connection state: `connecting` until the first round
  * ends, `connected` after a round that succeeded, `reconnecting` after one that failed.
  */
-export class PeriodicSyncStrategy implements SyncStrategy {
-  readonly name: string;
-  /** The repositories this strategy was given; `undefined`: the ones no other strategy lists. */
-  readonly repositoryNames: readonly string[] | undefined;
+export class PeriodicSyncStrategy extends SyncStrategyBase {
+  override readonly name: string;
   private readonly options: ResolvedOptions;
-  private readonly onAuthFailed: PeriodicSyncStrategyOptions['onAuthFailed'];
-  private readonly logger: Logger;
-  private readonly state = new StateSignal<ConnectionState>('stopped');
-  private readonly connected = new StateSignal<boolean>(false);
-  private readonly activity = new Emitter<SyncActivity>();
-  private readonly credentials: CredentialBook;
   private readonly budget: BatchBudget;
   private readonly round: SyncRound;
-  private host: SyncHost | undefined;
   private running = false;
   private disposed = false;
   /** Failed rounds in a row, for the backoff. */
@@ -67,18 +46,12 @@ export class PeriodicSyncStrategy implements SyncStrategy {
   /** Stopped in `failed` for want of credentials in this namespace; new ones resume. */
   private awaiting: string | undefined;
   /** The repositories the last round pulled to the end. */
-  private caughtUp = new Set<string>();
+  private pulled = new Set<string>();
 
   constructor(options: PeriodicSyncStrategyOptions) {
+    super(options);
     this.options = resolveOptions(options);
     this.name = this.options.name;
-    this.repositoryNames = listedRepositories(options);
-    this.onAuthFailed = options.onAuthFailed;
-    this.logger = options.logger ?? silentLogger;
-    this.credentials = new CredentialBook(
-      { authToken: options.authToken, headers: options.headers },
-      options.namespace,
-    );
     this.budget = new BatchBudget(this.options);
     this.round = new SyncRound({
       name: this.name,
@@ -89,33 +62,11 @@ export class PeriodicSyncStrategy implements SyncStrategy {
       cursorKey: (repository) => `${this.name}:cursor:${this.options.baseUrl}:${repository}`,
       emit: (activity) => this.activity.emit(activity),
     });
-    this.state.subscribe((state) => this.connected.set(state === 'connected'));
   }
 
-  get connectionState(): ConnectionState {
-    return this.state.value;
-  }
-  get stateChanges(): Subscribable<ConnectionState> {
-    return this.state;
-  }
-  get connectionChanges(): Subscribable<boolean> {
-    return this.connected;
-  }
-  /** Acks, verdicts, pulls done, resets, missing credentials and server errors. */
-  get activityChanges(): Subscribable<SyncActivity> {
-    return this.activity;
-  }
   /** The limits batches keep now: the options', lowered by the server's 413 answers. */
   get batchLimits(): { maxBatchEvents: number; maxBatchBytes: number } {
     return this.budget.current;
-  }
-
-  attach(host: SyncHost): void {
-    this.host = host;
-  }
-
-  handlesRepository(name: string): boolean {
-    return this.repositoryNames === undefined || this.repositoryNames.includes(name);
   }
 
   /** Refuses, before it is stored, a change whose event alone is over `maxBatchBytes`. */
@@ -124,14 +75,9 @@ export class PeriodicSyncStrategy implements SyncStrategy {
   }
 
   async start(): Promise<void> {
-    if (this.disposed) throw new LocalFirstError(ERROR_CODES.closed, 'this strategy was disposed');
-    if (!this.host)
-      throw new LocalFirstError(
-        ERROR_CODES.notInitialized,
-        'attach the strategy to a LocalFirstClient before starting it',
-      );
+    const host = this.assertStartable(this.disposed);
     if (this.running) return;
-    this.credentials.claim(this.host.namespace);
+    this.credentials.claim(host.namespace);
     this.running = true;
     this.failures = 0;
     this.state.set('connecting');
@@ -145,7 +91,7 @@ export class PeriodicSyncStrategy implements SyncStrategy {
     this.clearTimer();
     this.controller?.abort();
     this.controller = undefined;
-    this.caughtUp = new Set();
+    this.pulled = new Set();
     this.state.set('stopped');
   }
 
@@ -191,66 +137,29 @@ export class PeriodicSyncStrategy implements SyncStrategy {
    * and no pending change of them is left; `false` if that has not happened within
    * `timeoutMs`. Pending changes start a round of their own after `pushDelay`.
    */
-  whenSynced(timeoutMs: number = DEFAULT_PERIODIC_WHEN_SYNCED_TIMEOUT_MS): Promise<boolean> {
-    const host = this.host;
-    if (!host)
-      return Promise.reject(
-        new LocalFirstError(
-          ERROR_CODES.notInitialized,
-          'attach the strategy to a LocalFirstClient first',
-        ),
-      );
-    const handles = (name: string) => this.handlesRepository(name);
-    return waitUntilSynced(
-      {
-        host,
-        changes: [this.activity, this.state],
-        handlesRepository: handles,
-        caughtUp: () =>
-          this.state.value === 'connected' &&
-          this.repositories(host).every((name) => this.caughtUp.has(name)),
-      },
-      timeoutMs,
+  override whenSynced(
+    timeoutMs: number = DEFAULT_PERIODIC_WHEN_SYNCED_TIMEOUT_MS,
+  ): Promise<boolean> {
+    return super.whenSynced(timeoutMs);
+  }
+
+  protected caughtUp(host: SyncHost): boolean {
+    return (
+      this.state.value === 'connected' &&
+      this.syncedRepositories(host).every((name) => this.pulled.has(name))
     );
   }
 
-  /** Replaces the token of a namespace (default: the client's); see `updateCredentials`. */
-  updateAuthToken(authToken: string, target: CredentialsTarget = {}): void {
-    const current = this.credentials.get(this.namespaceOf(target));
-    this.updateCredentials({ ...current, authToken }, target);
-  }
-
-  /** Replaces the headers of a namespace (default: the client's); see `updateCredentials`. */
-  updateHeaders(headers: Record<string, string>, target: CredentialsTarget = {}): void {
-    const current = this.credentials.get(this.namespaceOf(target));
-    this.updateCredentials({ ...current, headers }, target);
-  }
-
   /**
-   * Replaces token and headers of one namespace: `target.namespace`, else the client's. The
-   * next request of that namespace carries them; a strategy that stopped in `failed` for want
-   * of them (refused, or none given) runs a round at once.
+   * New credentials of `namespace`: the next request of that namespace carries them; a
+   * strategy that stopped in `failed` for want of them (refused, or none given) runs a round
+   * at once.
    */
-  updateCredentials(credentials: SyncCredentials, target: CredentialsTarget = {}): void {
-    const namespace = this.namespaceOf(target);
-    this.credentials.set(namespace, credentials);
-    if (namespace === undefined || namespace !== this.awaiting || !this.running) return;
+  protected credentialsChanged(namespace: string): void {
+    if (namespace !== this.awaiting || !this.running) return;
     this.awaiting = undefined;
     this.state.set('connecting');
     this.schedule(0);
-  }
-
-  setCredentials(namespace: string, credentials: SyncCredentials): void {
-    this.updateCredentials(credentials, { namespace });
-  }
-
-  private namespaceOf(target: CredentialsTarget): string | undefined {
-    return target.namespace ?? this.host?.namespace;
-  }
-
-  /** The client's repositories this strategy syncs. */
-  private repositories(host: SyncHost): string[] {
-    return host.repositoryNames().filter((name) => this.handlesRepository(name));
   }
 
   /** Sets the next round `delay` ms from now, unless one is due sooner. */
@@ -293,7 +202,7 @@ export class PeriodicSyncStrategy implements SyncStrategy {
     const controller = new AbortController();
     this.controller = controller;
     this.dirty = false;
-    const repositories = this.repositories(host);
+    const repositories = this.syncedRepositories(host);
     const result = await this.round.run({
       host: host.inNamespace(namespace),
       headers,
@@ -314,14 +223,14 @@ export class PeriodicSyncStrategy implements SyncStrategy {
     switch (result.kind) {
       case 'done': {
         this.failures = 0;
-        this.caughtUp = new Set(result.caughtUp);
+        this.pulled = new Set(result.caughtUp);
         this.state.set('connected');
         this.schedule(this.dirty ? this.options.pushDelay : this.options.syncInterval);
         return repositories.every((name) => result.caughtUp.has(name));
       }
       case 'failed': {
         this.logger.debug({ message: result.message }, 'sync round failed');
-        this.caughtUp = new Set();
+        this.pulled = new Set();
         this.state.set('reconnecting');
         const backoff = this.backoff();
         this.failures++;
@@ -339,7 +248,7 @@ export class PeriodicSyncStrategy implements SyncStrategy {
           return false;
         }
         this.awaiting = namespace;
-        this.caughtUp = new Set();
+        this.pulled = new Set();
         this.state.set('failed');
         this.logger.warn({ code: result.code }, 'credentials refused; waiting for new ones');
         return false;

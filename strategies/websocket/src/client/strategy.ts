@@ -1,23 +1,12 @@
 import {
   CLOSE_CODES,
   type CloseInfo,
-  type ConnectionState,
-  CredentialBook,
-  Emitter,
-  ERROR_CODES,
-  LocalFirstError,
-  type Logger,
-  listedRepositories,
   PROTOCOL_VERSION,
   type ServerMessage,
-  StateSignal,
   type StoredEvent,
-  type Subscribable,
   type SyncHost,
-  type SyncStrategy,
-  silentLogger,
+  SyncStrategyBase,
   type TransportConnection,
-  waitUntilSynced,
 } from '@local-first/core';
 import { LogFollower } from './catch-up.js';
 import { type BatchLimits, FrameLimits } from './frame-size.js';
@@ -27,12 +16,9 @@ import { Link } from './link.js';
 import {
   type AuthFailure,
   backoffDelay,
-  type Credentials,
-  type CredentialsTarget,
   DEFAULT_WHEN_SYNCED_TIMEOUT_MS,
   DEFAULTS,
   nodeUrls,
-  type SyncActivity,
   type WebSocketSyncStrategyOptions,
 } from './options.js';
 import { Pusher } from './pusher.js';
@@ -59,21 +45,11 @@ type Resolved = Required<
  * Its states and transitions are written down in the package's SPEC.md. Everything that
  * belongs to one connection lives in a `Link` that is dropped whole when the connection ends.
  */
-export class WebSocketSyncStrategy implements SyncStrategy {
-  readonly name: string;
+export class WebSocketSyncStrategy extends SyncStrategyBase {
+  override readonly name: string;
   private readonly options: Resolved;
-  private readonly repositories: ReadonlySet<string> | undefined;
-  /** The repositories this strategy was given; `undefined`: the ones no other strategy lists. */
-  readonly repositoryNames: readonly string[] | undefined;
-  private readonly onAuthFailed: WebSocketSyncStrategyOptions['onAuthFailed'];
-  private readonly logger: Logger;
-  private readonly state = new StateSignal<ConnectionState>('stopped');
-  private readonly connected = new StateSignal<boolean>(false);
-  private readonly activity = new Emitter<SyncActivity>();
-  private readonly credentials: CredentialBook;
   /** Running, but the client's namespace has no credentials here: waiting for some. */
   private awaiting: string | undefined;
-  private host: SyncHost | undefined;
   private link: Link | undefined;
   private running = false;
   private disposed = false;
@@ -91,6 +67,7 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   private readonly inbound: Inbound;
 
   constructor(options: WebSocketSyncStrategyOptions) {
+    super(options);
     this.options = {
       ...DEFAULTS,
       random: Math.random,
@@ -98,17 +75,8 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     } as Resolved;
     this.name = this.options.name;
     this.urls = nodeUrls(options.websocketUrl);
-    this.repositoryNames = listedRepositories(options);
-    this.repositories = this.repositoryNames ? new Set(this.repositoryNames) : undefined;
-    this.onAuthFailed = options.onAuthFailed;
-    this.logger = options.logger ?? silentLogger;
-    this.credentials = new CredentialBook(
-      { authToken: options.authToken, headers: options.headers },
-      options.namespace,
-    );
     const { maxFrameBytes, maxBatchEvents } = this.options;
     this.limits = new FrameLimits({ maxFrameBytes, maxBatchEvents });
-    this.state.subscribe((state) => this.connected.set(state === 'connected'));
     this.pusher = new Pusher({
       logger: this.logger,
       reached: (link, repository, lastSequence) =>
@@ -146,28 +114,6 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     });
   }
 
-  get connectionState(): ConnectionState {
-    return this.state.value;
-  }
-  get stateChanges(): Subscribable<ConnectionState> {
-    return this.state;
-  }
-  get connectionChanges(): Subscribable<boolean> {
-    return this.connected;
-  }
-  /** Sync milestones and server answers worth knowing about (acks, rejections, catch-ups done). */
-  get activityChanges(): Subscribable<SyncActivity> {
-    return this.activity;
-  }
-
-  attach(host: SyncHost): void {
-    this.host = host;
-  }
-
-  handlesRepository(name: string): boolean {
-    return this.repositories === undefined || this.repositories.has(name);
-  }
-
   /** The limits batches keep now (see `FrameLimits`). */
   get batchLimits(): BatchLimits {
     return this.limits.current;
@@ -179,14 +125,9 @@ export class WebSocketSyncStrategy implements SyncStrategy {
   }
 
   async start(): Promise<void> {
-    if (this.disposed) throw new LocalFirstError(ERROR_CODES.closed, 'this strategy was disposed');
-    if (!this.host)
-      throw new LocalFirstError(
-        ERROR_CODES.notInitialized,
-        'attach the strategy to a LocalFirstClient before starting it',
-      );
+    const host = this.assertStartable(this.disposed);
     if (this.running) return;
-    this.credentials.claim(this.host.namespace);
+    this.credentials.claim(host.namespace);
     this.running = true;
     this.attempt = 0;
     this.state.set('connecting');
@@ -219,29 +160,11 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     else link.queue.add([event]);
   }
 
-  /** Replaces the token of a namespace (default: the client's); see `updateCredentials`. */
-  updateAuthToken(authToken: string, target: CredentialsTarget = {}): void {
-    const current = this.credentials.get(this.namespaceOf(target));
-    this.updateCredentials({ ...current, authToken }, target);
-  }
-
-  /** Replaces the headers of a namespace (default: the client's); see `updateCredentials`. */
-  updateHeaders(headers: Record<string, string>, target: CredentialsTarget = {}): void {
-    const current = this.credentials.get(this.namespaceOf(target));
-    this.updateCredentials({ ...current, headers }, target);
-  }
-
   /**
-   * Replaces token and headers of one namespace: `target.namespace`, else the client's (the
-   * one it is switching to, during a switch). The open socket re-authenticates only when it
-   * belongs to that namespace; a strategy waiting for that namespace's credentials connects.
-   * To sign in another account, give its namespace (or use `client.useNamespace(ns, {
-   * credentials })`): credentials given without one replace the current account's.
+   * New credentials of `namespace`: the open socket re-authenticates when it belongs to that
+   * namespace; a strategy waiting for that namespace's credentials connects.
    */
-  updateCredentials(credentials: Credentials, target: CredentialsTarget = {}): void {
-    const namespace = this.namespaceOf(target);
-    this.credentials.set(namespace, credentials);
-    if (namespace === undefined) return;
+  protected credentialsChanged(namespace: string): void {
     const link = this.link;
     if (link?.namespace === namespace) this.sendAuth(link);
     else if (!link && this.running && this.awaiting === namespace) {
@@ -251,48 +174,23 @@ export class WebSocketSyncStrategy implements SyncStrategy {
     }
   }
 
-  /** `SyncStrategy.setCredentials`: the credentials `client.useNamespace` was given. */
-  setCredentials(namespace: string, credentials: Credentials): void {
-    this.updateCredentials(credentials, { namespace });
-  }
-
-  private namespaceOf(target: CredentialsTarget): string | undefined {
-    return target.namespace ?? this.host?.namespace;
-  }
-
   /**
    * Resolves `true` once this strategy is connected, has caught up on every repository it
    * syncs, and the server has acknowledged every pending change of those repositories; `false`
    * if that has not happened within `timeoutMs`. Handy for scripts that write and exit.
    */
-  whenSynced(timeoutMs: number = DEFAULT_WHEN_SYNCED_TIMEOUT_MS): Promise<boolean> {
-    const host = this.host;
-    if (!host)
-      return Promise.reject(
-        new LocalFirstError(
-          ERROR_CODES.notInitialized,
-          'attach the strategy to a LocalFirstClient first',
-        ),
-      );
-    const handles = (name: string) => this.handlesRepository(name);
-    return waitUntilSynced(
-      {
-        host,
-        changes: [this.activity, this.state],
-        handlesRepository: handles,
-        caughtUp: () => {
-          const link = this.link;
-          return (
-            this.state.value === 'connected' &&
-            link !== undefined &&
-            host
-              .repositoryNames()
-              .filter(handles)
-              .every((name) => link.caughtUp.has(name) || link.revoked.has(name))
-          );
-        },
-      },
-      timeoutMs,
+  override whenSynced(timeoutMs: number = DEFAULT_WHEN_SYNCED_TIMEOUT_MS): Promise<boolean> {
+    return super.whenSynced(timeoutMs);
+  }
+
+  protected caughtUp(host: SyncHost): boolean {
+    const link = this.link;
+    return (
+      this.state.value === 'connected' &&
+      link !== undefined &&
+      this.syncedRepositories(host).every(
+        (name) => link.caughtUp.has(name) || link.revoked.has(name),
+      )
     );
   }
 
