@@ -146,6 +146,16 @@ export abstract class SyncStrategyBase implements SyncStrategy {
     );
   }
 
+  /**
+   * True when the client gave this strategy the repository: it handles it, and the client's
+   * routing did not give it to another strategy. What a remote sends about any other
+   * repository (a server broadcasts every repository the account may read) is not ours.
+   */
+  protected syncs(name: string): boolean {
+    if (!this.handlesRepository(name)) return false;
+    return this.host === undefined || this.host.repositoryNames().includes(name);
+  }
+
   /** The client's repositories this strategy syncs. */
   protected syncedRepositories(host: SyncHost): string[] {
     return host.repositoryNames().filter((name) => this.handlesRepository(name));

@@ -23,8 +23,8 @@ export type RoundResult =
   | { kind: 'done'; caughtUp: ReadonlySet<string> }
   /** The server or the network failed; the next round comes after a pause. */
   | { kind: 'failed'; message: string; retryAfterMs?: number }
-  /** The server refused the credentials (401). */
-  | { kind: 'auth_failed'; code: string; message: string }
+  /** The server refused the credentials (401) sent as `refused` (the request's headers). */
+  | { kind: 'auth_failed'; code: string; message: string; refused: Record<string, string> }
   /** The strategy stopped, or the client moved to another namespace, during the round. */
   | { kind: 'aborted' };
 
@@ -42,10 +42,13 @@ export interface RoundOptions {
   emit(activity: SyncActivity): void;
 }
 
-/** One round: its host (held to one namespace), that namespace's headers, and a stop signal. */
+/**
+ * One round: its host (held to one namespace), that namespace's headers (asked for each
+ * request, so credentials updated during the round are used at once), and a stop signal.
+ */
 export interface RoundInput {
   host: SyncHost;
-  headers: Record<string, string>;
+  headers(): Record<string, string>;
   repositories: readonly string[];
   signal: AbortSignal;
 }
@@ -124,11 +127,12 @@ export class SyncRound {
         continue;
       }
       const body = JSON.stringify({ events: batch.events.map(toWireEvent) });
+      const headers = input.headers();
       const outcome = await this.options.http.request(
         `/api/events/${encode(batch.repository)}/batch`,
         {
           method: 'POST',
-          headers: input.headers,
+          headers,
           body,
           signal: input.signal,
         },
@@ -156,7 +160,7 @@ export class SyncRound {
         );
         continue;
       }
-      return this.stopFor(outcome, 'push_events_batch', batch.repository);
+      return this.stopFor(outcome, headers, 'push_events_batch', batch.repository);
     }
   }
 
@@ -242,11 +246,12 @@ export class SyncRound {
     const known = reach(position);
     for (;;) {
       const query = `afterSequence=${position.sequence}&limit=${this.options.pageSize}`;
+      const headers = input.headers();
       const outcome = await this.options.http.request(
         `/api/events/${encode(repository)}?${query}`,
         {
           method: 'GET',
-          headers: input.headers,
+          headers,
           signal: input.signal,
         },
       );
@@ -261,7 +266,8 @@ export class SyncRound {
         });
         return 'unreadable';
       }
-      if (outcome.kind !== 'ok') return this.stopFor(outcome, 'request_events', repository);
+      if (outcome.kind !== 'ok')
+        return this.stopFor(outcome, headers, 'request_events', repository);
       const page = outcome.body as {
         events?: unknown;
         hasMore?: unknown;
@@ -340,13 +346,19 @@ export class SyncRound {
   /** What a failed request means for the round. */
   private stopFor(
     outcome: Exclude<Outcome, { kind: 'ok' }>,
+    headers: Record<string, string>,
     requestType: string,
     repository: string,
   ): Stop {
     if (outcome.kind === 'aborted') return outcome;
     if (outcome.kind === 'unreachable') return { kind: 'failed', message: outcome.message };
     if (outcome.status === 401)
-      return { kind: 'auth_failed', code: outcome.code, message: outcome.message };
+      return {
+        kind: 'auth_failed',
+        code: outcome.code,
+        message: outcome.message,
+        refused: headers,
+      };
     // Told to the app: a status that is not the network's (400, 404…) needs someone to look.
     this.options.emit({
       type: 'server_error',

@@ -192,20 +192,17 @@ export class PeriodicSyncStrategy extends SyncStrategyBase {
     this.clearTimer();
     const host = this.host!;
     const namespace = host.namespace;
-    const credentials = this.credentials.get(namespace);
-    if (!credentials) {
+    if (!this.headersOf(namespace)) {
       this.awaitCredentials(namespace);
       return false;
     }
-    const headers: Record<string, string> = { ...credentials.headers };
-    if (credentials.authToken) headers.authorization = `Bearer ${credentials.authToken}`;
     const controller = new AbortController();
     this.controller = controller;
     this.dirty = false;
     const repositories = this.syncedRepositories(host);
     const result = await this.round.run({
       host: host.inNamespace(namespace),
-      headers,
+      headers: () => this.headersOf(namespace) ?? {},
       repositories,
       signal: controller.signal,
     });
@@ -238,6 +235,11 @@ export class PeriodicSyncStrategy extends SyncStrategyBase {
         return false;
       }
       case 'auth_failed': {
+        // New credentials came while the refused request was out: try them before anything.
+        if (!sameHeaders(this.headersOf(namespace), result.refused)) {
+          this.schedule(0);
+          return false;
+        }
         const failure = { code: result.code, message: result.message, namespace };
         const fresh = this.onAuthFailed ? await this.onAuthFailed(failure) : undefined;
         if (!this.running) return false;
@@ -258,6 +260,15 @@ export class PeriodicSyncStrategy extends SyncStrategyBase {
     }
   }
 
+  /** The headers a request of `namespace` carries; `undefined` without credentials for it. */
+  private headersOf(namespace: string): Record<string, string> | undefined {
+    const credentials = this.credentials.get(namespace);
+    if (!credentials) return undefined;
+    const headers: Record<string, string> = { ...credentials.headers };
+    if (credentials.authToken) headers.authorization = `Bearer ${credentials.authToken}`;
+    return headers;
+  }
+
   /** The pause after `failures` failed rounds: full jitter, never 0 so a retry never spins. */
   private backoff(): number {
     const { retryDelay, maxRetryDelay, random } = this.options;
@@ -270,4 +281,15 @@ export class PeriodicSyncStrategy extends SyncStrategyBase {
     this.logger.warn({ namespace }, 'no credentials for this namespace: not syncing');
     this.activity.emit({ type: 'credentials_missing', namespace });
   }
+}
+
+function sameHeaders(
+  a: Record<string, string> | undefined,
+  b: Record<string, string> | undefined,
+): boolean {
+  const keys = (headers: Record<string, string> | undefined) => Object.keys(headers ?? {}).sort();
+  const [left, right] = [keys(a), keys(b)];
+  return (
+    left.length === right.length && left.every((key, i) => key === right[i] && a![key] === b![key])
+  );
 }

@@ -1,3 +1,4 @@
+import { AuthenticationError } from '@local-first/server';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { kinds, makeEngine, makeReplica } from './fixtures.js';
 
@@ -107,6 +108,71 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
       [401, 'Bearer expired'],
       [201, 'Bearer token-alice'],
       [200, 'Bearer token-alice'],
+    ]);
+    expect(replica.strategy.connectionState).toBe('connected');
+    await replica.client.dispose();
+    await engine.close();
+  });
+
+  it('uses a token refreshed during a round for the rest of that round', async () => {
+    // The server stops taking the old token the moment the new one is issued.
+    let valid = 'token-old';
+    const { engine, store, rest } = await makeEngine({
+      authenticator: {
+        kind: 'tokens',
+        authenticate: async ({ token }) => {
+          if (token !== valid)
+            throw new AuthenticationError('invalid_token', 'token not recognised');
+          return { userId: 'alice' };
+        },
+      },
+    });
+    const replica = await makeReplica(rest, { authToken: 'token-old', maxBatchEvents: 10 });
+    for (let i = 0; i < 30; i++) await replica.todos.upsert({ id: `t${i}`, title: `n${i}` });
+    rest.latencyMs = 100;
+    await replica.client.start();
+    await advance(150);
+    // The first batch is on its way back; two more and the pull are still to come.
+    expect(rest.requests.map((seen) => seen.headers.authorization)).toEqual(['Bearer token-old']);
+    valid = 'token-new';
+    replica.strategy.updateAuthToken('token-new');
+    await advance(2_000);
+    expect(rest.requests.slice(1).map((seen) => [seen.result, seen.headers.authorization])).toEqual(
+      [
+        [201, 'Bearer token-new'],
+        [201, 'Bearer token-new'],
+        [200, 'Bearer token-new'],
+      ],
+    );
+    expect(replica.strategy.connectionState).toBe('connected');
+    expect(await store.lastSequence('todos')).toBe(30);
+    await replica.client.dispose();
+    await engine.close();
+  });
+
+  it('goes on at once when new credentials came while the refused request was out', async () => {
+    let valid = 'token-old';
+    const { engine, rest } = await makeEngine({
+      authenticator: {
+        kind: 'tokens',
+        authenticate: async ({ token }) => {
+          if (token !== valid)
+            throw new AuthenticationError('invalid_token', 'token not recognised');
+          return { userId: 'alice' };
+        },
+      },
+    });
+    const replica = await makeReplica(rest, { authToken: 'token-old' });
+    rest.latencyMs = 100;
+    await replica.client.start();
+    // The request leaves with the old token; the server has moved on when it arrives.
+    await advance(50);
+    valid = 'token-new';
+    replica.strategy.updateAuthToken('token-new');
+    await advance(1_000);
+    expect(rest.requests.map((seen) => [seen.result, seen.headers.authorization])).toEqual([
+      [401, 'Bearer token-old'],
+      [200, 'Bearer token-new'],
     ]);
     expect(replica.strategy.connectionState).toBe('connected');
     await replica.client.dispose();

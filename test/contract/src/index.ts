@@ -1,5 +1,21 @@
 export { describeEventStore, type EventStoreSetup } from './event-store/index.js';
 export { describeFanout, type FanoutFixture, type FanoutSetup } from './fanout/index.js';
 export { describeStorageAdapter, type StorageSetup } from './storage/index.js';
-export { describeSync, type RefreshableStrategy, type SyncSetup } from './sync/index.js';
+export {
+  CountingFetch,
+  CountingTransport,
+  describeSync,
+  drained,
+  type RefreshableStrategy,
+  type RequestRecord,
+  type RestSyncSetup,
+  type SentMessage,
+  SYNC_WAIT_MS,
+  type SyncFetch,
+  type SyncSetup,
+  type SyncSetupBase,
+  until,
+  type WebSocketSyncSetup,
+  type WireCounter,
+} from './sync/index.js';
 export { describeTransport, type RawPeer, type TransportSetup } from './transport/index.js';

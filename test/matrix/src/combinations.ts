@@ -3,8 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SyncSetup } from '@local-first/contract';
+import type {
+  RestSyncSetup,
+  SyncSetup,
+  SyncSetupBase,
+  WebSocketSyncSetup,
+} from '@local-first/contract';
 import type { StorageAdapter, Transport } from '@local-first/core';
+import { PeriodicSyncStrategy } from '@local-first/periodic';
 import { LocalForageStorageAdapter } from '@local-first/storage-localforage';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { SqlJsStorageAdapter } from '@local-first/storage-sqljs';
@@ -31,6 +37,36 @@ export const TRANSPORTS = {
   'transport-ws': 'ws',
   'transport-socketio': 'socket.io',
 } as const;
+/**
+ * Client sync strategies of the matrix, by their package under strategies/ (the registry test
+ * checks every client strategy is here): the WebSocket one over each transport, the periodic
+ * one over REST.
+ */
+export const STRATEGIES = {
+  websocket: 'WebSocket',
+  periodic: 'periodic, over REST',
+} as const;
+export type StrategyName = keyof typeof STRATEGIES;
+/** How clients reach the server: a transport of the WebSocket strategy, or REST. */
+export const WIRES = { ...TRANSPORTS, rest: 'periodic' } as const;
+export type WireName = keyof typeof WIRES;
+
+/** The strategy a wire's clients sync with. */
+export function strategyOf(wire: WireName): StrategyName {
+  return wire === 'rest' ? 'periodic' : 'websocket';
+}
+
+/**
+ * Timings of the periodic strategy in the matrix: short, so that a scenario's waits end in
+ * well under a second, yet a round every 200 ms keeps two cores far from busy.
+ */
+export const PERIODIC_TIMINGS = {
+  syncInterval: 200,
+  pushDelay: 20,
+  retryDelay: 50,
+  maxRetryDelay: 500,
+} as const;
+
 /**
  * Fan-outs between server nodes, beside the default one through PostgreSQL itself: each runs in
  * the two-node combinations (the registry test checks every fan-out adapter is here).
@@ -105,15 +141,16 @@ function transportFactory(kind: TransportName): {
 let runs = 0;
 
 /**
- * Everything `describeSync` needs for one combination, with its own server process. With
- * `nodes: 2` (PostgreSQL only), two server processes share the database, and the clients of a
- * scenario alternate between them: the first on node A, the second on node B, and so on, so
- * every write crosses nodes through the fan-out, and the suite's raw re-push of a duplicate goes
- * to node B.
+ * Everything `describeSync` needs for one combination, with its own server process: for a
+ * transport, the WebSocket strategy over it; for `rest`, the periodic strategy through `fetch`.
+ * With `nodes: 2` (PostgreSQL only), two server processes share the database, and the clients
+ * of a scenario alternate between them: the first on node A, the second on node B, and so on,
+ * so every write crosses nodes through the fan-out, and the suite's raw re-push of a duplicate
+ * goes to node B.
  */
 export async function combinationSetup(
   storage: StorageName,
-  transport: TransportName,
+  wire: WireName,
   store: StoreName,
   connectionString?: string,
   nodes: 1 | 2 = 1,
@@ -136,27 +173,13 @@ export async function combinationSetup(
       }),
   );
   for (const server of servers) await server.start();
-  const { transport: makeTransport, url } = transportFactory(transport);
   const tokens = Object.keys(MATRIX_TOKENS) as [string, string];
   let clients = 0;
-  return {
+  /** The server of the next client: they alternate between the nodes. */
+  const nextServer = () => servers[clients++ % servers.length]!;
+  const lastServer = servers[servers.length - 1]!;
+  const base: SyncSetupBase = {
     storage: storageFactory(storage, directory, run),
-    transport: makeTransport,
-    get websocketUrl() {
-      return url(servers[servers.length - 1]!.origin);
-    },
-    strategy: ({ transport: chosen, token, repositories }) => {
-      const server = servers[clients++ % servers.length]!;
-      return new WebSocketSyncStrategy({
-        websocketUrl: url(server.origin),
-        transport: chosen,
-        authToken: token,
-        repositories,
-        reconnectDelay: 50,
-        maxReconnectDelay: 500,
-        heartbeatInterval: 0,
-      });
-    },
     tokens,
     async restartServer() {
       for (const server of servers) await server.restart();
@@ -168,17 +191,53 @@ export async function combinationSetup(
       await rm(directory, { recursive: true, force: true });
     },
   };
+  if (wire === 'rest') {
+    const setup: RestSyncSetup = {
+      ...base,
+      wire: 'rest',
+      baseUrl: lastServer.origin,
+      strategy: ({ fetch, token, repositories }) =>
+        new PeriodicSyncStrategy({
+          baseUrl: nextServer().origin,
+          fetch,
+          authToken: token,
+          repositoryNames: repositories,
+          ...PERIODIC_TIMINGS,
+        }),
+    };
+    return setup;
+  }
+  const { transport: makeTransport, url } = transportFactory(wire);
+  const setup: WebSocketSyncSetup = {
+    ...base,
+    wire: 'websocket',
+    transport: makeTransport,
+    get websocketUrl() {
+      return url(lastServer.origin);
+    },
+    strategy: ({ transport: chosen, token, repositories }) =>
+      new WebSocketSyncStrategy({
+        websocketUrl: url(nextServer().origin),
+        transport: chosen,
+        authToken: token,
+        repositories,
+        reconnectDelay: 50,
+        maxReconnectDelay: 500,
+        heartbeatInterval: 0,
+      }),
+  };
+  return setup;
 }
 
-/** The title of a combination: its three parts, by package name. */
+/** The title of a combination: its three parts, by package name (`rest` for the periodic one). */
 export function combinationName(
   storage: StorageName,
-  transport: TransportName,
+  wire: WireName,
   store: StoreName,
   nodes: 1 | 2 = 1,
   fanout?: FanoutName,
 ): string {
   const nodesPart =
     nodes > 1 ? `, ${nodes} nodes${fanout ? `, ${fanout} (${FANOUTS[fanout]})` : ''}` : '';
-  return `${storage} (${STORAGES[storage]}) × ${transport} (${TRANSPORTS[transport]}) × ${store} (${STORES[store]}${nodesPart})`;
+  return `${storage} (${STORAGES[storage]}) × ${wire} (${WIRES[wire]}) × ${store} (${STORES[store]}${nodesPart})`;
 }

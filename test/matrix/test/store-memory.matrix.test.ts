@@ -4,15 +4,16 @@ import {
   combinationSetup,
   STORAGES,
   type StorageName,
-  TRANSPORTS,
-  type TransportName,
+  WIRES,
+  type WireName,
 } from '../src/combinations.js';
 
-// One file per server store, so the three run in parallel; six combinations each.
+// One file per server store, so the three run in parallel; nine combinations each: every
+// storage with the WebSocket strategy over each transport, and with the periodic one over REST.
 for (const storage of Object.keys(STORAGES) as StorageName[]) {
-  for (const transport of Object.keys(TRANSPORTS) as TransportName[]) {
-    describeSync(combinationName(storage, transport, 'store-memory'), () =>
-      combinationSetup(storage, transport, 'store-memory'),
+  for (const wire of Object.keys(WIRES) as WireName[]) {
+    describeSync(combinationName(storage, wire, 'store-memory'), () =>
+      combinationSetup(storage, wire, 'store-memory'),
     );
   }
 }

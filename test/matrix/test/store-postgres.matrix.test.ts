@@ -17,6 +17,8 @@ import {
   type StorageName,
   TRANSPORTS,
   type TransportName,
+  WIRES,
+  type WireName,
 } from '../src/combinations.js';
 
 const available = postgresAvailable();
@@ -41,9 +43,9 @@ describe.skipIf(!available)('PostgreSQL combinations', () => {
   }
 
   for (const storage of Object.keys(STORAGES) as StorageName[]) {
-    for (const transport of Object.keys(TRANSPORTS) as TransportName[]) {
-      describeSync(combinationName(storage, transport, 'store-postgres'), async () =>
-        combinationSetup(storage, transport, 'store-postgres', await freshDatabase()),
+    for (const wire of Object.keys(WIRES) as WireName[]) {
+      describeSync(combinationName(storage, wire, 'store-postgres'), async () =>
+        combinationSetup(storage, wire, 'store-postgres', await freshDatabase()),
       );
     }
   }

@@ -4,14 +4,14 @@ import {
   combinationSetup,
   STORAGES,
   type StorageName,
-  TRANSPORTS,
-  type TransportName,
+  WIRES,
+  type WireName,
 } from '../src/combinations.js';
 
 for (const storage of Object.keys(STORAGES) as StorageName[]) {
-  for (const transport of Object.keys(TRANSPORTS) as TransportName[]) {
-    describeSync(combinationName(storage, transport, 'store-sqlite'), () =>
-      combinationSetup(storage, transport, 'store-sqlite'),
+  for (const wire of Object.keys(WIRES) as WireName[]) {
+    describeSync(combinationName(storage, wire, 'store-sqlite'), () =>
+      combinationSetup(storage, wire, 'store-sqlite'),
     );
   }
 }

@@ -22,6 +22,7 @@ export interface InboundOptions {
   stableConnectionMs: number;
   /** True while `link` is the strategy's current link. */
   isCurrent(link: Link): boolean;
+  /** True for the repositories the client gave the strategy (see `SyncStrategyBase.syncs`). */
   handlesRepository(name: string): boolean;
   /** The server refused the credentials; its 4401 close follows. */
   authFailed(failure: { code: string; message: string }): void;

@@ -103,7 +103,7 @@ export class WebSocketSyncStrategy extends SyncStrategyBase {
       logger: this.logger,
       stableConnectionMs: this.options.stableConnectionMs,
       isCurrent: (link) => link === this.link,
-      handlesRepository: (name) => this.handlesRepository(name),
+      handlesRepository: (name) => this.syncs(name),
       authFailed: (failure) => {
         this.lastAuthFailure = failure;
       },

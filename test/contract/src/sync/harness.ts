@@ -1,85 +1,16 @@
 import {
   type ConnectionState,
   LocalFirstClient,
-  type RecordData,
   Repository,
-  type StorageAdapter,
   type Stored,
   type Subscribable,
-  type SyncStrategy,
   silentLogger,
-  type Transport,
-  type TransportConnection,
 } from '@local-first/core';
+import { fetchOf, type Item, type RefreshableStrategy, type SyncSetup } from './setup.js';
+import { CountingFetch, CountingTransport, type WireCounter } from './wire.js';
 
-/** A strategy the sync suite can drive: any `SyncStrategy` whose credentials can be replaced. */
-export type RefreshableStrategy = SyncStrategy & { updateAuthToken(token: string): void };
-
-/** What a combination under test provides to `describeSync`, once per describe block. */
-export interface SyncSetup {
-  /**
-   * The storage of one device: the same `device` name gives the same data again after the
-   * previous adapter was closed when the adapter is persistent; a non-persistent adapter is
-   * handed out once per device and reused across that device's restarts.
-   */
-  storage(device: string): Promise<StorageAdapter>;
-  /** A new client transport. */
-  transport(): Transport;
-  /** The URL the strategy connects to with this transport. */
-  websocketUrl: string;
-  /** Builds the strategy under test for one client. */
-  strategy(options: {
-    transport: Transport;
-    token: string;
-    repositories: string[];
-  }): RefreshableStrategy;
-  /** Two tokens the server accepts (they may name different users that can read each other's data). */
-  tokens: readonly [string, string];
-  /** Restarts the server over the same store (same address). */
-  restartServer(): Promise<void>;
-  /** False when the server's store forgets everything on restart (the restart scenario is skipped). */
-  durableServer: boolean;
-  /** The server's page size: the late-joiner scenario writes more than one page. */
-  maxPageEvents: number;
-  teardown(): Promise<void>;
-}
-
-export interface Item extends RecordData {
-  id: string;
-  title: string;
-}
-
-/** Counts what a client's transport opened, sent and received, to assert on the wire. */
-export class CountingTransport implements Transport {
-  opened = 0;
-  readonly sentTypes: string[] = [];
-  /** Catch-up pages received (`events` messages with `hasMore`). */
-  pagesReceived = 0;
-
-  constructor(private readonly inner: Transport) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  async open(
-    url: string,
-    options?: Parameters<Transport['open']>[1],
-  ): Promise<TransportConnection> {
-    const connection = await this.inner.open(url, options);
-    this.opened += 1;
-    connection.onMessage((message) => {
-      const { type, hasMore } = message as { type?: string; hasMore?: boolean };
-      if (type === 'events' && hasMore !== undefined) this.pagesReceived += 1;
-    });
-    const send = connection.send.bind(connection);
-    connection.send = (message: object) => {
-      this.sentTypes.push((message as { type: string }).type);
-      send(message);
-    };
-    return connection;
-  }
-}
+export type { Item, RefreshableStrategy, SyncSetup } from './setup.js';
+export { CountingFetch, CountingTransport, type WireCounter } from './wire.js';
 
 /** One device: a client, its repository and strategy, over its own storage. */
 export interface Device {
@@ -87,7 +18,22 @@ export interface Device {
   client: LocalFirstClient;
   items: Repository<Item>;
   strategy: RefreshableStrategy;
-  transport: CountingTransport;
+  /** What the device's strategy put on its wire (the setup's kind of wire). */
+  wire: WireCounter;
+}
+
+/** The setup's strategy for one device, over a counter of the setup's wire. */
+function countedStrategy(
+  setup: SyncSetup,
+  token: string,
+  repositories: string[],
+): { strategy: RefreshableStrategy; wire: WireCounter } {
+  if (setup.wire === 'rest') {
+    const wire = new CountingFetch(fetchOf(setup));
+    return { wire, strategy: setup.strategy({ fetch: wire.fetch, token, repositories }) };
+  }
+  const wire = new CountingTransport(setup.transport());
+  return { wire, strategy: setup.strategy({ transport: wire, token, repositories }) };
 }
 
 export async function openDevice(
@@ -95,13 +41,10 @@ export async function openDevice(
   name: string,
   options: { repository: string; token?: string; start?: boolean },
 ): Promise<Device> {
-  const transport = new CountingTransport(setup.transport());
   const items = new Repository<Item>({ name: options.repository });
-  const strategy = setup.strategy({
-    transport,
-    token: options.token ?? setup.tokens[0],
-    repositories: [options.repository],
-  });
+  const { strategy, wire } = countedStrategy(setup, options.token ?? setup.tokens[0], [
+    options.repository,
+  ]);
   const client = new LocalFirstClient({
     repositories: [items],
     localStorage: await setup.storage(name),
@@ -109,7 +52,7 @@ export async function openDevice(
     logger: silentLogger,
   });
   await client.initialize();
-  const device = { name, client, items, strategy, transport };
+  const device = { name, client, items, strategy, wire };
   if (options.start ?? true) await connect(device);
   return device;
 }
@@ -169,10 +112,8 @@ export function until<T>(
 }
 
 /** What a device's wire saw, for a failed wait's report. */
-export function wireReport(device: Device): string {
-  const { transport } = device;
-  const sent = transport.sentTypes.slice(-8).join(', ') || 'nothing';
-  return `${device.name}: ${transport.opened} connection(s) opened, last sent: ${sent}`;
+export function wireReport(device: { name: string; wire: WireCounter }): string {
+  return `${device.name}: ${device.wire.report()}`;
 }
 
 /** The items of a device as `id:title`, sorted by id, tombstones as `id:deleted`. */
@@ -192,8 +133,14 @@ export async function converged(device: Device, expected: readonly string[]): Pr
   );
 }
 
-/** Waits until the device has no pending events left. */
-export function drained(device: Device): Promise<void> {
+/**
+ * Waits until the client has no pending events left; on timeout it fails with how many were
+ * left and `report()` (by default, what the device's wire saw).
+ */
+export function drained(
+  device: { name: string; client: LocalFirstClient; wire?: WireCounter },
+  report: () => string = () => (device.wire ? wireReport({ ...device, wire: device.wire }) : ''),
+): Promise<void> {
   const { client } = device;
   return new Promise((resolve, reject) => {
     let done = false;
@@ -202,9 +149,10 @@ export function drained(device: Device): Promise<void> {
       if (done) return;
       done = true;
       unsubscribe();
+      const more = report();
       reject(
         new Error(
-          `${device.name} still had ${left} pending event(s) after ${SYNC_WAIT_MS} ms; ${wireReport(device)}`,
+          `${device.name} still had ${left} pending event(s) after ${SYNC_WAIT_MS} ms${more ? `; ${more}` : ''}`,
         ),
       );
     }, SYNC_WAIT_MS);

@@ -1,5 +1,5 @@
-import type { StoredEvent } from '@local-first/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectRefreshed, pushAgain, refreshMark, wireEvent } from './checks.js';
 import {
   closeDevice,
   connect,
@@ -12,12 +12,29 @@ import {
   until,
 } from './harness.js';
 
-export type { RefreshableStrategy, SyncSetup } from './harness.js';
+export { drained, SYNC_WAIT_MS, until } from './harness.js';
+export type {
+  RefreshableStrategy,
+  RestSyncSetup,
+  SyncFetch,
+  SyncSetup,
+  SyncSetupBase,
+  WebSocketSyncSetup,
+} from './setup.js';
+export {
+  CountingFetch,
+  CountingTransport,
+  type RequestRecord,
+  type SentMessage,
+  type WireCounter,
+} from './wire.js';
 
 /**
  * The end-to-end sync suite: devices with their own storage sync through a real server with
  * the strategy under test. `setup` runs once for the describe block (servers are costly); each
- * scenario uses its own repository, so scenarios never see each other's data.
+ * scenario uses its own repository, so scenarios never see each other's data. The setup says
+ * its wire: a WebSocket strategy over a transport (the default), or a REST strategy through a
+ * `fetch` (`wire: 'rest'`); the suite counts what each device puts on it.
  */
 export function describeSync(name: string, setup: () => Promise<SyncSetup>): void {
   describe(`sync: ${name}`, () => {
@@ -117,27 +134,12 @@ export function describeSync(name: string, setup: () => Promise<SyncSetup>): voi
       const event = await a.items.upsert({ id: 'd', title: 'once' });
       await drained(a);
       await converged(b, ['d:once']);
-      // The same event pushed again over a connection of its own, as a retry after a lost ack would.
-      const raw = await harness
-        .transport()
-        .open(harness.websocketUrl, { headers: { Authorization: `Bearer ${harness.tokens[0]}` } });
-      const answers: { type: string; duplicates?: string[] }[] = [];
-      const acked = new Promise<void>((resolve) =>
-        raw.onMessage((message) => {
-          const typed = message as { type: string; duplicates?: string[] };
-          answers.push(typed);
-          if (typed.type === 'auth_success')
-            raw.send({ type: 'push_event', repository: 'duplicate', event: wire(event) });
-          if (typed.type === 'ack') resolve();
-        }),
-      );
-      raw.send({ type: 'auth', token: harness.tokens[0] });
-      await acked;
-      raw.close(1000, 'done');
-      expect(answers.find((answer) => answer.type === 'ack')?.duplicates).toEqual([event.eventId]);
+      // The same event pushed again on a connection (or request) of its own, as a retry after a
+      // lost ack would.
+      expect(await pushAgain(harness, 'duplicate', event)).toEqual([event.eventId]);
       // The same events delivered to a client twice change nothing either.
       const stored = await b.client.storage.getEvents({ repository: 'duplicate' });
-      const again = await b.client.applyRemoteEvents('duplicate', stored.map(wire));
+      const again = await b.client.applyRemoteEvents('duplicate', stored.map(wireEvent));
       expect(again.applied).toEqual([]);
       expect(snapshot(await b.items.query().includeDeleted().get())).toEqual(['d:once']);
       expect((await b.client.storage.getEvents({ repository: 'duplicate' })).length).toBe(1);
@@ -155,7 +157,7 @@ export function describeSync(name: string, setup: () => Promise<SyncSetup>): voi
       await drained(a);
       const late = await device('late-c', { repository: 'late', token: harness.tokens[1] });
       await converged(late, expected);
-      expect(late.transport.pagesReceived).toBeGreaterThanOrEqual(3);
+      expect(late.wire.pagesReceived).toBeGreaterThanOrEqual(3);
     });
 
     it('a token refresh mid-session keeps syncing without reconnecting', async () => {
@@ -164,20 +166,15 @@ export function describeSync(name: string, setup: () => Promise<SyncSetup>): voi
       await a.items.upsert({ id: 'before', title: 'old token' });
       await converged(b, ['before:old token']);
       a.strategy.updateAuthToken(harness.tokens[1]);
+      const mark = refreshMark(a);
       await a.items.upsert({ id: 'after', title: 'new token' });
       await converged(b, ['after:new token', 'before:old token']);
       await drained(a);
-      expect(a.transport.opened).toBe(1);
-      expect(a.transport.sentTypes.filter((type) => type === 'auth')).toHaveLength(2);
+      // WebSocket: the same connection, authenticated again; REST: the new token from then on.
+      expectRefreshed(a, mark, harness.tokens[1]);
       expect(a.strategy.connectionState).toBe('connected');
       await until(a.strategy.stateChanges, (state) => state === 'connected');
       await closeDevice(a);
     });
   });
-}
-
-/** An event as it travels: without the fields only local storage keeps. */
-function wire(event: StoredEvent): Record<string, unknown> {
-  const { repository: _repository, syncStatus: _status, local: _local, ...sent } = event;
-  return sent;
 }
