@@ -84,7 +84,7 @@ describe('pnpm bench harness', () => {
     }
 
     const rows = tableRows(results);
-    expect(rows.filter((row) => row.target)).toHaveLength(14);
+    expect(rows.filter((row) => row.target)).toHaveLength(15);
     const table = renderTable(results, rows);
     for (const row of rows) expect(table).toContain(row.label);
     expect(renderSvg(rows)).toMatch(/^<svg /);
