@@ -16,6 +16,7 @@ import {
   type ClientConnectionState,
   pushableCheck,
   pushToStrategies,
+  Routes,
   routeRepositories,
   startAll,
   stopAll,
@@ -78,7 +79,7 @@ export class LocalFirstClient {
   private readonly maxClockDriftMs: number;
   private readonly strategySubscriptions: Unsubscribe[] = [];
   /** The one strategy that syncs each repository (see `routeRepositories`). */
-  private routes = new Map<string, SyncStrategy>();
+  private routes = new Routes();
   private phase: Phase = 'created';
   private initializing: Promise<void> | undefined;
   private clock: HybridLogicalClock | undefined;
@@ -149,12 +150,6 @@ export class LocalFirstClient {
     for (const repository of this.repositories.values()) repository.bind(backend);
   }
 
-  /** The strategy that syncs a repository, as a list of one or none. */
-  private routedTo(repository: string): SyncStrategy[] {
-    const strategy = this.routes.get(repository);
-    return strategy ? [strategy] : [];
-  }
-
   /** Opens storage, loads this client's identity and clock, and attaches the strategies. */
   initialize(): Promise<void> {
     if (this.phase === 'disposed') return Promise.reject(this.closedError());
@@ -174,7 +169,7 @@ export class LocalFirstClient {
     await this.loadIdentity();
     for (const strategy of this.strategies) {
       // Each strategy's host lists the repositories routed to it, and their pending events.
-      const routed = [...this.routes].filter(([, to]) => to === strategy).map(([name]) => name);
+      const routed = this.routes.of(strategy);
       const host = syncHostOf({
         clientId: () => this.clientId,
         namespace: () => this.switches.namespace,
@@ -332,7 +327,7 @@ export class LocalFirstClient {
     const clock = this.clock!;
     let check = this.pushableChecks.get(name);
     if (!this.pushableChecks.has(name)) {
-      check = pushableCheck(this.routedTo(name), name);
+      check = pushableCheck(this.routes.to(name), name);
       this.pushableChecks.set(name, check);
     }
     if (!needSync) check = undefined;
@@ -354,7 +349,7 @@ export class LocalFirstClient {
     this.notify(name);
     if (needSync) {
       this.pending.emit();
-      pushToStrategies(this.routedTo(name), event, namespace, this.logger);
+      pushToStrategies(this.routes.to(name), event, namespace, this.logger);
     }
     return event;
   }

@@ -147,6 +147,7 @@ export {
 export {
   type ClientConnectionState,
   listedRepositories,
+  Routes,
   routeRepositories,
 } from './strategies.js';
 export { SyncStrategyBase, type SyncStrategyBaseOptions } from './strategy-base.js';

@@ -105,8 +105,8 @@ export function routeRepositories(
   repositories: readonly string[],
   strategies: readonly SyncStrategy[],
   logger: Logger,
-): Map<string, SyncStrategy> {
-  const routes = new Map<string, SyncStrategy>();
+): Routes {
+  const routes = new Routes();
   const known = new Set(repositories);
   for (const strategy of strategies) {
     for (const name of strategy.repositoryNames ?? []) {
@@ -141,6 +141,20 @@ export function routeRepositories(
     if (claimants[0]) routes.set(repository, claimants[0]);
   }
   return routes;
+}
+
+/** Which strategy syncs each repository: the answer of `routeRepositories`. */
+export class Routes extends Map<string, SyncStrategy> {
+  /** The strategy that syncs a repository, as a list of one or none. */
+  to(repository: string): SyncStrategy[] {
+    const strategy = this.get(repository);
+    return strategy ? [strategy] : [];
+  }
+
+  /** The repositories a strategy syncs. */
+  of(strategy: SyncStrategy): string[] {
+    return [...this].filter(([, to]) => to === strategy).map(([name]) => name);
+  }
 }
 
 /**
