@@ -67,11 +67,13 @@ function encode(repository: string): string {
 }
 
 /**
- * One sync round over REST: pushes every pending change in batches until the server has
- * answered each (acknowledged, or refused with a final verdict), then pulls each repository
- * from its stored cursor to the end of the server's log, page by page. A repository whose log
- * was recreated (another epoch, or a log that ends before what this device knows it held)
- * starts over from the beginning, and this device's own changes are pushed again.
+ * One sync round over REST: pulls each repository from its stored cursor to the end of the
+ * server's log, page by page, then pushes every pending change in batches until the server has
+ * answered each (acknowledged, or refused with a final verdict). A repository whose log was
+ * recreated (another epoch, or a log that ends before what this device knows it held) starts
+ * over from the beginning, and this device's own changes are pushed again. Pulling first means
+ * the log's epoch is stored before any of our changes is acknowledged in it, so a log restored
+ * later is always told apart from the one that holds them.
  */
 export class SyncRound {
   constructor(private readonly options: RoundOptions) {}
@@ -79,19 +81,17 @@ export class SyncRound {
   async run(input: RoundInput): Promise<RoundResult> {
     try {
       const caughtUp = new Set<string>();
-      let toPull = [...input.repositories];
-      for (let pass = 0; pass < MAX_PASSES && toPull.length > 0; pass++) {
-        const stopped = await this.push(input);
-        if (stopped) return stopped;
-        const startedOver: string[] = [];
-        for (const repository of toPull) {
+      for (const repository of input.repositories) {
+        for (let pass = 0; pass < MAX_PASSES; pass++) {
           const pulled = await this.pull(input, repository);
           if (typeof pulled === 'object') return pulled;
           if (pulled === 'caught_up') caughtUp.add(repository);
-          if (pulled === 'reset') startedOver.push(repository);
+          // Started over from 0: the restored log is read in the same round.
+          if (pulled !== 'reset') break;
         }
-        toPull = startedOver;
       }
+      const stopped = await this.push(input);
+      if (stopped) return stopped;
       return { kind: 'done', caughtUp };
     } catch (error) {
       if (error instanceof LocalFirstError && error.code === ERROR_CODES.namespaceChanged)

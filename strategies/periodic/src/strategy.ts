@@ -17,9 +17,9 @@ import {
 import { type RoundResult, SyncRound } from './round.js';
 
 /**
- * Sync by rounds over the server's REST API. A round pushes every pending change in batches
- * until the server has answered each, then pulls each repository from its stored cursor to the
- * end of the log. Rounds come every `syncInterval`, shortly after local writes (`pushDelay`),
+ * Sync by rounds over the server's REST API. A round pulls each repository from its stored
+ * cursor to the end of the log, then pushes every pending change in batches until the server
+ * has answered each. Rounds come every `syncInterval`, shortly after local writes (`pushDelay`),
  * and on `syncNow()`; after a failed round the next one waits with backoff and jitter (longer
  * when the server says `Retry-After`). Connection state: `connecting` until the first round
  * ends, `connected` after a round that succeeded, `reconnecting` after one that failed.
@@ -196,6 +196,9 @@ export class PeriodicSyncStrategy extends SyncStrategyBase {
       this.awaitCredentials(namespace);
       return false;
     }
+    // A round asked for while waiting for new credentials (`syncNow`) tries the ones there are:
+    // whatever it ends in, the rounds go on from it.
+    this.awaiting = undefined;
     const controller = new AbortController();
     this.controller = controller;
     this.dirty = false;

@@ -106,8 +106,8 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
     expect(failures).toEqual(['invalid_token in default']);
     expect(rest.requests.map((seen) => [seen.result, seen.headers.authorization])).toEqual([
       [401, 'Bearer expired'],
-      [201, 'Bearer token-alice'],
       [200, 'Bearer token-alice'],
+      [201, 'Bearer token-alice'],
     ]);
     expect(replica.strategy.connectionState).toBe('connected');
     await replica.client.dispose();
@@ -132,7 +132,7 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
     rest.latencyMs = 100;
     await replica.client.start();
     await advance(150);
-    // The first batch is on its way back; two more and the pull are still to come.
+    // The pull is on its way back; the three batches are still to come.
     expect(rest.requests.map((seen) => seen.headers.authorization)).toEqual(['Bearer token-old']);
     valid = 'token-new';
     replica.strategy.updateAuthToken('token-new');
@@ -141,7 +141,7 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
       [
         [201, 'Bearer token-new'],
         [201, 'Bearer token-new'],
-        [200, 'Bearer token-new'],
+        [201, 'Bearer token-new'],
       ],
     );
     expect(replica.strategy.connectionState).toBe('connected');
@@ -190,6 +190,33 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
     await advance(0);
     expect(replica.strategy.connectionState).toBe('connected');
     expect(rest.requests.at(-1)?.headers.authorization).toBe('Bearer token-alice');
+    await replica.client.dispose();
+    await engine.close();
+  });
+
+  it('goes on with its rounds after a syncNow() made while it waited for new credentials', async () => {
+    let valid = 'token-new';
+    const { engine, rest } = await makeEngine({
+      authenticator: {
+        kind: 'tokens',
+        authenticate: async ({ token }) => {
+          if (token !== valid)
+            throw new AuthenticationError('invalid_token', 'token not recognised');
+          return { userId: 'alice' };
+        },
+      },
+    });
+    const replica = await makeReplica(rest, { authToken: 'token-old' });
+    await replica.client.start();
+    await advance(10);
+    expect(replica.strategy.connectionState).toBe('failed');
+    // The server takes the old token again (a clock put right, say), and the app asks.
+    valid = 'token-old';
+    expect(await replica.strategy.syncNow()).toBe(true);
+    const before = rest.count('GET');
+    await advance(30_000);
+    expect(rest.count('GET') - before).toBe(3);
+    expect(replica.strategy.connectionState).toBe('connected');
     await replica.client.dispose();
     await engine.close();
   });

@@ -102,7 +102,7 @@ describe('PeriodicSyncStrategy over the real REST handler', () => {
     await engine.close();
   });
 
-  it('sends a batch again when its answer was lost after the server stored it: stored once', async () => {
+  it('takes a batch whose answer was lost after the server stored it as acknowledged by the next pull: stored once', async () => {
     const { engine, store, rest } = await makeEngine();
     const replica = await makeReplica(rest);
     await replica.todos.upsert({ id: '1', title: 'once' });
@@ -112,9 +112,12 @@ describe('PeriodicSyncStrategy over the real REST handler', () => {
     replica.strategy.stateChanges.subscribe((state) => states.push(state));
     await until(replica.strategy.stateChanges, (state) => state === 'connected');
     expect(states).toEqual(['connecting', 'reconnecting', 'connected']);
-    expect(
-      rest.requests.filter((seen) => seen.method === 'POST').map((seen) => seen.result),
-    ).toEqual(['lost', 201]);
+    // The next round pulls first: the change comes back from the server, so it is not sent again.
+    expect(rest.requests.map((seen) => `${seen.method} ${seen.result}`)).toEqual([
+      'GET 200',
+      'POST lost',
+      'GET 200',
+    ]);
     expect(await store.lastSequence('todos')).toBe(1);
     expect(await replica.todos.getPendingEvents()).toEqual([]);
     await replica.client.dispose();
@@ -129,10 +132,10 @@ describe('PeriodicSyncStrategy over the real REST handler', () => {
     rest.arm({ kind: 'stall_body' }, 1, 'POST');
     await replica.client.start();
     await until(replica.strategy.stateChanges, (state) => state === 'connected');
-    const results = rest.requests
-      .filter((seen) => seen.method === 'POST')
-      .map((seen) => seen.result);
-    expect(results).toEqual(['aborted', 'stalled', 201]);
+    // The hung request never reached the server; the stalled one did, and the next pull
+    // brings its change back.
+    const results = rest.requests.map((seen) => `${seen.method} ${seen.result}`);
+    expect(results).toEqual(['GET 200', 'POST aborted', 'GET 200', 'POST stalled', 'GET 200']);
     expect(await store.lastSequence('todos')).toBe(1);
     await replica.client.dispose();
     await engine.close();
@@ -207,6 +210,33 @@ describe('PeriodicSyncStrategy over the real REST handler', () => {
       (await second.store.readAfter('todos', 0, 10)).events.map((event) => event.dataId),
     ).toEqual(['1']);
     await replica.client.dispose();
+    await first.engine.close();
+    await second.engine.close();
+  });
+
+  it('pushes its change again to a server restored before this device ever read its log', async () => {
+    const first = await makeEngine();
+    first.engine.epochOf = async () => 'epoch-1';
+    const replica = await makeReplica(first.rest);
+    await replica.todos.upsert({ id: 'mine', title: 'written here' });
+    // The first round's read fails: the log's epoch is not known yet.
+    first.rest.arm({ kind: 'refuse' }, 1, 'GET');
+    await replica.client.start();
+    expect(await replica.strategy.syncNow()).toBe(false);
+    // Restored from a backup taken before the change, and written to by others since.
+    const second = await makeEngine();
+    second.engine.epochOf = async () => 'epoch-2';
+    const other = await makeReplica(second.rest, { authToken: 'token-bob' });
+    for (let i = 0; i < 5; i++) await other.todos.upsert({ id: `theirs-${i}`, title: 'elsewhere' });
+    await other.client.start();
+    await other.strategy.syncNow();
+    first.rest.serveFrom(second.engine);
+    expect(await replica.strategy.syncNow()).toBe(true);
+    const held = (await second.store.readAfter('todos', 0, 20)).events.map((event) => event.dataId);
+    expect(held).toContain('mine');
+    expect(await replica.todos.query().get()).toHaveLength(6);
+    await replica.client.dispose();
+    await other.client.dispose();
     await first.engine.close();
     await second.engine.close();
   });
