@@ -198,7 +198,10 @@ export class PeriodicSyncStrategy extends SyncStrategyBase {
     }
     // A round asked for while waiting for new credentials (`syncNow`) tries the ones there are:
     // whatever it ends in, the rounds go on from it.
-    this.awaiting = undefined;
+    if (this.awaiting !== undefined) {
+      this.awaiting = undefined;
+      this.state.set('connecting');
+    }
     const controller = new AbortController();
     this.controller = controller;
     this.dirty = false;

@@ -13,7 +13,9 @@ export type Fault =
   /** Headers come back, then the body stalls: only a deadline that covers the body ends it. */
   | { kind: 'stall_body' }
   /** A proxy or the server answers this instead (the server never sees the request). */
-  | { kind: 'answer'; status: number; body?: unknown; headers?: Record<string, string> };
+  | { kind: 'answer'; status: number; body?: unknown; headers?: Record<string, string> }
+  /** The server does the request; its answer comes back `ms` later than usual. */
+  | { kind: 'slow'; ms: number };
 
 /** Which requests a fault hits, and how many times. */
 export interface ArmedFault {
@@ -29,6 +31,23 @@ export interface SeenRequest {
   headers: Record<string, string>;
   /** The status the client got, or what went wrong instead. */
   result: number | 'refused' | 'lost' | 'hung' | 'stalled' | 'aborted';
+  /** When the request was made (ms since the epoch, fake or real). */
+  at: number;
+  /** The fault it met, if any. */
+  fault?: Fault['kind'];
+}
+
+/** A request as `intercept` sees it, before anything happens to it. */
+export interface InterceptedRequest {
+  method: string;
+  path: string;
+  body: string | undefined;
+}
+
+/** What the server's handler wrote, before it travels back (and may be lost on the way). */
+export interface ServedAnswer {
+  status: number;
+  body: string;
 }
 
 function networkError(message: string): TypeError {
@@ -42,9 +61,10 @@ function abortError(): DOMException {
 /**
  * A `fetch` that runs the real REST handler of an engine in-process, over requests that
  * behave like real ones where it matters: a server that is down refuses connections, an
- * answer may be lost after the server did the work, a request may hang or its body stall
- * until the client's deadline, a proxy may answer 500/429/413 with `Retry-After`. Time passes
- * only through timers (`latencyMs`), so it works under fake timers.
+ * answer may be lost after the server did the work, or come back late, a request may hang or
+ * its body stall until the client's deadline, a proxy may answer 500/429/413 with
+ * `Retry-After`. Time passes only through timers (`latencyMs`), so it works under fake timers.
+ * Hooks let a test see each request and what the server answered, and pick faults itself.
  */
 export class RestDouble {
   /** False: every request is refused, as by a server that is down. */
@@ -52,6 +72,12 @@ export class RestDouble {
   /** Each request takes this long to arrive, and its answer as long to come back. */
   latencyMs = 0;
   readonly requests: SeenRequest[] = [];
+  /** Picks a fault for a request before the armed ones are asked (a proxy's body limit, say). */
+  intercept: ((request: InterceptedRequest) => Fault | undefined) | undefined;
+  /** Told of each request as it is made, with its body. */
+  onRequest: ((seen: SeenRequest, body: string | undefined) => void) | undefined;
+  /** Told of each answer the server's handler wrote, before it travels back. */
+  onServed: ((seen: SeenRequest, answer: ServedAnswer) => void) | undefined;
   private armed: ArmedFault[] = [];
   private waiters: { count: number; resolve: () => void }[] = [];
   private handler: RestHandler;
@@ -72,6 +98,11 @@ export class RestDouble {
 
   clear(): void {
     this.armed = [];
+  }
+
+  /** Faults armed and not yet met. */
+  get armedCount(): number {
+    return this.armed.reduce((sum, entry) => sum + entry.remaining, 0);
   }
 
   /** Resolves once `count` requests in all have been made. */
@@ -95,14 +126,18 @@ export class RestDouble {
         value,
       ]),
     );
-    const seen: SeenRequest = { method, path: url.pathname + url.search, headers, result: 'hung' };
+    const path = url.pathname + url.search;
+    const seen: SeenRequest = { method, path, headers, result: 'hung', at: Date.now() };
+    const text = typeof init.body === 'string' ? init.body : undefined;
     this.requests.push(seen);
+    this.onRequest?.(seen, text);
     for (const waiter of this.waiters.filter((entry) => this.requests.length >= entry.count)) {
       this.waiters.splice(this.waiters.indexOf(waiter), 1);
       waiter.resolve();
     }
     const signal = init.signal ?? undefined;
-    const fault = this.take(method);
+    const fault = this.intercept?.({ method, path, body: text }) ?? this.take(method);
+    if (fault) seen.fault = fault.kind;
     await this.travel(signal, seen);
     if (!this.online || fault?.kind === 'refuse') {
       seen.result = 'refused';
@@ -117,7 +152,8 @@ export class RestDouble {
       });
     }
     const answer = await this.serve(method, url, headers, init.body);
-    await this.travel(signal, seen);
+    this.onServed?.(seen, answer);
+    await this.travel(signal, seen, this.latencyMs + (fault?.kind === 'slow' ? fault.ms : 0));
     if (fault?.kind === 'lose_answer') {
       seen.result = 'lost';
       throw networkError('other side closed');
@@ -135,20 +171,29 @@ export class RestDouble {
     return armed.fault;
   }
 
-  /** One way of the trip: `latencyMs`, cut short by an abort. */
-  private travel(signal: AbortSignal | undefined, seen: SeenRequest): Promise<void> {
+  /** One way of the trip: `latencyMs` (or `ms`), cut short by an abort. */
+  private travel(
+    signal: AbortSignal | undefined,
+    seen: SeenRequest,
+    ms = this.latencyMs,
+  ): Promise<void> {
     if (signal?.aborted) {
       seen.result = 'aborted';
       return Promise.reject(abortError());
     }
-    if (this.latencyMs <= 0) return Promise.resolve();
+    if (ms <= 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, this.latencyMs);
-      signal?.addEventListener('abort', () => {
+      const onAbort = () => {
         clearTimeout(timer);
         seen.result = 'aborted';
         reject(abortError());
-      });
+      };
+      // Once arrived, a later abort (of a stalled body, say) is no longer this trip's.
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -212,7 +212,12 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
     expect(replica.strategy.connectionState).toBe('failed');
     // The server takes the old token again (a clock put right, say), and the app asks.
     valid = 'token-old';
+    const states: string[] = [];
+    replica.strategy.stateChanges.subscribe((state) => states.push(state));
     expect(await replica.strategy.syncNow()).toBe(true);
+    // The state says it is trying again, so an app that waits for `failed` to hand over a
+    // token hears of it.
+    expect(states).toEqual(['failed', 'connecting', 'connected']);
     const before = rest.count('GET');
     await advance(30_000);
     expect(rest.count('GET') - before).toBe(3);

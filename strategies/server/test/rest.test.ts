@@ -233,4 +233,32 @@ describe('REST routes', () => {
     expect(answers).toEqual([413, 413, 413, 413, 413]);
     await engine.close();
   });
+
+  it('acknowledges a retried push the log holds even after write access went, and refuses the rest', async () => {
+    let writable = true;
+    const { call, engine } = await serve({
+      authorizer: { canRead: () => true, canWrite: () => writable },
+    });
+    const push = (events: unknown[]) =>
+      call('/api/events/todos/batch', {
+        method: 'POST',
+        token: 'token-alice',
+        body: JSON.stringify({ events }),
+      });
+    expect((await push([event('kept')])).status).toBe(201);
+    writable = false;
+    // The answer to the first push was lost: the client sends it again, with a newer change.
+    const retried = await push([event('kept'), event('late')]);
+    expect(retried).toMatchObject({
+      status: 201,
+      body: {
+        eventIds: ['kept'],
+        duplicates: ['kept'],
+        rejected: [{ eventId: 'late', code: 'forbidden' }],
+      },
+    });
+    // Nothing held: refused whole, as before.
+    expect((await push([event('late')])).status).toBe(403);
+    await engine.close();
+  });
 });

@@ -1,3 +1,4 @@
+import { modelSeed } from '@local-first/test-services';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, it, vi } from 'vitest';
 import { anyCommand, anyConfig } from './model/arbitraries.js';
@@ -24,11 +25,7 @@ import { captureUncaught } from './model/world.js';
 // CI runs one fixed seed, so a run that lands is a run anyone can repeat; elsewhere each run
 // explores a new one.
 const CI_SEED = 20_261_202;
-const SEED = process.env.FC_SEED
-  ? Number(process.env.FC_SEED)
-  : process.env.CI
-    ? CI_SEED
-    : Math.floor(Math.random() * 2 ** 31);
+const SEED = modelSeed(CI_SEED);
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 1_000);
 const MAX_COMMANDS = 30;
 /** Real time the shrinker may spend once a run failed; the smallest failure by then is reported. */

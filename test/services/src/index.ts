@@ -1,3 +1,4 @@
+export { captureUncaught, modelSeed } from './model.js';
 export {
   DEBIAN_POSTGRES_ROOT,
   POSTGRES_BIN_ENV,

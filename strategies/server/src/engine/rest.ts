@@ -165,9 +165,12 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
         `at most ${engine.limits.maxBatchEvents} events per batch`,
       );
     }
-    if (!access.write)
-      throw new HttpError(403, 'forbidden', access.reason ?? `no write access to "${repository}"`);
     const { ack } = await engine.push(user, repository, events, undefined, access);
+    // Without write access every event is refused; the push is refused whole, unless the log
+    // holds some of them already (a retry of a push whose answer was lost): those are done,
+    // and the client must hear so rather than take them for refused.
+    if (!access.write && ack.eventIds.length === 0)
+      throw new HttpError(403, 'forbidden', access.reason ?? `no write access to "${repository}"`);
     reply(response, 201, ack);
     engine.observe.acknowledged('rest', (performance.now() - started) / 1000);
   }

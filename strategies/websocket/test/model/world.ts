@@ -10,6 +10,7 @@ import {
   toWireEvent,
 } from '@local-first/core';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
+import { captureUncaught as trapUncaught } from '@local-first/test-services';
 import { vi } from 'vitest';
 import { WebSocketSyncStrategy } from '../../src/index.js';
 import { ModelNetwork } from './link.js';
@@ -320,30 +321,11 @@ export class World {
   }
 }
 
-/**
- * Routes unhandled rejections and uncaught exceptions of a run to that run, where the safety
- * check reports them with the counterexample, instead of to the runner's handlers (which still
- * get those that happen outside a run). Returns the undo.
- */
+/** Errors that escape the code under test while a world runs are kept in its log. */
 export function captureUncaught(): () => void {
-  const rejections = process.listeners('unhandledRejection');
-  const exceptions = process.listeners('uncaughtException');
-  const onRejection = (reason: unknown, promise: Promise<unknown>) => {
-    if (World.current) World.current.log.uncaught.push({ at: Date.now(), error: reason });
-    else for (const listener of rejections) listener(reason, promise);
-  };
-  const onException = (error: Error, origin: NodeJS.UncaughtExceptionOrigin) => {
-    if (World.current) World.current.log.uncaught.push({ at: Date.now(), error });
-    else for (const listener of exceptions) listener(error, origin);
-  };
-  process.removeAllListeners('unhandledRejection');
-  process.removeAllListeners('uncaughtException');
-  process.on('unhandledRejection', onRejection);
-  process.on('uncaughtException', onException);
-  return () => {
-    process.removeAllListeners('unhandledRejection');
-    process.removeAllListeners('uncaughtException');
-    for (const listener of rejections) process.on('unhandledRejection', listener);
-    for (const listener of exceptions) process.on('uncaughtException', listener);
-  };
+  return trapUncaught((error) => {
+    if (!World.current) return false;
+    World.current.log.uncaught.push({ at: Date.now(), error });
+    return true;
+  });
 }
