@@ -16,6 +16,7 @@ const SERVER = '@local-first/server';
 const BROWSER_APP = [
   '@local-first/core',
   '@local-first/websocket',
+  '@local-first/periodic',
   '@local-first/transport-ws',
   '@local-first/transport-socketio',
   '@local-first/storage-memory',
@@ -211,19 +212,22 @@ describe('a browser app that installs the client packages', () => {
     expect(installed.has('@local-first/websocket')).toBe(true);
   });
 
-  it('loads the strategy and the transports from the built packages', async () => {
+  it('loads the strategies and the transports from the built packages', async () => {
     const script = join(project, 'load.mjs');
     await writeFile(
       script,
       [
         "import { WebSocketSyncStrategy } from '@local-first/websocket';",
+        "import { PeriodicSyncStrategy } from '@local-first/periodic';",
         "import { WsTransport } from '@local-first/transport-ws';",
         "import { SocketIoTransport } from '@local-first/transport-socketio';",
-        'console.log([WebSocketSyncStrategy, WsTransport, SocketIoTransport].map((c) => c.name).join(","));',
+        'console.log([WebSocketSyncStrategy, PeriodicSyncStrategy, WsTransport, SocketIoTransport].map((c) => c.name).join(","));',
         '',
       ].join('\n'),
     );
     const output = await run(process.execPath, [script], { cwd: project });
-    expect(output.trim()).toBe('WebSocketSyncStrategy,WsTransport,SocketIoTransport');
+    expect(output.trim()).toBe(
+      'WebSocketSyncStrategy,PeriodicSyncStrategy,WsTransport,SocketIoTransport',
+    );
   });
 });
