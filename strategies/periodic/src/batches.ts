@@ -49,22 +49,23 @@ export class BatchBudget {
   }
 
   /**
-   * The next batch: the oldest pending event's repository, and as many of that repository's
-   * events, in order, as the budget holds; always at least one. `undefined` for no events.
+   * The batch that starts at `events[start]`: as many of the following events, in order, as
+   * the budget holds; always at least one. The events are of one repository. `undefined` past
+   * the end.
    */
-  next(pending: readonly StoredEvent[]): Batch | undefined {
-    const first = pending[0];
+  next(events: readonly StoredEvent[], start = 0): Batch | undefined {
+    const first = events[start];
     if (!first) return undefined;
-    const events: StoredEvent[] = [];
+    const batch: StoredEvent[] = [];
     let bytes = ENVELOPE_BYTES - 1;
-    for (const event of pending) {
-      if (event.repository !== first.repository) continue;
+    for (let index = start; index < events.length; index++) {
+      const event = events[index]!;
       const size = eventBytes(event) + 1;
-      if (events.length > 0 && (events.length >= this.events || bytes + size > this.bytes)) break;
-      events.push(event);
+      if (batch.length > 0 && (batch.length >= this.events || bytes + size > this.bytes)) break;
+      batch.push(event);
       bytes += size;
     }
-    return { repository: first.repository, events, bytes };
+    return { repository: first.repository, events: batch, bytes };
   }
 
   /** The server refused a batch as too large: the next ones are at most half of it. */

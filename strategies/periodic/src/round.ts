@@ -8,6 +8,7 @@ import {
   parsePosition,
   type ResetReason,
   reach,
+  type StoredEvent,
   type StoredPosition,
   type SyncActivity,
   type SyncHost,
@@ -101,67 +102,81 @@ export class SyncRound {
     }
   }
 
-  /** Pushes until no pending change of the round's repositories is left. */
+  /**
+   * Pushes until no pending change of the round's repositories is left: the pending changes
+   * as read once, repository by repository in batches, then what was written meanwhile.
+   */
   private async push(input: RoundInput): Promise<Stop | undefined> {
-    const { host } = input;
     const repositories = new Set(input.repositories);
-    // How often each oldest event led a batch this round: a server that keeps refusing the
-    // same events in a way no halving cures must end the round, never spin it.
+    // How often each event led a batch this round: a server that keeps refusing the same
+    // events in a way no halving cures must end the round, never spin it.
     const led = new Map<string, number>();
     for (;;) {
-      const pending = (await host.getPendingEvents()).filter((event) =>
-        repositories.has(event.repository),
-      );
-      const batch = this.options.budget.next(pending);
-      if (!batch) return undefined;
-      const first = batch.events[0]!.eventId;
-      const times = (led.get(first) ?? 0) + 1;
-      led.set(first, times);
-      if (times > MAX_SENDS_PER_ROUND)
-        return {
-          kind: 'failed',
-          message: `the server took none of a batch after ${MAX_SENDS_PER_ROUND} tries this round`,
-        };
-      if (batch.events.length === 1 && this.overOwnLimit(batch)) {
-        await this.refuse(host, batch, 'client', 'the strategy sends');
-        continue;
+      const byRepository = new Map<string, StoredEvent[]>();
+      for (const event of await input.host.getPendingEvents()) {
+        if (!repositories.has(event.repository)) continue;
+        const list = byRepository.get(event.repository);
+        if (list) list.push(event);
+        else byRepository.set(event.repository, [event]);
       }
-      const body = JSON.stringify({ events: batch.events.map(toWireEvent) });
-      const headers = input.headers();
-      const outcome = await this.options.http.request(
-        `/api/events/${encode(batch.repository)}/batch`,
-        {
-          method: 'POST',
-          headers,
-          body,
-          signal: input.signal,
-        },
-      );
-      if (outcome.kind === 'ok') {
-        const stopped = await this.acknowledged(host, batch, outcome.body as AckMessage);
-        if (stopped) return stopped;
-        continue;
+      if (byRepository.size === 0) return undefined;
+      for (const events of byRepository.values()) {
+        let start = 0;
+        for (let batch = this.options.budget.next(events, start); batch; ) {
+          const first = batch.events[0]!.eventId;
+          const times = (led.get(first) ?? 0) + 1;
+          led.set(first, times);
+          if (times > MAX_SENDS_PER_ROUND)
+            return {
+              kind: 'failed',
+              message: `the server took none of a batch after ${MAX_SENDS_PER_ROUND} tries this round`,
+            };
+          const sent = await this.send(input, batch);
+          if (typeof sent === 'object') return sent;
+          if (sent === 'answered') start += batch.events.length;
+          batch = this.options.budget.next(events, start);
+        }
       }
-      if (outcome.kind === 'refused' && outcome.status === 413) {
-        if (batch.events.length > 1) this.options.budget.refused(batch);
-        else await this.refuse(host, batch, 'server', 'the server accepts');
-        continue;
-      }
-      if (outcome.kind === 'refused' && outcome.status === 403) {
-        // No write access: the server's final word on each of them, as an ack's `rejected`.
-        await this.reject(
-          host,
-          batch.events.map((event) => ({
-            eventId: event.eventId,
-            code: 'forbidden',
-            message: outcome.message,
-            source: 'server',
-          })),
-        );
-        continue;
-      }
-      return this.stopFor(outcome, headers, 'push_events_batch', batch.repository);
     }
+  }
+
+  /** Sends one batch: `answered` (acknowledged, or refused for good), `again` (cut smaller). */
+  private async send(input: RoundInput, batch: Batch): Promise<'answered' | 'again' | Stop> {
+    const { host } = input;
+    if (batch.events.length === 1 && this.overOwnLimit(batch)) {
+      await this.refuse(host, batch, 'client', 'the strategy sends');
+      return 'answered';
+    }
+    const body = JSON.stringify({ events: batch.events.map(toWireEvent) });
+    const headers = input.headers();
+    const outcome = await this.options.http.request(
+      `/api/events/${encode(batch.repository)}/batch`,
+      { method: 'POST', headers, body, signal: input.signal },
+    );
+    if (outcome.kind === 'ok')
+      return (await this.acknowledged(host, batch, outcome.body as AckMessage)) ?? 'answered';
+    if (outcome.kind === 'refused' && outcome.status === 413) {
+      if (batch.events.length === 1) {
+        await this.refuse(host, batch, 'server', 'the server accepts');
+        return 'answered';
+      }
+      this.options.budget.refused(batch);
+      return 'again';
+    }
+    if (outcome.kind === 'refused' && outcome.status === 403) {
+      // No write access: the server's final word on each of them, as an ack's `rejected`.
+      await this.reject(
+        host,
+        batch.events.map((event) => ({
+          eventId: event.eventId,
+          code: 'forbidden',
+          message: outcome.message,
+          source: 'server',
+        })),
+      );
+      return 'answered';
+    }
+    return this.stopFor(outcome, headers, 'push_events_batch', batch.repository);
   }
 
   private overOwnLimit(batch: Batch): boolean {
