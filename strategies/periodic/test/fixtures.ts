@@ -7,7 +7,14 @@ import {
   type SyncActivity,
   silentLogger,
 } from '@local-first/core';
-import { SyncEngine, type SyncEngineOptions, staticTokens } from '@local-first/server';
+import {
+  type AuthenticatedUser,
+  AuthenticationError,
+  type Authenticator,
+  SyncEngine,
+  type SyncEngineOptions,
+  staticTokens,
+} from '@local-first/server';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { MemoryEventStore } from '@local-first/store-memory';
 import { PeriodicSyncStrategy, type PeriodicSyncStrategyOptions } from '../src/index.js';
@@ -19,6 +26,18 @@ export const BASE_URL = 'http://sync.test';
 export interface Todo extends RecordData {
   id: string;
   title: string;
+}
+
+/** An authenticator that takes one token, for alice, and which one can change at any moment. */
+export class OneValidToken implements Authenticator {
+  readonly kind = 'tokens';
+  constructor(public valid: string) {}
+
+  async authenticate({ token }: { token?: string }): Promise<AuthenticatedUser> {
+    if (token !== this.valid)
+      throw new AuthenticationError('invalid_token', 'token not recognised');
+    return { userId: 'alice' };
+  }
 }
 
 /** An engine over a memory store whose clock is the (possibly fake) system clock. */

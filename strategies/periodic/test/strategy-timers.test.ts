@@ -1,6 +1,5 @@
-import { AuthenticationError } from '@local-first/server';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { kinds, makeEngine, makeReplica } from './fixtures.js';
+import { kinds, makeEngine, makeReplica, OneValidToken } from './fixtures.js';
 
 /** Lets time pass, running every timer and promise due meanwhile. */
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
@@ -116,17 +115,8 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
 
   it('uses a token refreshed during a round for the rest of that round', async () => {
     // The server stops taking the old token the moment the new one is issued.
-    let valid = 'token-old';
-    const { engine, store, rest } = await makeEngine({
-      authenticator: {
-        kind: 'tokens',
-        authenticate: async ({ token }) => {
-          if (token !== valid)
-            throw new AuthenticationError('invalid_token', 'token not recognised');
-          return { userId: 'alice' };
-        },
-      },
-    });
+    const tokens = new OneValidToken('token-old');
+    const { engine, store, rest } = await makeEngine({ authenticator: tokens });
     const replica = await makeReplica(rest, { authToken: 'token-old', maxBatchEvents: 10 });
     for (let i = 0; i < 30; i++) await replica.todos.upsert({ id: `t${i}`, title: `n${i}` });
     rest.latencyMs = 100;
@@ -134,7 +124,7 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
     await advance(150);
     // The pull is on its way back; the three batches are still to come.
     expect(rest.requests.map((seen) => seen.headers.authorization)).toEqual(['Bearer token-old']);
-    valid = 'token-new';
+    tokens.valid = 'token-new';
     replica.strategy.updateAuthToken('token-new');
     await advance(2_000);
     expect(rest.requests.slice(1).map((seen) => [seen.result, seen.headers.authorization])).toEqual(
@@ -151,23 +141,14 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
   });
 
   it('goes on at once when new credentials came while the refused request was out', async () => {
-    let valid = 'token-old';
-    const { engine, rest } = await makeEngine({
-      authenticator: {
-        kind: 'tokens',
-        authenticate: async ({ token }) => {
-          if (token !== valid)
-            throw new AuthenticationError('invalid_token', 'token not recognised');
-          return { userId: 'alice' };
-        },
-      },
-    });
+    const tokens = new OneValidToken('token-old');
+    const { engine, rest } = await makeEngine({ authenticator: tokens });
     const replica = await makeReplica(rest, { authToken: 'token-old' });
     rest.latencyMs = 100;
     await replica.client.start();
     // The request leaves with the old token; the server has moved on when it arrives.
     await advance(50);
-    valid = 'token-new';
+    tokens.valid = 'token-new';
     replica.strategy.updateAuthToken('token-new');
     await advance(1_000);
     expect(rest.requests.map((seen) => [seen.result, seen.headers.authorization])).toEqual([
@@ -195,23 +176,14 @@ describe('PeriodicSyncStrategy timing (fake time)', () => {
   });
 
   it('goes on with its rounds after a syncNow() made while it waited for new credentials', async () => {
-    let valid = 'token-new';
-    const { engine, rest } = await makeEngine({
-      authenticator: {
-        kind: 'tokens',
-        authenticate: async ({ token }) => {
-          if (token !== valid)
-            throw new AuthenticationError('invalid_token', 'token not recognised');
-          return { userId: 'alice' };
-        },
-      },
-    });
+    const tokens = new OneValidToken('token-new');
+    const { engine, rest } = await makeEngine({ authenticator: tokens });
     const replica = await makeReplica(rest, { authToken: 'token-old' });
     await replica.client.start();
     await advance(10);
     expect(replica.strategy.connectionState).toBe('failed');
     // The server takes the old token again (a clock put right, say), and the app asks.
-    valid = 'token-old';
+    tokens.valid = 'token-old';
     const states: string[] = [];
     replica.strategy.stateChanges.subscribe((state) => states.push(state));
     expect(await replica.strategy.syncNow()).toBe(true);
