@@ -33,7 +33,7 @@ type Answer = { status: number; body: Record<string, unknown> };
  * (b) every stored event reaches every other connection of every reader live, and every
  *     connection in its final catch-ups;
  * (c) every write the model forbids is refused (ack.rejected forbidden, REST 403) and stored
- *     nowhere;
+ *     nowhere (a repeat of an event the stream holds may be answered as its duplicate instead);
  * (d) `events` name repositories as the client does (`todos`, never `~alice/todos`);
  * and REST reads of every user agree with the model.
  */

@@ -171,7 +171,9 @@ export function expectationOf(scenario: Scenario): Expectation {
         verdicts[write.index] = held ? 'duplicate' : 'stored';
         if (!held) stored.push([stream!, write]);
       } else {
-        const maybeHeld = held && read && write.via.kind === 'socket';
+        // Over a socket and over REST alike, a refused repeat of an event the stream holds
+        // may be answered as its duplicate, to a user who may read the stream.
+        const maybeHeld = held && read;
         verdicts[write.index] = maybeHeld ? 'forbiddenOrDuplicate' : 'forbidden';
       }
     }
