@@ -19,7 +19,10 @@ export function repositoriesModule(...repositories: Repository<any>[]): Containe
 
 /**
  * Binds the client as a singleton built from what the container holds: every repository, the
- * storage adapter, every sync strategy, and the optional client options and logger.
+ * storage adapter, every sync strategy, and the optional `TOKENS.ClientOptions` and
+ * `TOKENS.Logger`. What is given here wins over what the container holds (the rule of every
+ * module factory of the project): `options` over `TOKENS.ClientOptions`, `options.logger`
+ * over both the bound options' logger and `TOKENS.Logger`.
  */
 export function localFirstClientModule(
   options: Omit<
@@ -30,8 +33,12 @@ export function localFirstClientModule(
   return new ContainerModule(({ bind }) => {
     bind(TOKENS.LocalFirstClient)
       .toDynamicValue((context) => {
-        const logger = context.get<Logger>(TOKENS.Logger, { optional: true }) ?? options.logger;
+        const bound: Partial<LocalFirstClientOptions> =
+          context.get(TOKENS.ClientOptions, { optional: true }) ?? {};
+        const logger =
+          options.logger ?? bound.logger ?? context.get<Logger>(TOKENS.Logger, { optional: true });
         return new LocalFirstClient({
+          ...bound,
           ...options,
           ...(logger ? { logger } : {}),
           repositories: context.getAll<Repository>(TOKENS.Repository, { optional: true }),

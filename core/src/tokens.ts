@@ -27,7 +27,10 @@ export const TOKENS = {
   SyncStrategy: token<SyncStrategy>('SyncStrategy'),
   /** Repositories; bind several, the client gets all of them. */
   Repository: token<Repository>('Repository'),
-  /** Extra options of the client (clock, logger). */
+  /**
+   * Options of the client besides its parts (`now`, `logger`, `maxClockDriftMs`), for an app
+   * that configures it in a module of its own; `localFirstClientModule(options)` wins over them.
+   */
   ClientOptions: token<Partial<LocalFirstClientOptions>>('ClientOptions'),
   /** The client itself. */
   LocalFirstClient: token<LocalFirstClient>('LocalFirstClient'),
