@@ -110,7 +110,7 @@ export function describeFailures(harness: TransportHarness): void {
       raw.sendBinary(new Uint8Array([0x7b, 0x7d]));
       raw.sendText('{"type":"ping"}');
       expect(await server.received(1)).toEqual([{ type: 'ping' }]);
-      await server.until(() => server.invalid.length >= 5);
+      await server.until(() => server.invalid.length >= 5, 'five invalid messages reported');
       expect(server.invalid.map((problem) => problem.code)).toEqual(
         Array.from({ length: 5 }, () => 'invalid_message'),
       );

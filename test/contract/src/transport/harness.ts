@@ -42,6 +42,36 @@ export interface TransportSetup {
 
 type Problem = { code: string; message: string };
 
+/**
+ * How long a wait of the suite lasts before it fails with what the end saw: under vitest's
+ * default test timeout (5 s), so a lost message reads as "2 of 3 messages arrived, last: …",
+ * not as a bare timeout. A transport on loopback answers in milliseconds.
+ */
+export const TRANSPORT_WAIT_MS = 4_000;
+
+// Taken at import: a test that fakes timers must not stop the suite's own deadline.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+
+/** Runs `wait`, and fails after `ms` with `what` and the `report()` then. */
+export function withDeadline<T>(
+  wait: Promise<T>,
+  what: string,
+  report: () => string,
+  ms = TRANSPORT_WAIT_MS,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = realSetTimeout(() => reject(new Error(`no ${what} within ${ms} ms; ${report()}`)), ms);
+  });
+  return Promise.race([wait, deadline]).finally(() => realClearTimeout(timer));
+}
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
 /** Records everything one connection end reports, and lets tests await it. */
 export class End {
   readonly messages: unknown[] = [];
@@ -57,28 +87,47 @@ export class End {
     connection.onClose((info) => this.record(this.closes, info));
   }
 
-  /** Resolves once `condition` holds, checked after each recorded event. */
-  until(condition: () => boolean): Promise<void> {
+  /** What this end saw so far, for a failed wait. */
+  report(): string {
+    const last = this.messages.at(-1);
+    return [
+      `${this.messages.length} message(s)${last === undefined ? '' : `, last ${shown(last)}`}`,
+      `${this.invalid.length} invalid`,
+      `${this.errors.length} error(s)${this.errors.length ? ` (${this.errors.at(-1)!.message})` : ''}`,
+      this.closes.length ? `closed ${shown(this.closes[0])}` : 'not closed',
+      `isOpen ${this.connection.isOpen}`,
+    ].join(', ');
+  }
+
+  /**
+   * Resolves once `condition` holds, checked after each recorded event; fails after
+   * `TRANSPORT_WAIT_MS` naming `what` and what the end saw.
+   */
+  until(condition: () => boolean, what = 'awaited state', ms = TRANSPORT_WAIT_MS): Promise<void> {
     if (condition()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = () => {
+    let check: (() => void) | undefined;
+    const reached = new Promise<void>((resolve) => {
+      check = () => {
         if (!condition()) return;
-        this.waiters.delete(check);
+        this.waiters.delete(check!);
         resolve();
       };
       this.waiters.add(check);
     });
+    return withDeadline(reached, what, () => this.report(), ms).finally(() =>
+      this.waiters.delete(check!),
+    );
   }
 
   /** The first `count` messages, once they have all arrived. */
   async received(count: number): Promise<unknown[]> {
-    await this.until(() => this.messages.length >= count);
+    await this.until(() => this.messages.length >= count, `arrival of ${count} message(s)`);
     return this.messages.slice(0, count);
   }
 
   /** The close, once it has been reported. */
   async closed(): Promise<CloseInfo> {
-    await this.until(() => this.closes.length > 0);
+    await this.until(() => this.closes.length > 0, 'close');
     return this.closes[0]!;
   }
 
@@ -159,14 +208,20 @@ export class TransportHarness {
   /** The server end of the `index`-th accepted connection (from 0), once it exists. */
   async acceptedAt(index: number): Promise<{ end: End; info: IncomingConnectionInfo }> {
     if (this.accepted.length <= index) {
-      await new Promise<void>((resolve) => {
-        const check = () => {
+      let check: (() => void) | undefined;
+      const accepted = new Promise<void>((resolve) => {
+        check = () => {
           if (this.accepted.length <= index) return;
-          this.acceptWaiters.delete(check);
+          this.acceptWaiters.delete(check!);
           resolve();
         };
         this.acceptWaiters.add(check);
       });
+      await withDeadline(
+        accepted,
+        `connection number ${index + 1} accepted by the server half`,
+        () => `it accepted ${this.accepted.length}; clients opened: ${this.clients.length}`,
+      ).finally(() => this.acceptWaiters.delete(check!));
     }
     return this.accepted[index]!;
   }
