@@ -39,33 +39,55 @@ async function openFailure(open: () => Promise<unknown>): Promise<LocalFirstErro
   throw new Error('open() resolved, but it should have failed');
 }
 
+/** A closed port on 127.0.0.1, as a URL of the harness's scheme. */
+async function closedPort(url: string): Promise<string> {
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  const port = await listen(probe);
+  await stop(probe);
+  return withPort(url, port);
+}
+
+/** A TCP listener that accepts and never answers, as a URL of the harness's scheme. */
+async function silentListener(url: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const { createServer } = await import('node:net');
+  const held: Socket[] = [];
+  const silent = createServer((socket) => held.push(socket));
+  const port = await listen(silent);
+  return {
+    url: withPort(url, port),
+    stop: async () => {
+      for (const socket of held) socket.destroy();
+      await stop(silent);
+    },
+  };
+}
+
+const NOT_TCP =
+  'the transport is not TCP (tcp: false) and its setup gives no refusedUrl / silentUrl for this test';
+
 export function describeFailures(harness: TransportHarness): void {
   describe('failures', () => {
-    it('rejects with connection_failed and a cause when the port is closed', async () => {
-      const { createServer } = await import('node:net');
-      const probe = createServer();
-      const port = await listen(probe);
-      await stop(probe);
-      const error = await openFailure(() =>
-        harness.transport.open(withPort(harness.url, port), { timeoutMs: 10_000 }),
-      );
+    it('rejects with connection_failed and a cause where nothing answers', async (context) => {
+      const { tcp = true, refusedUrl } = harness.failureHooks;
+      if (!refusedUrl && !tcp) return context.skip(NOT_TCP);
+      const url = refusedUrl ? await refusedUrl() : await closedPort(harness.url);
+      const error = await openFailure(() => harness.transport.open(url, { timeoutMs: 10_000 }));
       expect(error.code).toBe(ERROR_CODES.connectionFailed);
       expect(error.cause).toBeDefined();
     });
 
-    it('rejects with connection_failed when the handshake gets no answer in time', async () => {
-      const { createServer } = await import('node:net');
-      const held: Socket[] = [];
-      const silent = createServer((socket) => held.push(socket));
-      const port = await listen(silent);
+    it('rejects with connection_failed when the handshake gets no answer in time', async (context) => {
+      const { tcp = true, silentUrl } = harness.failureHooks;
+      if (!silentUrl && !tcp) return context.skip(NOT_TCP);
+      const silent = silentUrl ? await silentUrl() : await silentListener(harness.url);
       try {
         const error = await openFailure(() =>
-          harness.transport.open(withPort(harness.url, port), { timeoutMs: OPEN_TIMEOUT_MS }),
+          harness.transport.open(silent.url, { timeoutMs: OPEN_TIMEOUT_MS }),
         );
         expect(error.code).toBe(ERROR_CODES.connectionFailed);
       } finally {
-        for (const socket of held) socket.destroy();
-        await stop(silent);
+        await silent.stop();
       }
     });
 

@@ -38,6 +38,19 @@ export interface TransportSetup {
   upgradeHeaders?: boolean;
   /** Opens a raw peer to `url`; without it the invalid-frame tests are skipped. */
   openRaw?(): Promise<RawPeer>;
+  /**
+   * False for a transport that does not go over TCP (a MessageChannel, a worker): the two
+   * tests that open a closed port and a listener that never answers then use `refusedUrl`
+   * and `silentUrl`, and are skipped, saying why, where those are not given. Default true.
+   */
+  tcp?: boolean;
+  /** A URL where nothing answers: `open()` must fail. Default: a closed port on 127.0.0.1. */
+  refusedUrl?(): Promise<string>;
+  /**
+   * A URL that takes the connection but never completes the handshake, and how to stop it.
+   * Default: a TCP listener on 127.0.0.1 that accepts and says nothing.
+   */
+  silentUrl?(): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
 type Problem = { code: string; message: string };
@@ -176,6 +189,11 @@ export class TransportHarness {
   }
   get upgradeHeaders(): boolean {
     return this.current.upgradeHeaders ?? true;
+  }
+  /** The setup's own hooks for the two failure tests that need somewhere to fail. */
+  get failureHooks(): Pick<TransportSetup, 'tcp' | 'refusedUrl' | 'silentUrl'> {
+    const { tcp, refusedUrl, silentUrl } = this.current;
+    return { tcp, refusedUrl, silentUrl };
   }
   get canOpenRaw(): boolean {
     return this.current.openRaw !== undefined;
