@@ -102,7 +102,13 @@ export interface StorageAdapter extends StorageTransaction {
   useNamespace(namespace: string): Promise<void>;
   /**
    * Runs `work` as one all-or-nothing unit: when it throws, nothing it wrote is kept and the
-   * error is re-thrown. Transactions of one adapter never interleave.
+   * error is re-thrown. Transactions of one adapter never interleave. Rules an adapter keeps
+   * (the storage suite checks each):
+   * - `work` reads and writes only through `tx`. A call on the adapter itself from inside
+   *   `work` waits for the transaction to end, which waits for `work`: it never returns.
+   *   Adapters may detect it and reject instead, but need not.
+   * - `tx` is valid only while `work` runs: once the transaction ended (committed or rolled
+   *   back), every call on it rejects with `closed` and changes nothing.
    */
   transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T>;
   /**

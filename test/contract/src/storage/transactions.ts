@@ -178,7 +178,7 @@ export function describeTransactions(harness: StorageHarness): void {
       expect(await harness.adapter.getMeta('counter')).toBe('9');
     });
 
-    it('refuses a transaction view used after its transaction ended', async () => {
+    it('refuses, with closed, a transaction view used after its transaction ended (StorageAdapter.transaction rule 2)', async () => {
       let leaked: StorageTransaction | undefined;
       await harness.adapter.transaction(async (tx) => {
         leaked = tx;
