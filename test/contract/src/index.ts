@@ -10,6 +10,7 @@ export {
   type RequestRecord,
   type RestSyncSetup,
   type SentMessage,
+  SYNC_TEST_TIMEOUT_MS,
   SYNC_WAIT_MS,
   type SyncFetch,
   type SyncSetup,

@@ -75,6 +75,13 @@ export async function connect(device: Device): Promise<void> {
 export const SYNC_WAIT_MS = 15_000;
 
 /**
+ * The timeout the suite gives each of its tests and its setup, whatever the runner's default
+ * (vitest's is 5 s, below one wait): a test makes several waits, and the first that fails
+ * reports what it saw long before this.
+ */
+export const SYNC_TEST_TIMEOUT_MS = 4 * SYNC_WAIT_MS;
+
+/**
  * Resolves with the first value the source emits (now or later) that passes the test. After
  * `SYNC_WAIT_MS` it rejects naming `what` it waited for, the last value seen and `report()`.
  */

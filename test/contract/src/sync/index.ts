@@ -7,12 +7,13 @@ import {
   type Device,
   drained,
   openDevice,
+  SYNC_TEST_TIMEOUT_MS,
   type SyncSetup,
   snapshot,
   until,
 } from './harness.js';
 
-export { drained, SYNC_WAIT_MS, until } from './harness.js';
+export { drained, SYNC_TEST_TIMEOUT_MS, SYNC_WAIT_MS, until } from './harness.js';
 export type {
   RefreshableStrategy,
   RestSyncSetup,
@@ -37,7 +38,7 @@ export {
  * `fetch` (`wire: 'rest'`); the suite counts what each device puts on it.
  */
 export function describeSync(name: string, setup: () => Promise<SyncSetup>): void {
-  describe(`sync: ${name}`, () => {
+  describe(`sync: ${name}`, { timeout: SYNC_TEST_TIMEOUT_MS }, () => {
     let harness: SyncSetup;
     const open: Device[] = [];
     const device = async (
@@ -50,11 +51,11 @@ export function describeSync(name: string, setup: () => Promise<SyncSetup>): voi
 
     beforeAll(async () => {
       harness = await setup();
-    });
+    }, SYNC_TEST_TIMEOUT_MS);
     afterAll(async () => {
       for (const opened of open) await opened.client.dispose().catch(() => undefined);
       await harness?.teardown();
-    });
+    }, SYNC_TEST_TIMEOUT_MS);
 
     it('two clients converge on inserts, updates and deletes', async () => {
       const a = await device('converge-a', { repository: 'converge' });
