@@ -1,4 +1,9 @@
-export { describeEventStore, type EventStoreSetup } from './event-store/index.js';
+export {
+  describeEventStore,
+  type EventStoreFixture,
+  type EventStoreSetup,
+  type EventStoreSetupContext,
+} from './event-store/index.js';
 export { describeFanout, type FanoutFixture, type FanoutSetup } from './fanout/index.js';
 export { describeStorageAdapter, type StorageSetup } from './storage/index.js';
 export {

@@ -18,8 +18,12 @@ import { lifecycleTests } from './lifecycle.js';
  * @example
  * describeFanout('MemoryFanout', async () => {
  *   const hub = new MemoryFanoutHub();
- *   return { node: async () => hub.node(), interrupt: async (node) => hub.interrupt(node),
- *     teardown: async () => {} };
+ *   return {
+ *     node: async () => hub.node(),
+ *     // The suite hands back a node this setup made: a MemoryFanout.
+ *     interrupt: async (node) => hub.interrupt(node as MemoryFanout),
+ *     teardown: async () => {},
+ *   };
  * });
  */
 export function describeFanout(name: string, setup: FanoutSetup): void {
