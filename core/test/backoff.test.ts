@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fullJitterBackoff } from '../src/index.js';
+import { fullJitterBackoff } from '../src/adapter.js';
 
 describe('fullJitterBackoff', () => {
   it('stays below a doubling ceiling capped at the maximum', () => {

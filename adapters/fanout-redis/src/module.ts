@@ -1,4 +1,5 @@
-import { ContainerModule, type Fanout, type Logger, TOKENS } from '@local-first/core';
+import { ContainerModule, type Logger, TOKENS } from '@local-first/core';
+import type { Fanout } from '@local-first/core/adapter';
 import { RedisFanout, type RedisFanoutOptions } from './redis-fanout.js';
 
 /**

@@ -1,16 +1,18 @@
 import {
   consoleLogger,
-  Emitter,
   ERROR_CODES,
-  type Fanout,
-  type FanoutAnnouncement,
-  type FanoutMissCause,
-  fullJitterBackoff,
   LocalFirstError,
   type Logger,
   type Unsubscribe,
   uuidv7,
 } from '@local-first/core';
+import {
+  Emitter,
+  type Fanout,
+  type FanoutAnnouncement,
+  type FanoutMissCause,
+  fullJitterBackoff,
+} from '@local-first/core/adapter';
 import type { Redis, RedisOptions } from 'ioredis';
 import { decodeMessage, encodeMessage } from './message.js';
 

@@ -2,13 +2,11 @@ import { describeFanout } from '@local-first/contract';
 import {
   createLocalFirstContainer,
   ERROR_CODES,
-  type Fanout,
-  type FanoutAnnouncement,
-  type FanoutMissCause,
   type Logger,
   silentLogger,
   TOKENS,
 } from '@local-first/core';
+import type { Fanout, FanoutAnnouncement, FanoutMissCause } from '@local-first/core/adapter';
 import { type RedisInstance, redisMissingFor, startRedis } from '@local-first/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

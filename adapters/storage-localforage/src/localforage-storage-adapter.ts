@@ -1,20 +1,22 @@
 import {
   DEFAULT_NAMESPACE,
-  duplicateEventError,
   ERROR_CODES,
-  type EventQuery,
-  evaluateQuery,
   LocalFirstError,
   type QuerySpec,
-  SerialQueue,
   type StorageAdapter,
   type StorageCapabilities,
-  type StorageTransaction,
   type StoredEvent,
   type StoredRecord,
   type SyncStatus,
-  validateQuery,
 } from '@local-first/core';
+import {
+  duplicateEventError,
+  type EventQuery,
+  evaluateQuery,
+  SerialQueue,
+  type StorageTransaction,
+  validateQuery,
+} from '@local-first/core/adapter';
 import { inChunks } from './chunks.js';
 import { Indexes, type StoredEventEntry } from './indexes.js';
 import { JournaledStore, type KvTransaction, type LocalForageLike } from './journaled-store.js';

@@ -1,22 +1,24 @@
 import {
-  candidateIds,
-  cloneJson,
   DEFAULT_NAMESPACE,
-  duplicateEventError,
   ERROR_CODES,
-  type EventQuery,
-  evaluateQuery,
   LocalFirstError,
   type QuerySpec,
   type RecordData,
   type StorageAdapter,
   type StorageCapabilities,
-  type StorageTransaction,
   type StoredEvent,
   type StoredRecord,
   type SyncStatus,
-  toStoredEvent,
 } from '@local-first/core';
+import {
+  candidateIds,
+  cloneJson,
+  duplicateEventError,
+  type EventQuery,
+  evaluateQuery,
+  type StorageTransaction,
+  toStoredEvent,
+} from '@local-first/core/adapter';
 
 /** The data of one namespace. Map insertion order is the event log's append order. */
 interface NamespaceData {

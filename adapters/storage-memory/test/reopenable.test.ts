@@ -2,16 +2,15 @@ import { describeStorageAdapter } from '@local-first/contract';
 import {
   DEFAULT_NAMESPACE,
   ERROR_CODES,
-  type EventQuery,
   LocalFirstError,
   type QuerySpec,
   type StorageAdapter,
   type StorageCapabilities,
-  type StorageTransaction,
   type StoredEvent,
   type StoredRecord,
   type SyncStatus,
 } from '@local-first/core';
+import type { EventQuery, StorageTransaction } from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '../src/index.js';
 
 /**

@@ -1,16 +1,18 @@
 import {
-  duplicateEventError,
   ERROR_CODES,
-  type EventQuery,
   LocalFirstError,
   type QuerySpec,
-  type StorageTransaction,
   type StoredEvent,
   type StoredRecord,
   type SyncStatus,
+} from '@local-first/core';
+import {
+  duplicateEventError,
+  type EventQuery,
+  type StorageTransaction,
   storageFailure,
   validateQuery,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { Connection } from './connection.js';
 import {
   EVENT_ROWS,

@@ -2,22 +2,24 @@ import {
   consoleLogger,
   DEFAULT_NAMESPACE,
   ERROR_CODES,
-  type EventQuery,
   isLocalFirstError,
   LocalFirstError,
   type Logger,
   type QuerySpec,
-  SerialQueue,
   type StorageAdapter,
   type StorageCapabilities,
-  type StorageTransaction,
   type StoredEvent,
   type StoredRecord,
   type SyncStatus,
+} from '@local-first/core';
+import {
+  type EventQuery,
+  SerialQueue,
+  type StorageTransaction,
   storageClosedError,
   storageFailure,
   validateQuery,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import { Connection } from './connection.js';
 import { indexSql } from './schema.js';
 import { selectRecords } from './sql-query.js';

@@ -1,5 +1,4 @@
 import {
-  evaluateQuery,
   type JsonValue,
   LocalFirstClient,
   type QueryOperator,
@@ -8,6 +7,7 @@ import {
   type StoredRecord,
   silentLogger,
 } from '@local-first/core';
+import { evaluateQuery } from '@local-first/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SqlJsStorageAdapter } from '../src/index.js';

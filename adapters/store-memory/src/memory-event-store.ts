@@ -1,18 +1,20 @@
 import {
+  ERROR_CODES,
+  type EventStore,
+  LocalFirstError,
+  type SyncEvent,
+  uuidv7,
+} from '@local-first/core';
+import {
   type AppendOutcome,
   checkLimit,
   checkSequence,
   compareCodePoints,
   decodeStoredEvent,
-  ERROR_CODES,
   type EventPage,
-  type EventStore,
   encodeStoredEvent,
-  LocalFirstError,
   parseSince,
-  type SyncEvent,
-  uuidv7,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 
 /** Options of `MemoryEventStore`. */
 export interface MemoryEventStoreOptions {

@@ -1,13 +1,10 @@
+import { ERROR_CODES, LocalFirstError, type Unsubscribe, uuidv7 } from '@local-first/core';
 import {
   Emitter,
-  ERROR_CODES,
   type Fanout,
   type FanoutAnnouncement,
   type FanoutMissCause,
-  LocalFirstError,
-  type Unsubscribe,
-  uuidv7,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 
 /**
  * The channel of several `MemoryFanout` nodes in one process: for tests of servers with more

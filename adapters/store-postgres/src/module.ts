@@ -1,10 +1,5 @@
-import {
-  ContainerModule,
-  type EventStore,
-  type Fanout,
-  type Logger,
-  TOKENS,
-} from '@local-first/core';
+import { ContainerModule, type EventStore, type Logger, TOKENS } from '@local-first/core';
+import type { Fanout } from '@local-first/core/adapter';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
 import { PostgresFanout, type PostgresFanoutOptions } from './postgres-fanout.js';
 

@@ -1,19 +1,21 @@
 import {
-  type AppendOutcome,
-  checkLimit,
-  checkSequence,
   consoleLogger,
-  decodeStoredEvent,
   ERROR_CODES,
-  type EventPage,
   type EventStore,
-  encodeStoredEvent,
   LocalFirstError,
   type Logger,
-  parseSince,
   type SyncEvent,
   uuidv7,
 } from '@local-first/core';
+import {
+  type AppendOutcome,
+  checkLimit,
+  checkSequence,
+  decodeStoredEvent,
+  type EventPage,
+  encodeStoredEvent,
+  parseSince,
+} from '@local-first/core/adapter';
 import type { Pool, PoolClient, PoolConfig, QueryResultRow } from 'pg';
 import {
   type CounterRow,

@@ -3,11 +3,11 @@ import {
   createLocalFirstContainer,
   ERROR_CODES,
   type EventStore,
-  type Fanout,
   type SyncEvent,
   silentLogger,
   TOKENS,
 } from '@local-first/core';
+import type { Fanout } from '@local-first/core/adapter';
 import {
   type PostgresInstance,
   postgresMissingFor,

@@ -1,5 +1,6 @@
 import { describeFanout } from '@local-first/contract';
-import { ERROR_CODES, type Fanout, type FanoutMissCause, silentLogger } from '@local-first/core';
+import { ERROR_CODES, silentLogger } from '@local-first/core';
+import type { Fanout, FanoutMissCause } from '@local-first/core/adapter';
 import {
   type PostgresInstance,
   postgresMissingFor,

@@ -1,4 +1,4 @@
-import type { AppendOutcome } from '@local-first/core';
+import type { AppendOutcome } from '@local-first/core/adapter';
 
 /** One append as the writer takes it: a repository, and its events' ids and stored JSON. */
 export interface EncodedAppend {

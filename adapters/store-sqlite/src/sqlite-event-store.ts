@@ -2,19 +2,21 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import {
+  ERROR_CODES,
+  type EventStore,
+  LocalFirstError,
+  type SyncEvent,
+  uuidv7,
+} from '@local-first/core';
+import {
   type AppendOutcome,
   checkLimit,
   checkSequence,
   decodeStoredEvent,
-  ERROR_CODES,
   type EventPage,
-  type EventStore,
   encodeStoredEvent,
-  LocalFirstError,
   parseSince,
-  type SyncEvent,
-  uuidv7,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type BetterSqlite3 from 'better-sqlite3';
 import { storageFailure } from './errors.js';
 import { type AppendResult, type EncodedAppend, GroupCommit } from './group-commit.js';

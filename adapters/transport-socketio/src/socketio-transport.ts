@@ -1,11 +1,9 @@
+import { ERROR_CODES, LocalFirstError, type Transport } from '@local-first/core';
 import {
   DEFAULT_SOCKETIO_PATH,
-  ERROR_CODES,
-  LocalFirstError,
-  type Transport,
   type TransportConnection,
   type TransportOpenOptions,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 import { SocketIoConnection, type SocketIoPeer } from './connection.js';
 

@@ -1,5 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
-import type { CloseInfo, IncomingConnectionInfo, TransportConnection } from '@local-first/core';
+import type {
+  CloseInfo,
+  IncomingConnectionInfo,
+  TransportConnection,
+} from '@local-first/core/adapter';
 import { Server } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';

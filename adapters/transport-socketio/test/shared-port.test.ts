@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { TransportConnection, TransportServer } from '@local-first/core';
+import type { TransportConnection, TransportServer } from '@local-first/core/adapter';
 import { WsTransport } from '@local-first/transport-ws';
 import { WsTransportServer } from '@local-first/transport-ws/server';
 import { io } from 'socket.io-client';

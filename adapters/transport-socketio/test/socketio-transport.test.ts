@@ -1,10 +1,6 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
-import {
-  createLocalFirstContainer,
-  ERROR_CODES,
-  TOKENS,
-  type TransportServer,
-} from '@local-first/core';
+import { createLocalFirstContainer, ERROR_CODES, TOKENS } from '@local-first/core';
+import type { TransportServer } from '@local-first/core/adapter';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type IoFunction, SocketIoTransport, socketIoTransportModule } from '../src/index.js';

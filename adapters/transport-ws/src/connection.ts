@@ -1,10 +1,5 @@
-import {
-  BaseTransportConnection,
-  CLOSE_CODES,
-  type CloseInfo,
-  ERROR_CODES,
-  LocalFirstError,
-} from '@local-first/core';
+import { ERROR_CODES, LocalFirstError } from '@local-first/core';
+import { BaseTransportConnection, CLOSE_CODES, type CloseInfo } from '@local-first/core/adapter';
 
 /**
  * The part of a WebSocket this package uses. The browser's `WebSocket`, the `ws` package's

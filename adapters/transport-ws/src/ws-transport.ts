@@ -1,10 +1,5 @@
-import {
-  ERROR_CODES,
-  LocalFirstError,
-  type Transport,
-  type TransportConnection,
-  type TransportOpenOptions,
-} from '@local-first/core';
+import { ERROR_CODES, LocalFirstError, type Transport } from '@local-first/core';
+import type { TransportConnection, TransportOpenOptions } from '@local-first/core/adapter';
 import { WebSocketConnection, type WebSocketLike } from './connection.js';
 
 /** How long `open()` waits for the handshake when the caller gives no `timeoutMs`. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createLocalFirstContainer, TOKENS, type TransportServer } from '@local-first/core';
+import { createLocalFirstContainer, TOKENS } from '@local-first/core';
+import type { TransportServer } from '@local-first/core/adapter';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WsTransportServer, wsTransportServerModule } from '../src/server/index.js';

@@ -1,12 +1,11 @@
 import type { Server } from 'node:http';
 import {
-  CLOSE_CODES,
   createLocalFirstContainer,
   ERROR_CODES,
   type LocalFirstError,
   TOKENS,
-  type TransportConnection,
 } from '@local-first/core';
+import { CLOSE_CODES, type TransportConnection } from '@local-first/core/adapter';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import {

@@ -1,10 +1,5 @@
-import {
-  ERROR_CODES,
-  eventBytes,
-  LocalFirstError,
-  type StoredEvent,
-  utf8Length,
-} from '@local-first/core';
+import { ERROR_CODES, LocalFirstError, type StoredEvent } from '@local-first/core';
+import { eventBytes, utf8Length } from '@local-first/core/adapter';
 
 /** Bytes of a batch body around its events: `{"events":[]}`. */
 const ENVELOPE_BYTES = utf8Length(JSON.stringify({ events: [] }));

@@ -1,13 +1,15 @@
 import {
   type AuthFailure,
-  DEFAULT_MAX_BATCH_EVENTS,
-  DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_PAGE_EVENTS,
   ERROR_CODES,
   LocalFirstError,
   type Logger,
   type SyncCredentials,
 } from '@local-first/core';
+import {
+  DEFAULT_MAX_BATCH_EVENTS,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_PAGE_EVENTS,
+} from '@local-first/core/adapter';
 
 export const DEFAULT_PERIODIC_STRATEGY_NAME = 'periodic';
 export const DEFAULT_SYNC_INTERVAL_MS = 10_000;

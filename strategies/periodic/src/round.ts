@@ -1,20 +1,22 @@
 import {
-  type AckMessage,
-  advanceCursor,
   ERROR_CODES,
-  formatPosition,
   LocalFirstError,
   type Logger,
-  parsePosition,
   type ResetReason,
-  reach,
   type StoredEvent,
-  type StoredPosition,
   type SyncActivity,
-  type SyncHost,
-  toWireEvent,
   type Verdict,
 } from '@local-first/core';
+import {
+  type AckMessage,
+  advanceCursor,
+  formatPosition,
+  parsePosition,
+  reach,
+  type StoredPosition,
+  type SyncHost,
+  toWireEvent,
+} from '@local-first/core/adapter';
 import { type Batch, type BatchBudget, batchBytes } from './batches.js';
 import type { Outcome, RestClient } from './http.js';
 

@@ -1,11 +1,5 @@
-import {
-  ERROR_CODES,
-  fullJitterBackoff,
-  LocalFirstError,
-  type StoredEvent,
-  type SyncHost,
-  SyncStrategyBase,
-} from '@local-first/core';
+import { ERROR_CODES, LocalFirstError, type StoredEvent } from '@local-first/core';
+import { fullJitterBackoff, type SyncHost, SyncStrategyBase } from '@local-first/core/adapter';
 import { BatchBudget } from './batches.js';
 import { RestClient } from './http.js';
 import {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_CLOCK_DRIFT_MS } from '@local-first/core';
+import { DEFAULT_MAX_CLOCK_DRIFT_MS } from '@local-first/core/adapter';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerEvent } from '@local-first/core';
+import type { ServerEvent } from '@local-first/core/adapter';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CommitObservation, EngineObserver } from './engine/observer.js';
 

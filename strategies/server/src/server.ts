@@ -3,7 +3,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { EventStore, Fanout, Logger } from '@local-first/core';
+import type { EventStore, Logger } from '@local-first/core';
+import type { Fanout } from '@local-first/core/adapter';
 import { SocketIoTransportServer } from '@local-first/transport-socketio/server';
 import { WsTransportServer } from '@local-first/transport-ws/server';
 import {

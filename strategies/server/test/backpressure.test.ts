@@ -3,12 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type IncomingConnectionInfo,
-  silentLogger,
-  type TransportConnection,
-  type TransportServer,
-} from '@local-first/core';
+import { silentLogger } from '@local-first/core';
+import type {
+  IncomingConnectionInfo,
+  TransportConnection,
+  TransportServer,
+} from '@local-first/core/adapter';
 import { SqliteEventStore } from '@local-first/store-sqlite';
 import { SocketIoTransportServer } from '@local-first/transport-socketio/server';
 import { WsTransportServer } from '@local-first/transport-ws/server';

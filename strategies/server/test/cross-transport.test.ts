@@ -1,4 +1,4 @@
-import type { TransportConnection } from '@local-first/core';
+import type { TransportConnection } from '@local-first/core/adapter';
 import { SocketIoTransport } from '@local-first/transport-socketio';
 import { WsTransport } from '@local-first/transport-ws';
 import { io } from 'socket.io-client';

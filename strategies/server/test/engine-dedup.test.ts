@@ -1,4 +1,5 @@
-import { type EventStore, formatHlc } from '@local-first/core';
+import type { EventStore } from '@local-first/core';
+import { formatHlc } from '@local-first/core/adapter';
 import { MemoryEventStore } from '@local-first/store-memory';
 import { describe, expect, it } from 'vitest';
 import { type Authorizer, SyncEngine, staticTokens } from '../src/engine/index.js';

@@ -1,4 +1,5 @@
-import type { EventPage, EventStore, Fanout, Logger, ServerEvent } from '@local-first/core';
+import type { EventStore, Logger } from '@local-first/core';
+import type { EventPage, Fanout, ServerEvent } from '@local-first/core/adapter';
 import { MemoryEventStore, type MemoryFanout, MemoryFanoutHub } from '@local-first/store-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import {

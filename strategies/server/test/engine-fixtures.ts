@@ -1,9 +1,9 @@
+import type { SyncEvent } from '@local-first/core';
 import {
   type CloseInfo,
   createLocalConnectionPair,
   type LocalConnection,
-  type SyncEvent,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import { MemoryEventStore } from '@local-first/store-memory';
 import { SyncEngine, type SyncEngineOptions, staticTokens } from '../src/engine/index.js';
 

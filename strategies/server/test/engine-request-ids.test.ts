@@ -1,4 +1,4 @@
-import { MAX_REQUEST_ID_LENGTH } from '@local-first/core';
+import { MAX_REQUEST_ID_LENGTH } from '@local-first/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_INTERNAL_RETRY_AFTER_MS } from '../src/engine/index.js';
 import { authenticated, connect, event, makeEngine, settle } from './engine-fixtures.js';

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_CLOCK_DRIFT_MS, formatHlc } from '@local-first/core';
+import { DEFAULT_MAX_CLOCK_DRIFT_MS, formatHlc } from '@local-first/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { authenticated, event, makeEngine } from './engine-fixtures.js';
 

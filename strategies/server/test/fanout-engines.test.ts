@@ -1,9 +1,5 @@
-import {
-  createLocalConnectionPair,
-  type Fanout,
-  type SyncEvent,
-  silentLogger,
-} from '@local-first/core';
+import { type SyncEvent, silentLogger } from '@local-first/core';
+import { createLocalConnectionPair, type Fanout } from '@local-first/core/adapter';
 import {
   PostgresEventStore,
   PostgresFanout,

@@ -1,4 +1,4 @@
-import type { EventsMessage, ServerEvent } from '@local-first/core';
+import type { EventsMessage, ServerEvent } from '@local-first/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LiveBroadcast, type LiveHost, type LiveReader } from '../src/engine/live.js';

@@ -1,11 +1,10 @@
+import { createLocalFirstContainer, TOKENS } from '@local-first/core';
 import {
   createLocalConnectionPair,
-  createLocalFirstContainer,
   type IncomingConnectionInfo,
-  TOKENS,
   type TransportConnection,
   type TransportServer,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import { MemoryEventStore, memoryEventStoreModule } from '@local-first/store-memory';
 import { describe, expect, it } from 'vitest';
 import { SERVER_TOKENS, SyncEngine, staticTokens, syncEngineModule } from '../src/engine/index.js';

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Fanout } from '@local-first/core';
+import type { Fanout } from '@local-first/core/adapter';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRestHandler } from '../src/engine/index.js';
 import { authenticated, event, makeEngine } from './engine-fixtures.js';

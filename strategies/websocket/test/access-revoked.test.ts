@@ -1,10 +1,5 @@
-import {
-  type AccessRevocation,
-  formatHlc,
-  parsePosition,
-  type Rejection,
-  type SyncEvent,
-} from '@local-first/core';
+import type { AccessRevocation, Rejection, SyncEvent } from '@local-first/core';
+import { formatHlc, parsePosition } from '@local-first/core/adapter';
 import { Rules, type RulesDocument, staticTokens } from '@local-first/server';
 import { describe, expect, it } from 'vitest';
 import type { SyncActivity } from '../src/index.js';

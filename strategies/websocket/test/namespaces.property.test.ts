@@ -1,15 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  formatHlc,
   LocalFirstClient,
-  parsePosition,
   type Rejection,
   Repository,
   type StoredEvent,
   silentLogger,
   uuidv7,
 } from '@local-first/core';
+import { formatHlc, parsePosition } from '@local-first/core/adapter';
 import { privateCopyName, Rules, staticTokens } from '@local-first/server';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { WsTransport } from '@local-first/transport-ws';

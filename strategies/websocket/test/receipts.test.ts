@@ -1,4 +1,4 @@
-import type { EventsReceivedMessage } from '@local-first/core';
+import type { EventsReceivedMessage } from '@local-first/core/adapter';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LiveReceipts } from '../src/client/receipts.js';
 

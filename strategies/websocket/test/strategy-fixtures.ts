@@ -1,9 +1,5 @@
 import {
-  BaseTransportConnection,
-  CLOSE_CODES,
-  createLocalConnectionPair,
   ERROR_CODES,
-  type LocalConnection,
   LocalFirstClient,
   LocalFirstError,
   type RecordData,
@@ -13,8 +9,14 @@ import {
   type Subscribable,
   silentLogger,
   type Transport,
-  type TransportConnection,
 } from '@local-first/core';
+import {
+  BaseTransportConnection,
+  CLOSE_CODES,
+  createLocalConnectionPair,
+  type LocalConnection,
+  type TransportConnection,
+} from '@local-first/core/adapter';
 import { SyncEngine, type SyncEngineOptions, staticTokens } from '@local-first/server';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { MemoryEventStore } from '@local-first/store-memory';

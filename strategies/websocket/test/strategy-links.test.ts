@@ -1,10 +1,9 @@
+import type { Rejection, SyncEvent } from '@local-first/core';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   formatHlc,
-  type Rejection,
   type StorageTransaction,
-  type SyncEvent,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { WebSocketSyncStrategyOptions } from '../src/index.js';

@@ -1,4 +1,5 @@
-import { formatHlc, type Transport } from '@local-first/core';
+import type { Transport } from '@local-first/core';
+import { formatHlc } from '@local-first/core/adapter';
 import { SyncEngine, staticTokens } from '@local-first/server';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {

@@ -1,4 +1,4 @@
-import { parsePosition } from '@local-first/core';
+import { parsePosition } from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/index.js';

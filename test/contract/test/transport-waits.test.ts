@@ -1,4 +1,4 @@
-import { createLocalConnectionPair } from '@local-first/core';
+import { createLocalConnectionPair } from '@local-first/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { End } from '../src/transport/harness.js';
 

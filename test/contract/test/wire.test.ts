@@ -1,8 +1,5 @@
-import {
-  BaseTransportConnection,
-  type Transport,
-  type TransportConnection,
-} from '@local-first/core';
+import type { Transport } from '@local-first/core';
+import { BaseTransportConnection, type TransportConnection } from '@local-first/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { CountingFetch, CountingTransport } from '../src/index.js';
 

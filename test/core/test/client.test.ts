@@ -1,10 +1,5 @@
-import {
-  formatHlc,
-  LocalFirstClient,
-  Repository,
-  type SyncEvent,
-  silentLogger,
-} from '@local-first/core';
+import { LocalFirstClient, Repository, type SyncEvent, silentLogger } from '@local-first/core';
+import { formatHlc } from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { describe, expect, it } from 'vitest';
 import {

@@ -1,10 +1,5 @@
-import {
-  eventStamp,
-  LocalFirstClient,
-  Repository,
-  type StoredEvent,
-  silentLogger,
-} from '@local-first/core';
+import { LocalFirstClient, Repository, type StoredEvent, silentLogger } from '@local-first/core';
+import { eventStamp } from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

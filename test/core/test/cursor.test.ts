@@ -1,4 +1,4 @@
-import { advanceCursor } from '@local-first/core';
+import { advanceCursor } from '@local-first/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 const live = { catchUp: false, lastSequence: undefined };

@@ -1,20 +1,22 @@
 import {
   type ConnectionState,
-  formatHlc,
   LocalFirstClient,
   type LocalFirstClientOptions,
   Repository,
-  StateSignal,
   type StorageAdapter,
-  type StorageTransaction,
   type StoredEvent,
   type Subscribable,
   type SyncCredentials,
   type SyncEvent,
-  type SyncHost,
   type SyncStrategy,
   silentLogger,
 } from '@local-first/core';
+import {
+  formatHlc,
+  StateSignal,
+  type StorageTransaction,
+  type SyncHost,
+} from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 
 export interface Todo {

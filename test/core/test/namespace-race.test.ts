@@ -1,4 +1,4 @@
-import type { StorageTransaction } from '@local-first/core';
+import type { StorageTransaction } from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { describe, expect, it } from 'vitest';
 import { makeClient, todo } from './fixtures.js';

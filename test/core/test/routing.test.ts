@@ -1,11 +1,5 @@
-import {
-  LocalFirstClient,
-  type Logger,
-  listedRepositories,
-  Repository,
-  routeRepositories,
-  silentLogger,
-} from '@local-first/core';
+import { LocalFirstClient, type Logger, Repository, silentLogger } from '@local-first/core';
+import { listedRepositories, routeRepositories } from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { describe, expect, it } from 'vitest';
 import { RecordingStrategy, type Todo, todo } from './fixtures.js';

@@ -1,4 +1,5 @@
-import { ERROR_CODES, formatHlc, type Rejection, Repository } from '@local-first/core';
+import { ERROR_CODES, type Rejection, Repository } from '@local-first/core';
+import { formatHlc } from '@local-first/core/adapter';
 import { describe, expect, it } from 'vitest';
 import {
   makeClient,

@@ -1,4 +1,5 @@
 import type { Server as HttpServer, IncomingHttpHeaders } from 'node:http';
+import type { Unsubscribe } from '@local-first/core';
 import {
   CLOSE_CODES,
   DEFAULT_MAX_FRAME_BYTES,
@@ -7,8 +8,7 @@ import {
   type IncomingConnectionInfo,
   type TransportConnection,
   type TransportServer,
-  type Unsubscribe,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import { type Socket, Server as SocketIoServer } from 'socket.io';
 import { SocketIoConnection, type SocketIoPeer } from '../connection.js';
 

@@ -1,4 +1,5 @@
-import { ContainerModule, TOKENS, type TransportServer } from '@local-first/core';
+import { ContainerModule, TOKENS } from '@local-first/core';
+import type { TransportServer } from '@local-first/core/adapter';
 import { WsTransportServer, type WsTransportServerOptions } from './ws-transport-server.js';
 
 /** Binds a `WsTransportServer` as one of the container's transport servers (a singleton). */

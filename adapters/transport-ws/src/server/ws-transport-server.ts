@@ -1,5 +1,6 @@
 import type { Server as HttpServer, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Unsubscribe } from '@local-first/core';
 import {
   CLOSE_CODES,
   DEFAULT_MAX_FRAME_BYTES,
@@ -8,8 +9,7 @@ import {
   type IncomingConnectionInfo,
   type TransportConnection,
   type TransportServer,
-  type Unsubscribe,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { WebSocketConnection } from '../connection.js';
 

@@ -1,4 +1,5 @@
-import { formatHlc, type SyncEvent, uuidv7 } from '@local-first/core';
+import { type SyncEvent, uuidv7 } from '@local-first/core';
+import { formatHlc } from '@local-first/core/adapter';
 import type fc from 'fast-check';
 import type { Fault } from '../rest-double.js';
 import { checkInvariants } from './invariants.js';

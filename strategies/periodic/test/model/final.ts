@@ -1,4 +1,5 @@
-import { resolveRemoteEvent, type StoredRecord, type SyncEvent } from '@local-first/core';
+import type { StoredRecord, SyncEvent } from '@local-first/core';
+import { resolveRemoteEvent } from '@local-first/core/adapter';
 import { bounds, checkInvariants, MINUTE_MS, serverView, short, violation } from './invariants.js';
 import { REPOSITORIES, type World } from './world.js';
 

@@ -1,9 +1,5 @@
-import {
-  type ServerEvent,
-  type StoredEvent,
-  type StoredPosition,
-  toWireEvent,
-} from '@local-first/core';
+import type { StoredEvent } from '@local-first/core';
+import { type ServerEvent, type StoredPosition, toWireEvent } from '@local-first/core/adapter';
 import { RETRY_AFTER_S } from './commands.js';
 import { PROXY_MAX_BODY_BYTES, SERVER_MAX_BODY_BYTES } from './server.js';
 import { REPOSITORIES, type World } from './world.js';

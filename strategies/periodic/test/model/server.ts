@@ -1,4 +1,5 @@
-import type { ServerEvent, SyncEvent } from '@local-first/core';
+import type { SyncEvent } from '@local-first/core';
+import type { ServerEvent } from '@local-first/core/adapter';
 import { type Authorizer, SyncEngine, staticTokens } from '@local-first/server';
 import { MemoryEventStore } from '@local-first/store-memory';
 import type { Fault, InterceptedRequest } from '../rest-double.js';

@@ -1,14 +1,13 @@
 import {
   type ConnectionState,
   LocalFirstClient,
-  parsePosition,
   type RecordData,
   Repository,
   type StoredEvent,
-  type StoredPosition,
   type StoredRecord,
   silentLogger,
 } from '@local-first/core';
+import { parsePosition, type StoredPosition } from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { captureUncaught as trapUncaught } from '@local-first/test-services';
 import { vi } from 'vitest';

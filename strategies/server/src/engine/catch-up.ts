@@ -3,7 +3,7 @@ import type {
   RequestEventsMessage,
   ServerMessage,
   SyncCompleteMessage,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { Confirmations } from './confirmations.js';
 import type { SyncEngine } from './engine.js';
 

@@ -1,19 +1,21 @@
 import {
+  type EventStore,
+  type Logger,
+  type SyncEvent,
+  silentLogger,
+  type Unsubscribe,
+} from '@local-first/core';
+import {
   type AckMessage,
   type AppendOutcome,
   CLOSE_CODES,
-  type EventStore,
   type Fanout,
   type IncomingConnectionInfo,
-  type Logger,
   type RejectedEvent,
   type ServerEvent,
-  type SyncEvent,
-  silentLogger,
   type TransportConnection,
   type TransportServer,
-  type Unsubscribe,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { Rules } from '../rules/rules.js';
 import {
   type AccessPolicy,

@@ -1,4 +1,4 @@
-import type { EventsMessage, ServerEvent } from '@local-first/core';
+import type { EventsMessage, ServerEvent } from '@local-first/core/adapter';
 
 /** One connection as the live broadcast sees it (a `Session`); repositories by stored name. */
 export interface LiveReader {

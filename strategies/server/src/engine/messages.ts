@@ -3,7 +3,7 @@ import {
   type ErrorMessage,
   MAX_REQUEST_ID_LENGTH,
   type ProtocolErrorCode,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 
 /** What an `error` answer names of the request it answers, when the request said so. */
 export interface RequestContext {

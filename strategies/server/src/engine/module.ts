@@ -1,12 +1,11 @@
 import {
   ContainerModule,
   type EventStore,
-  type Fanout,
   type Logger,
   TOKENS,
   type Token,
-  type TransportServer,
 } from '@local-first/core';
+import type { Fanout, TransportServer } from '@local-first/core/adapter';
 import type { Rules } from '../rules/rules.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import { SyncEngine, type SyncEngineOptions } from './engine.js';

@@ -1,4 +1,5 @@
-import { CLOSE_CODES, type Logger, type ServerEvent } from '@local-first/core';
+import type { Logger } from '@local-first/core';
+import { CLOSE_CODES, type ServerEvent } from '@local-first/core/adapter';
 
 /** What one commit did, as an observer sees it. */
 export interface CommitObservation {

@@ -4,7 +4,7 @@ import {
   DEFAULT_MAX_CLOCK_DRIFT_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_PAGE_EVENTS,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
 export const DEFAULT_RATE_LIMIT_CAPACITY = 2_000;

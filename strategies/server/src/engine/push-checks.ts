@@ -1,11 +1,10 @@
+import type { EventStore, SyncEvent } from '@local-first/core';
 import {
   type AppendOutcome,
-  type EventStore,
   eventStampProblem,
   type RejectedEvent,
-  type SyncEvent,
   validateEvent,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { RepositoryAccess } from './access.js';
 
 /**

@@ -1,12 +1,10 @@
+import type { EventStore, Logger, Unsubscribe } from '@local-first/core';
 import type {
   AppendOutcome,
-  EventStore,
   Fanout,
   FanoutAnnouncement,
-  Logger,
   ServerEvent,
-  Unsubscribe,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import { Coverage } from './coverage.js';
 import type { SyncLimits } from './options.js';
 

@@ -11,7 +11,7 @@ import {
   type RequestAllEventsMessage,
   type ServerMessage,
   type TransportConnection,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { RepositoryAccess } from './access.js';
 import { type AuthenticatedUser, AuthenticationError, bearerToken } from './auth.js';
 import { type GuardedOutput, OutputGuard } from './backpressure.js';

@@ -1,18 +1,16 @@
 export type { ResetReason } from '@local-first/core';
 
+import type { AccessRevocation, Logger, ResetReason } from '@local-first/core';
 import {
-  type AccessRevocation,
   advanceCursor,
   type ErrorMessage,
   type EventsMessage,
   formatPosition,
-  type Logger,
   parsePosition,
-  type ResetReason,
   reach,
   type StoredPosition,
   type SyncCompleteMessage,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { Link } from './link.js';
 
 /** What the follower needs from its strategy. */

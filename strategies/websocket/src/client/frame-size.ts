@@ -1,14 +1,12 @@
+import { ERROR_CODES, LocalFirstError, type StoredEvent } from '@local-first/core';
 import {
   DEFAULT_MAX_FRAME_BYTES,
-  ERROR_CODES,
   eventBytes,
-  LocalFirstError,
   type ServerLimits,
-  type StoredEvent,
   utf8Length,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 
-export { countUtf8, eventBytes, utf8Length } from '@local-first/core';
+export { countUtf8, eventBytes, utf8Length } from '@local-first/core/adapter';
 
 /** Bytes of a `push_events_batch` frame around its events (the envelope, with `[]`). */
 export function envelopeBytes(repository: string, requestId: string): number {

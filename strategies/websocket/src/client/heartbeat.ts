@@ -1,4 +1,4 @@
-import type { ServerMessage } from '@local-first/core';
+import type { ServerMessage } from '@local-first/core/adapter';
 
 type Timer = ReturnType<typeof setTimeout>;
 

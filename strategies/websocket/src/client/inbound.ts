@@ -1,10 +1,10 @@
+import type { Logger } from '@local-first/core';
 import type {
   AuthSuccessMessage,
   Emitter,
   ErrorMessage,
-  Logger,
   ServerMessage,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { LogFollower } from './catch-up.js';
 import type { FrameLimits } from './frame-size.js';
 import type { Link } from './link.js';

@@ -1,10 +1,10 @@
+import type { StoredEvent } from '@local-first/core';
 import type {
   ClientMessage,
-  StoredEvent,
   StoredPosition,
   SyncHost,
   TransportConnection,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { BatchLimits } from './frame-size.js';
 import { Heartbeat } from './heartbeat.js';
 import { type Batch, PushQueue } from './push-queue.js';

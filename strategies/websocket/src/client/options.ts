@@ -1,14 +1,16 @@
 import {
   type AuthFailure,
-  DEFAULT_MAX_BATCH_EVENTS,
-  DEFAULT_MAX_FRAME_BYTES,
   ERROR_CODES,
-  fullJitterBackoff,
   LocalFirstError,
   type Logger,
   type SyncCredentials,
   type Transport,
 } from '@local-first/core';
+import {
+  DEFAULT_MAX_BATCH_EVENTS,
+  DEFAULT_MAX_FRAME_BYTES,
+  fullJitterBackoff,
+} from '@local-first/core/adapter';
 
 export const DEFAULT_STRATEGY_NAME = 'websocket';
 export const DEFAULT_RECONNECT_DELAY_MS = 3_000;

@@ -1,13 +1,10 @@
+import { ERROR_CODES, type Logger, type StoredEvent, type Verdict } from '@local-first/core';
 import {
   type AckMessage,
-  ERROR_CODES,
   type ErrorMessage,
-  type Logger,
   type RemoteCursor,
-  type StoredEvent,
   toWireEvent,
-  type Verdict,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import type { Link } from './link.js';
 import type { Batch } from './push-queue.js';
 

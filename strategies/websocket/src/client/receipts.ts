@@ -1,4 +1,4 @@
-import type { EventsReceivedMessage } from '@local-first/core';
+import type { EventsReceivedMessage } from '@local-first/core/adapter';
 
 /** Runs `task` once the event loop is free: `setImmediate` in Node, a 0 ms timer elsewhere. */
 function whenIdle(task: () => void): () => void {

@@ -1,13 +1,13 @@
+import type { StoredEvent } from '@local-first/core';
 import {
   CLOSE_CODES,
   type CloseInfo,
   PROTOCOL_VERSION,
   type ServerMessage,
-  type StoredEvent,
   type SyncHost,
   SyncStrategyBase,
   type TransportConnection,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import { LogFollower } from './catch-up.js';
 import { type BatchLimits, FrameLimits } from './frame-size.js';
 import { answersPing } from './heartbeat.js';

@@ -1,4 +1,5 @@
-import { formatHlc, isLocalFirstError, type SyncEvent, uuidv7 } from '@local-first/core';
+import { isLocalFirstError, type SyncEvent, uuidv7 } from '@local-first/core';
+import { formatHlc } from '@local-first/core/adapter';
 import type fc from 'fast-check';
 import { checkInvariants } from './invariants.js';
 import type { Direction } from './link.js';

@@ -1,4 +1,5 @@
-import { resolveRemoteEvent, type StoredRecord, type SyncEvent } from '@local-first/core';
+import type { StoredRecord, SyncEvent } from '@local-first/core';
+import { resolveRemoteEvent } from '@local-first/core/adapter';
 import { checkInvariants, serverView, violation } from './invariants.js';
 import { REPOSITORIES, tooLargeForAFrame, type World } from './world.js';
 

@@ -1,9 +1,9 @@
+import type { StoredEvent } from '@local-first/core';
 import {
   DEFAULT_MAX_CLOCK_DRIFT_MS,
   eventStampProblem,
   type ServerEvent,
-  type StoredEvent,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import {
   HEARTBEAT_MS,
   MAX_FRAME_BYTES,

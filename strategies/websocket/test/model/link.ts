@@ -1,13 +1,11 @@
+import { ERROR_CODES, LocalFirstError, type Transport } from '@local-first/core';
 import {
   BaseTransportConnection,
   type CloseInfo,
-  ERROR_CODES,
   type IncomingConnectionInfo,
-  LocalFirstError,
-  type Transport,
   type TransportConnection,
   type TransportOpenOptions,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 
 /** `ws` waits this long for the peer's close frame before it destroys the socket. */
 export const WS_CLOSE_TIMEOUT_MS = 30_000;

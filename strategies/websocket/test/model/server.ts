@@ -1,3 +1,4 @@
+import type { SyncEvent, Unsubscribe } from '@local-first/core';
 import type {
   AckMessage,
   CloseInfo,
@@ -5,10 +6,8 @@ import type {
   IncomingConnectionInfo,
   InvalidFrame,
   ServerEvent,
-  SyncEvent,
   TransportConnection,
-  Unsubscribe,
-} from '@local-first/core';
+} from '@local-first/core/adapter';
 import { type Authorizer, SyncEngine, staticTokens } from '@local-first/server';
 import { MemoryEventStore } from '@local-first/store-memory';
 import type { Acceptor } from './link.js';

@@ -1,14 +1,12 @@
 import {
-  type HlcState,
   LocalFirstClient,
   type RecordData,
   Repository,
-  type StorageTransaction,
   type StoredEvent,
   type StoredRecord,
   silentLogger,
-  toWireEvent,
 } from '@local-first/core';
+import { type HlcState, type StorageTransaction, toWireEvent } from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { captureUncaught as trapUncaught } from '@local-first/test-services';
 import { vi } from 'vitest';

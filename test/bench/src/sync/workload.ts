@@ -3,12 +3,8 @@
  * and for the Yjs peer, our client over either transport, a Yjs client over y-websocket, and
  * light raw connections that speak our protocol (or just listen, for Yjs).
  */
-import {
-  LocalFirstClient,
-  PROTOCOL_VERSION,
-  Repository,
-  type StorageAdapter,
-} from '@local-first/core';
+import { LocalFirstClient, Repository, type StorageAdapter } from '@local-first/core';
+import { PROTOCOL_VERSION } from '@local-first/core/adapter';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { SocketIoTransport } from '@local-first/transport-socketio';
 import { WsTransport } from '@local-first/transport-ws';

@@ -1,4 +1,5 @@
-import type { AppendOutcome, EventStore, ServerEvent, SyncEvent } from '@local-first/core';
+import type { EventStore, SyncEvent } from '@local-first/core';
+import type { AppendOutcome, ServerEvent } from '@local-first/core/adapter';
 import { expect, it } from 'vitest';
 import { readAll, type SuiteContext, sampleEvent, sampleEvents } from './fixtures.js';
 

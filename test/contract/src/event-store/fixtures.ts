@@ -1,4 +1,5 @@
-import type { AppendOutcome, EventStore, ServerEvent, SyncEvent } from '@local-first/core';
+import type { EventStore, SyncEvent } from '@local-first/core';
+import type { AppendOutcome, ServerEvent } from '@local-first/core/adapter';
 import { expect } from 'vitest';
 
 /** What the suite hands to `setup` each time it needs a fresh store. */

@@ -1,4 +1,5 @@
-import { type AppendOutcome, ERROR_CODES } from '@local-first/core';
+import { ERROR_CODES } from '@local-first/core';
+import type { AppendOutcome } from '@local-first/core/adapter';
 import { expect, it } from 'vitest';
 import {
   expectCode,

@@ -1,4 +1,4 @@
-import type { Fanout, FanoutAnnouncement, FanoutMissCause } from '@local-first/core';
+import type { Fanout, FanoutAnnouncement, FanoutMissCause } from '@local-first/core/adapter';
 import { expect } from 'vitest';
 
 /** What `setup` returns: a channel of its own that any number of nodes can join. */

@@ -1,4 +1,4 @@
-import type { Fanout } from '@local-first/core';
+import type { Fanout } from '@local-first/core/adapter';
 import { afterEach, beforeEach, describe } from 'vitest';
 import { deliveryTests } from './delivery.js';
 import type { FanoutFixture, FanoutSetup, FanoutSuiteContext } from './fixtures.js';

@@ -1,4 +1,5 @@
-import { ERROR_CODES, type StorageTransaction } from '@local-first/core';
+import { ERROR_CODES } from '@local-first/core';
+import type { StorageTransaction } from '@local-first/core/adapter';
 import { beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { event, eventIds, expectCode, record, tombstone } from './fixtures.js';
 import type { StorageHarness } from './harness.js';

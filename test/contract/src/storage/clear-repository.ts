@@ -1,4 +1,5 @@
-import type { StorageAdapter, StorageReader, StoredEvent } from '@local-first/core';
+import type { StorageAdapter, StoredEvent } from '@local-first/core';
+import type { StorageReader } from '@local-first/core/adapter';
 import { beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { event, eventIds, queryIds, record, rejection, spec, tombstone } from './fixtures.js';
 import type { StorageHarness } from './harness.js';

@@ -1,16 +1,15 @@
 import {
   type ErrorCode,
-  formatHlc,
   type OrderClause,
   type QuerySpec,
   type RecordData,
   type StorageAdapter,
-  type StorageReader,
   type StoredEvent,
   type StoredRecord,
   SyncOperation,
   type WhereClause,
 } from '@local-first/core';
+import { formatHlc, type StorageReader } from '@local-first/core/adapter';
 import { expect } from 'vitest';
 
 /** A fixed clock stamp; `tick` orders fixtures without reading any real clock. */

@@ -1,4 +1,5 @@
-import { ERROR_CODES, type StorageAdapter, type StorageTransaction } from '@local-first/core';
+import { ERROR_CODES, type StorageAdapter } from '@local-first/core';
+import type { StorageTransaction } from '@local-first/core/adapter';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   event,

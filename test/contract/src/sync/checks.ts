@@ -1,4 +1,5 @@
-import { Emitter, type StoredEvent } from '@local-first/core';
+import type { StoredEvent } from '@local-first/core';
+import { Emitter } from '@local-first/core/adapter';
 import { expect } from 'vitest';
 import { type Device, SYNC_WAIT_MS, until } from './harness.js';
 import { fetchOf, type RestSyncSetup, type SyncSetup, type WebSocketSyncSetup } from './setup.js';

@@ -1,4 +1,5 @@
-import type { Transport, TransportConnection } from '@local-first/core';
+import type { Transport } from '@local-first/core';
+import type { TransportConnection } from '@local-first/core/adapter';
 import type { SyncFetch } from './setup.js';
 
 // What a device put on its wire and got back, counted so that scenarios can assert on it and

@@ -1,4 +1,5 @@
-import { CLOSE_CODES, ERROR_CODES, type LocalFirstError } from '@local-first/core';
+import { ERROR_CODES, type LocalFirstError } from '@local-first/core';
+import { CLOSE_CODES } from '@local-first/core/adapter';
 import { describe, expect, it } from 'vitest';
 import type { End, TransportHarness } from './harness.js';
 

@@ -1,7 +1,8 @@
 // node:net is loaded inside the tests that need it, so the package also loads in browsers
 // (the storage suite runs there).
 import type { Server, Socket } from 'node:net';
-import { CLOSE_CODES, ERROR_CODES, type LocalFirstError } from '@local-first/core';
+import { ERROR_CODES, type LocalFirstError } from '@local-first/core';
+import { CLOSE_CODES } from '@local-first/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { largeText, OVERSIZE_MARGIN_BYTES } from './fixtures.js';
 import type { TransportHarness } from './harness.js';

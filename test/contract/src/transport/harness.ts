@@ -1,12 +1,12 @@
+import type { Transport } from '@local-first/core';
 import type {
   CloseInfo,
   IncomingConnectionInfo,
-  Transport,
   TransportConnection,
   TransportOpenOptions,
   TransportServer,
-} from '@local-first/core';
-import { DEFAULT_MAX_FRAME_BYTES } from '@local-first/core';
+} from '@local-first/core/adapter';
+import { DEFAULT_MAX_FRAME_BYTES } from '@local-first/core/adapter';
 
 /**
  * A peer that sends what the transport's own client never would: text that is not a JSON object,

@@ -1,9 +1,5 @@
-import {
-  type RecordData,
-  resolveRemoteEvent,
-  type ServerEvent,
-  type StoredRecord,
-} from '@local-first/core';
+import type { RecordData, StoredRecord } from '@local-first/core';
+import { resolveRemoteEvent, type ServerEvent } from '@local-first/core/adapter';
 import type { ReportedWrite } from './client-process.js';
 import type { ClientLine } from './messages.js';
 

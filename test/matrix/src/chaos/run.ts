@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerEvent } from '@local-first/core';
+import type { ServerEvent } from '@local-first/core/adapter';
 import {
   checkLocalEvents,
   checkLog,

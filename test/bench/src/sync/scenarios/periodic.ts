@@ -11,12 +11,8 @@
  * repository nobody writes to, for `idleMs`; requests and bytes (periodic), frames and bytes
  * (WebSocket, both directions) per minute.
  */
-import {
-  LocalFirstClient,
-  Repository,
-  type Transport,
-  type TransportConnection,
-} from '@local-first/core';
+import { LocalFirstClient, Repository, type Transport } from '@local-first/core';
+import type { TransportConnection } from '@local-first/core/adapter';
 import { PeriodicSyncStrategy } from '@local-first/periodic';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { WsTransport } from '@local-first/transport-ws';

@@ -2,7 +2,8 @@
  * The baseline: the same frames through a raw `ws` relay, with no storage, no protocol and no
  * acknowledgement. Each frame is a JSON push of one event exactly as our strategy sends it.
  */
-import { HybridLogicalClock, randomId, uuidv7 } from '@local-first/core';
+import { randomId, uuidv7 } from '@local-first/core';
+import { HybridLogicalClock } from '@local-first/core/adapter';
 import WebSocket from 'ws';
 import { type CostReport, withCost } from '../measure.js';
 import type { RelayServer } from '../processes.js';
