@@ -48,6 +48,8 @@ export {
   compareStamps,
   eventHlc,
   eventStamp,
+  type JsonField,
+  type JsonFields,
   type JsonValue,
   type RecordData,
   type Stamp,

@@ -3,7 +3,7 @@ import type { ConflictResolver } from './conflict.js';
 import { ERROR_CODES, LocalFirstError } from './errors.js';
 import type { HybridLogicalClock } from './hlc.js';
 import { consoleLogger, type Logger } from './logger.js';
-import type { RecordData, StoredEvent, StoredRecord } from './model.js';
+import type { JsonFields, RecordData, StoredEvent, StoredRecord } from './model.js';
 import { type NamespaceOptions, NamespaceSwitches } from './namespace-switch.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS } from './protocol.js';
 import type { QuerySpec } from './query.js';
@@ -204,7 +204,7 @@ export class LocalFirstClient {
   }
 
   /** A repository by name. */
-  getRepository<T extends RecordData = RecordData>(name: string): Repository<T> {
+  getRepository<T extends JsonFields<T> = RecordData>(name: string): Repository<T> {
     const repository = this.repositories.get(name);
     if (!repository) {
       throw new LocalFirstError(ERROR_CODES.unknownRepository, `no repository named "${name}"`);

@@ -1,6 +1,7 @@
 import {
   compareStamps,
   eventHlc,
+  type JsonFields,
   type RecordData,
   type StoredRecord,
   type SyncEvent,
@@ -8,7 +9,7 @@ import {
 import { eventRecord } from './validation.js';
 
 /** One side of a conflict: a record state (`data` is `null` for a tombstone) and its stamp. */
-export type ConflictSide<T extends RecordData = RecordData> = Omit<StoredRecord, 'data'> & {
+export type ConflictSide<T extends JsonFields<T> = RecordData> = Omit<StoredRecord, 'data'> & {
   data: T | null;
 };
 
@@ -18,7 +19,7 @@ export type ConflictSide<T extends RecordData = RecordData> = Omit<StoredRecord,
  * answer whatever order the events arrive in: it must be commutative, associative and
  * idempotent (last-writer-wins is).
  */
-export type ConflictResolver<T extends RecordData = RecordData> = (
+export type ConflictResolver<T extends JsonFields<T> = RecordData> = (
   local: ConflictSide<T>,
   remote: ConflictSide<T>,
 ) => T | null;

@@ -22,6 +22,8 @@ export type { EventStore } from './event-store.js';
 export { randomId, uuidv7 } from './id.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export {
+  type JsonField,
+  type JsonFields,
   type JsonValue,
   type RecordData,
   type StoredEvent,

@@ -12,6 +12,28 @@ export type JsonValue =
 /** A record: a JSON object. Its id lives in one of its fields (`id` unless configured). */
 export type RecordData = { [key: string]: JsonValue };
 
+/**
+ * What a field of a record may hold: JSON, nested objects and arrays of JSON, or `undefined`
+ * for an optional field (it is left out when stored). Dates, functions, maps and class
+ * instances are not JSON and do not qualify.
+ */
+export type JsonField<V> = V extends JsonValue | undefined
+  ? V
+  : V extends (...args: never[]) => unknown
+    ? never
+    : V extends readonly (infer U)[]
+      ? readonly JsonField<U>[]
+      : V extends object
+        ? JsonFields<V>
+        : never;
+
+/**
+ * The constraint a record type meets: every field is JSON (`JsonField`). Plain interfaces
+ * qualify as they are: `interface Todo { id: string; title: string }` needs no index
+ * signature, so `todo.tittle` stays a type error.
+ */
+export type JsonFields<T> = { [K in keyof T]: JsonField<T[K]> };
+
 /** The operation of an event, numbered as on the wire. */
 export const SyncOperation = {
   insert: 0,

@@ -1,7 +1,7 @@
 import { cloneJson } from './clone.js';
 import type { ConflictResolver } from './conflict.js';
 import { ERROR_CODES, LocalFirstError } from './errors.js';
-import type { JsonValue, RecordData, StoredEvent } from './model.js';
+import type { JsonFields, JsonValue, RecordData, StoredEvent } from './model.js';
 import {
   type OrderClause,
   type QueryOperator,
@@ -12,7 +12,7 @@ import {
 import type { Subscribable, Unsubscribe } from './signal.js';
 
 /** How a repository is declared. */
-export interface RepositoryOptions<T extends RecordData> {
+export interface RepositoryOptions<T extends JsonFields<T>> {
   /** Unique name; it is also the repository name on the wire. */
   name: string;
   /** Field that holds a record's id. Default `id`. */
@@ -34,10 +34,10 @@ export type Stored<T> = T & { readonly _deleted?: true };
 
 /** The part of the client a repository talks to. */
 export interface RepositoryBackend {
-  write<T extends RecordData>(
+  write(
     repository: string,
     id: string,
-    data: T | null,
+    data: RecordData | null,
     options: WriteOptions,
   ): Promise<StoredEvent | undefined>;
   read(repository: string, id: string, includeDeleted: boolean): Promise<RecordData | undefined>;
@@ -50,7 +50,7 @@ export interface RepositoryBackend {
  * A named collection of records of one type. Writes land in local storage at once, as an event
  * and the record change in one transaction, and go to the sync strategies afterwards.
  */
-export class Repository<T extends RecordData = RecordData> {
+export class Repository<T extends JsonFields<T> = RecordData> {
   readonly name: string;
   readonly idField: string;
   readonly resolveConflict: ConflictResolver<T> | undefined;
@@ -90,7 +90,7 @@ export class Repository<T extends RecordData = RecordData> {
 
   /** The id of a record, read from its id field. */
   getId(item: T): string {
-    const id = item[this.idField];
+    const id = (item as unknown as RecordData)[this.idField];
     if (typeof id !== 'string' || id === '') {
       throw new LocalFirstError(
         ERROR_CODES.invalidRecord,
@@ -105,7 +105,8 @@ export class Repository<T extends RecordData = RecordData> {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       throw new LocalFirstError(ERROR_CODES.invalidRecord, 'a record must be a plain object');
     }
-    const event = await this.client.write(this.name, this.getId(item), item, options);
+    const data = item as unknown as RecordData;
+    const event = await this.client.write(this.name, this.getId(item), data, options);
     return event!;
   }
 
@@ -139,7 +140,7 @@ export class Repository<T extends RecordData = RecordData> {
 }
 
 /** Builds a query step by step; nothing runs until `get()` or `watch()`. */
-export class QueryBuilder<T extends RecordData> {
+export class QueryBuilder<T extends JsonFields<T>> {
   private readonly spec: QuerySpec = { where: [], orderBy: [] };
 
   constructor(

@@ -34,7 +34,6 @@ SETTINGS_INTERVAL_MS (default 5000).
 
 /** Every message is a record of its own, written once: two people never edit the same one. */
 interface Message {
-  [field: string]: string | number;
   id: string;
   author: string;
   text: string;
@@ -43,7 +42,6 @@ interface Message {
 
 /** One per person, written by that person only: their settings, as the room sees them. */
 interface Member {
-  [field: string]: string | number;
   id: string;
   status: string;
   updatedAt: number;

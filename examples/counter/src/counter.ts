@@ -35,7 +35,6 @@ Environment: SYNC_URL (default http://127.0.0.1:8080), SYNC_TOKEN, SYNC_DEADLINE
  * with every click; this grows with the number of devices.)
  */
 interface DeviceCount {
-  [field: string]: string | number;
   /** The id of the device (its client id) that owns this record. */
   id: string;
   count: number;

@@ -8,7 +8,6 @@ import {
 import { memoryStorageModule } from '@local-first/storage-memory';
 
 interface Note {
-  [field: string]: string;
   id: string;
   text: string;
 }

@@ -2,7 +2,6 @@ import { LocalFirstClient, Repository } from '@local-first/core';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 
 interface Todo {
-  [field: string]: string | boolean;
   id: string;
   title: string;
   done: boolean;

@@ -5,7 +5,6 @@ import { WebSocketSyncStrategy } from '@local-first/websocket';
 import WebSocket from 'ws';
 
 interface Todo {
-  [field: string]: string | boolean;
   id: string;
   title: string;
   done: boolean;

@@ -2,7 +2,6 @@ import { Repository, uuidv7 } from '@local-first/core';
 
 /** One todo, as stored and synced. */
 export interface Todo {
-  [field: string]: string | boolean | number;
   id: string;
   title: string;
   done: boolean;
