@@ -3,9 +3,9 @@ import { createLocalFirstContainer, ERROR_CODES, type EventStore, TOKENS } from 
 import { describe, expect, it } from 'vitest';
 import { MemoryEventStore, memoryEventStoreModule } from '../src/index.js';
 
+// Nothing to remove: a setup may leave `teardown` out.
 describeEventStore('MemoryEventStore', async ({ now }) => ({
   store: new MemoryEventStore({ now }),
-  teardown: async () => {},
 }));
 
 describe('MemoryEventStore', () => {

@@ -15,8 +15,11 @@ export interface EventStoreFixture {
    * `open()` itself and closes it before `teardown`.
    */
   store: EventStore;
-  /** Removes what setup made (files, databases); the suite has closed every store by then. */
-  teardown(): Promise<void>;
+  /**
+   * Removes what setup made (files, databases); the suite has closed every store by then.
+   * Leave it out when there is nothing to remove.
+   */
+  teardown?(): Promise<void>;
   /**
    * Given by stores whose data outlives them: a new, unopened store over the same data, with the
    * same clock. The suite calls it after closing `store`, then opens and closes what it returns.

@@ -94,7 +94,7 @@ export function describeEventStore(name: string, setup: EventStoreSetup): void {
       try {
         for (const store of finished.opened) await store.close();
       } finally {
-        for (const fixture of [finished.fixture, ...finished.extra]) await fixture.teardown();
+        for (const fixture of [finished.fixture, ...finished.extra]) await fixture.teardown?.();
       }
     });
 

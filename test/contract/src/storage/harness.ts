@@ -9,9 +9,9 @@ export interface StorageSetup {
   adapter: StorageAdapter;
   /**
    * Releases what `setup` created (files, databases, temp folders). The suite has closed every
-   * adapter it opened before it calls this.
+   * adapter it opened before it calls this. Leave it out when there is nothing to release.
    */
-  teardown(): Promise<void>;
+  teardown?(): Promise<void>;
   /**
    * A new, unopened adapter over the same backing store as `adapter`, as after a restart. The
    * suite calls it after closing the previous adapter. Required when
@@ -87,7 +87,7 @@ export class StorageHarness {
     } finally {
       this.setup = undefined;
       this.current = undefined;
-      await setup?.teardown();
+      await setup?.teardown?.();
     }
   }
 }
