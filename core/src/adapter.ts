@@ -5,6 +5,7 @@
  * Apps need none of it: they import from `@local-first/core`.
  *
  * @packageDocumentation
+ * @module @local-first/core/adapter
  */
 export { fullJitterBackoff } from './backoff.js';
 export { BaseTransportConnection } from './base-connection.js';

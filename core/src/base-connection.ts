@@ -9,9 +9,13 @@ import type { CloseInfo, InvalidFrame, TransportConnection } from './transport.j
  * before the first subscription is held until then, in order (see `InboundQueue`).
  */
 export abstract class BaseTransportConnection implements TransportConnection {
+  /** Emits each decoded message to `onMessage` listeners. */
   protected readonly messages = new Emitter<unknown>();
+  /** Emits each frame that could not be decoded to `onInvalidMessage` listeners. */
   protected readonly invalid = new Emitter<InvalidFrame>();
+  /** Emits the close, once, to `onClose` listeners. */
   protected readonly closes = new Emitter<CloseInfo>();
+  /** Emits the underlying socket's errors to `onError` listeners. */
   protected readonly errors = new Emitter<Error>();
   private readonly inbound: InboundQueue;
 

@@ -32,9 +32,11 @@ import type {
   Verdict,
 } from './sync-strategy.js';
 
+/** A repository of any record type, as the client's list of repositories holds them. */
 // biome-ignore lint/suspicious/noExplicitAny: repositories of any record type share one list.
-type AnyRepository = Repository<any>;
+export type AnyRepository = Repository<any>;
 
+/** What a {@link LocalFirstClient} is built from: its repositories, storage and strategies. */
 export interface LocalFirstClientOptions {
   /** The repositories of the app; names must be unique. */
   repositories: readonly AnyRepository[];
@@ -63,7 +65,9 @@ type Phase = 'created' | 'initializing' | 'ready' | 'disposed';
  * repositories; `start()` begins syncing.
  */
 export class LocalFirstClient {
+  /** The local storage, as given in `localStorage`. */
   readonly storage: StorageAdapter;
+  /** The sync strategies, in the order given. */
   readonly strategies: readonly SyncStrategy[];
   private readonly repositories = new Map<string, AnyRepository>();
   private readonly changeEmitters = new Map<string, Emitter<void>>();

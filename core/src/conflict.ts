@@ -10,6 +10,7 @@ import { eventRecord } from './validation.js';
 
 /** One side of a conflict: a record state (`data` is `null` for a tombstone) and its stamp. */
 export type ConflictSide<T extends JsonFields<T> = RecordData> = Omit<StoredRecord, 'data'> & {
+  /** The record's fields, or `null` for a tombstone. */
   data: T | null;
 };
 

@@ -67,6 +67,7 @@ export interface AuthFailure {
    * out without one.
    */
   code: string;
+  /** A human-readable reason, for logs. */
   message: string;
   /** The namespace whose credentials were refused; new ones returned are its own. */
   namespace: string;

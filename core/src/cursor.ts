@@ -12,7 +12,12 @@ export function advanceCursor(
   cursor: number,
   sequences: readonly (number | undefined)[],
   page: { catchUp: boolean; lastSequence: number | undefined },
-): { cursor: number; gap: boolean } {
+): {
+  /** The cursor after the events. */
+  cursor: number;
+  /** Whether a live event left a gap, so a catch-up from the cursor is due. */
+  gap: boolean;
+} {
   let next = cursor;
   let gap = false;
   const known = sequences
@@ -31,6 +36,7 @@ export function advanceCursor(
 export interface StoredPosition {
   /** The cursor: every event up to it is in the local log. */
   sequence: number;
+  /** The epoch of the log the cursor belongs to; `undefined` until a server named one. */
   epoch: string | undefined;
   /**
    * The highest sequence this device knows the log held (its own acknowledged pushes count),

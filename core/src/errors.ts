@@ -21,18 +21,17 @@ export const ERROR_CODES = {
   duplicateEvent: 'duplicate_event',
   /** A storage operation failed; the cause holds the backend's own error. */
   storageFailure: 'storage_failure',
-  /** A transaction was rolled back; nothing it wrote was kept. */
-  transactionAborted: 'transaction_aborted',
   /** The adapter does not support the requested operation (see its capabilities). */
   unsupported: 'unsupported',
   /** A query is malformed (unknown operator, bad value for the operator). */
   invalidQuery: 'invalid_query',
-  /** A connection could not be opened (refused, DNS failure, TLS failure). */
+  /**
+   * A connection could not be opened (refused, DNS failure, TLS failure), or an open one failed
+   * (what a transport's `onError` reports; the cause holds the socket's own error).
+   */
   connectionFailed: 'connection_failed',
   /** A message was sent on a connection that is not open. */
   connectionClosed: 'connection_closed',
-  /** A message could not be parsed or does not follow the protocol. */
-  protocolViolation: 'protocol_violation',
   /**
    * A change can never be pushed: its event alone is larger than the server accepts in one
    * frame. The write is refused before anything is stored.
@@ -43,15 +42,33 @@ export const ERROR_CODES = {
    * client was in another: what it read would belong to another account.
    */
   namespaceChanged: 'namespace_changed',
-  /** A strategy failed in a way that needs the application's attention. */
-  syncFailed: 'sync_failed',
+  /** Nothing answered within the time allowed; `details.timeoutMs` is how long was waited. */
+  timeout: 'timeout',
+  /**
+   * A server's authenticator refused the credentials; `details.reason` is the code the client
+   * gets in `auth_failed` (`missing_token`, `invalid_token`, `token_expired`…).
+   */
+  authFailed: 'auth_failed',
+  /**
+   * A sync server cannot start as configured: a command-line option, an environment variable
+   * or a file it names (tokens, rules) is wrong; the message says which and why.
+   */
+  invalidConfig: 'invalid_config',
+  /**
+   * A server's access rules cannot be used; `details.problems` lists each problem with its
+   * field and, from a file, its line and column.
+   */
+  invalidRules: 'invalid_rules',
 } as const;
 
+/** One of the values of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
 /** The one error class of the framework: a stable `code`, a message for humans, a `cause`. */
 export class LocalFirstError extends Error {
+  /** Always `'LocalFirstError'`, so logs and stack traces name the class. */
   override readonly name = 'LocalFirstError';
+  /** What went wrong, stable across releases: match on it. */
   readonly code: ErrorCode;
   /** Extra machine-readable facts (repository, eventId, field…), when there are any. */
   readonly details: Readonly<Record<string, unknown>> | undefined;

@@ -8,6 +8,7 @@ export interface ServerEvent extends SyncEvent {
 
 /** The outcome of appending one event. */
 export interface AppendOutcome {
+  /** The event this outcome is for. */
   eventId: string;
   /** The sequence of the stored event; for a duplicate, the sequence it got the first time. */
   serverSequence: number;
@@ -19,6 +20,7 @@ export interface AppendOutcome {
 
 /** A page of a repository's events. */
 export interface EventPage {
+  /** The events, ascending by sequence. */
   events: ServerEvent[];
   /** True when more events follow the last one of the page. */
   hasMore: boolean;

@@ -6,7 +6,9 @@ const MAX_COUNTER = 10 ** COUNTER_DIGITS - 1;
 
 /** The two numbers of a stamp; the node id only breaks ties. */
 export interface HlcState {
+  /** Wall-clock milliseconds since 1970. */
   wall: number;
+  /** Orders stamps issued within one millisecond. */
   counter: number;
 }
 
@@ -82,6 +84,7 @@ function compareState(a: HlcState, b: HlcState): number {
  * it has received; when wall clocks agree, stamps follow them.
  */
 export class HybridLogicalClock {
+  /** The node id ending every stamp this clock issues; never contains `:`. */
   readonly nodeId: string;
   private readonly wallClock: () => number;
   private last: HlcState;

@@ -4,8 +4,9 @@
  * builds with is in `@local-first/core/adapter`.
  *
  * @packageDocumentation
+ * @module @local-first/core
  */
-export { LocalFirstClient, type LocalFirstClientOptions } from './client.js';
+export { type AnyRepository, LocalFirstClient, type LocalFirstClientOptions } from './client.js';
 export type { ConflictResolver, ConflictSide } from './conflict.js';
 export type { AuthFailure, CredentialsTarget } from './credential-book.js';
 export type { ResetReason } from './cursor.js';
@@ -33,6 +34,13 @@ export {
   SyncStatus,
 } from './model.js';
 export type { NamespaceOptions } from './namespace-switch.js';
+export {
+  CLOSE_CODES,
+  PROTOCOL_ERROR_CODES,
+  type ProtocolErrorCode,
+  REJECTION_CODES,
+  type RejectionCode,
+} from './protocol.js';
 export {
   type OrderClause,
   QUERY_OPERATORS,

@@ -69,7 +69,12 @@ export type LocalConnection = TransportConnection & {
  * JSON round trip; closing either closes both. For tests of engines and strategies without
  * sockets; the real transports run the same conformance suite over real sockets.
  */
-export function createLocalConnectionPair(): { client: LocalConnection; server: LocalConnection } {
+export function createLocalConnectionPair(): {
+  /** The end a client strategy opens. */
+  client: LocalConnection;
+  /** The end a server engine serves. */
+  server: LocalConnection;
+} {
   const client = new LocalEnd();
   const server = new LocalEnd();
   client.peer = server;

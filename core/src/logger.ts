@@ -1,8 +1,12 @@
 /** The logging the framework does; pass any logger with these four methods (pino fits). */
 export interface Logger {
+  /** Detail for tracing a problem; off by default. */
   debug(context: object, message: string): void;
+  /** A normal event worth a line (a server started, a client connected). */
   info(context: object, message: string): void;
+  /** Something went wrong and was handled (a malformed remote event, a failing strategy). */
   warn(context: object, message: string): void;
+  /** Something failed that someone should look at. */
   error(context: object, message: string): void;
 }
 

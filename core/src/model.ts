@@ -36,8 +36,11 @@ export type JsonFields<T> = { [K in keyof T]: JsonField<T[K]> };
 
 /** The operation of an event, numbered as on the wire. */
 export const SyncOperation = {
+  /** The record is created. */
   insert: 0,
+  /** The record is replaced by the event's `data`. */
   update: 1,
+  /** The record becomes a tombstone. */
   delete: 2,
 } as const;
 export type SyncOperation = (typeof SyncOperation)[keyof typeof SyncOperation];
@@ -60,6 +63,7 @@ export type SyncStatus = (typeof SyncStatus)[keyof typeof SyncStatus];
 export interface SyncEvent {
   /** Globally unique id (UUID v7); the dedup key everywhere. */
   eventId: string;
+  /** Insert, update or delete. */
   operation: SyncOperation;
   /** The writer's wall clock, ISO-8601 UTC; informational. */
   createdAt: string;
@@ -77,7 +81,9 @@ export interface SyncEvent {
 
 /** An event as a client keeps it in its log. */
 export interface StoredEvent extends SyncEvent {
+  /** The repository the event belongs to. */
   repository: string;
+  /** Whether a server has acknowledged, rejected or not yet seen it. */
   syncStatus: SyncStatus;
   /** True when the event was written on this device, false when it came from a server. */
   local: boolean;
@@ -89,18 +95,23 @@ export interface StoredEvent extends SyncEvent {
  * are compared against.
  */
 export interface StoredRecord {
+  /** The record's id (the `dataId` of its events). */
   id: string;
   /** The record, or `null` for a tombstone. */
   data: RecordData | null;
+  /** True for a tombstone: the winning event was a delete. */
   deleted: boolean;
   /** Stamp of the event that produced this state. */
   hlc: string;
+  /** The event that produced this state; breaks ties between equal `hlc`s. */
   eventId: string;
 }
 
 /** The stamp that orders events: the clock first, the eventId as tie-break. */
 export interface Stamp {
+  /** The clock: the event's `hlc`, or one made from its `createdAt`. */
   hlc: string;
+  /** The tie-break between equal clocks. */
   eventId: string;
 }
 

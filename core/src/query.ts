@@ -14,18 +14,24 @@ export const QUERY_OPERATORS = [
   'is null',
   'is not null',
 ] as const;
+/** One of {@link QUERY_OPERATORS}. */
 export type QueryOperator = (typeof QUERY_OPERATORS)[number];
 
 /** One condition on a top-level field of the record (`id` is a field like any other). */
 export interface WhereClause {
+  /** The field the condition reads. */
   field: string;
+  /** How the field is compared with `value`. */
   op: QueryOperator;
   /** A scalar for comparisons, an array for `in` / `not in`, absent for the null tests. */
   value?: JsonValue;
 }
 
+/** One sort key of a query; later keys break the ties of earlier ones. */
 export interface OrderClause {
+  /** The field to sort by. */
   field: string;
+  /** Ascending or descending. */
   direction: 'asc' | 'desc';
 }
 
@@ -42,10 +48,15 @@ export interface OrderClause {
  * - tombstones are left out unless `includeDeleted`; they have no fields but `id`.
  */
 export interface QuerySpec {
+  /** Conditions a record must all meet. */
   where: WhereClause[];
+  /** Sort keys, most significant first. */
   orderBy: OrderClause[];
+  /** Most records to return, after `offset`. */
   limit?: number;
+  /** How many of the sorted matches to skip. */
   offset?: number;
+  /** Whether tombstones are returned too. */
   includeDeleted?: boolean;
 }
 

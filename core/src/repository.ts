@@ -30,19 +30,27 @@ export interface WriteOptions {
 }
 
 /** A record as read back, with the flag that tells tombstones apart. */
-export type Stored<T> = T & { readonly _deleted?: true };
+export type Stored<T> = T & {
+  /** Present, and `true`, only on a tombstone read with `includeDeleted`. */
+  readonly _deleted?: true;
+};
 
 /** The part of the client a repository talks to. */
 export interface RepositoryBackend {
+  /** Stores a change (`null` deletes) as an event; `undefined` if there was nothing to delete. */
   write(
     repository: string,
     id: string,
     data: RecordData | null,
     options: WriteOptions,
   ): Promise<StoredEvent | undefined>;
+  /** One record by id; a tombstone only with `includeDeleted`. */
   read(repository: string, id: string, includeDeleted: boolean): Promise<RecordData | undefined>;
+  /** The records that match a query. */
   query(repository: string, spec: QuerySpec): Promise<RecordData[]>;
+  /** Fires after each committed change to the repository. */
   changes(repository: string): Subscribable<void>;
+  /** The repository's events no server has acknowledged yet, oldest first. */
   pendingEvents(repository: string): Promise<StoredEvent[]>;
 }
 
@@ -51,9 +59,13 @@ export interface RepositoryBackend {
  * and the record change in one transaction, and go to the sync strategies afterwards.
  */
 export class Repository<T extends JsonFields<T> = RecordData> {
+  /** The repository's name, locally and on the wire. */
   readonly name: string;
+  /** The field that holds a record's id. */
   readonly idField: string;
+  /** The resolver for remote events; `undefined` means last-writer-wins. */
   readonly resolveConflict: ConflictResolver<T> | undefined;
+  /** The fields adapters with a query engine index. */
   readonly indexes: readonly string[];
   private backend: RepositoryBackend | undefined;
 
@@ -169,11 +181,13 @@ export class QueryBuilder<T extends JsonFields<T>> {
     return this;
   }
 
+  /** Returns at most `count` records. */
   limit(count: number): this {
     this.spec.limit = count;
     return this;
   }
 
+  /** Skips the first `count` matches, in sort order. */
   offset(count: number): this {
     this.spec.offset = count;
     return this;
@@ -203,6 +217,7 @@ export class QueryBuilder<T extends JsonFields<T>> {
    * than the query runs, the listener gets the newest results rather than every step.
    */
   watch(): Subscribable<Stored<T>[]> & {
+    /** Listens for the errors of the runs; the watch goes on after one. */
     onError(listener: (error: unknown) => void): Unsubscribe;
   } {
     const spec = this.toSpec();

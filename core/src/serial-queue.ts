@@ -12,6 +12,7 @@ export class SerialQueue {
   private state: State = 'new';
   private tail: Promise<unknown> = Promise.resolve();
 
+  /** True once `open()` succeeded and until `close()` starts: operations are accepted. */
   get isOpen(): boolean {
     return this.state === 'open';
   }
@@ -63,6 +64,7 @@ export class SerialQueue {
   }
 }
 
+/** The `closed` error of an adapter used from the moment its `close()` started. */
 export function storageClosedError(): LocalFirstError {
   return new LocalFirstError(ERROR_CODES.closed, 'the storage adapter is closed');
 }

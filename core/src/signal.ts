@@ -32,6 +32,7 @@ export class Emitter<T> implements Subscribable<T> {
     };
   }
 
+  /** Calls every listener with `value`, in subscription order. */
   emit(value: T): void {
     const listeners = this.listeners;
     if (!listeners || listeners.length === 0) return;
@@ -48,10 +49,12 @@ export class Emitter<T> implements Subscribable<T> {
     }
   }
 
+  /** How many subscriptions are active. */
   get size(): number {
     return this.listeners?.length ?? 0;
   }
 
+  /** Removes every listener. */
   clear(): void {
     this.listeners = undefined;
   }
@@ -63,6 +66,7 @@ export class StateSignal<T> implements Subscribable<T> {
 
   constructor(private current: T) {}
 
+  /** The current value. */
   get value(): T {
     return this.current;
   }

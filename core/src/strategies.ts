@@ -13,6 +13,7 @@ export interface ClientConnectionState {
   aggregate: ConnectionState;
   /** True when there is at least one strategy and all are connected. */
   isConnected: boolean;
+  /** Each strategy's own state, by strategy name. */
   strategies: Readonly<Record<string, ConnectionState>>;
 }
 

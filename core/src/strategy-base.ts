@@ -19,7 +19,9 @@ export interface SyncStrategyBaseOptions {
   repositoryNames?: readonly string[] | undefined;
   /** The same as `repositoryNames`; give one of the two. */
   repositories?: readonly string[] | undefined;
+  /** The token the strategy authenticates with. */
   authToken?: string | undefined;
+  /** Extra headers, sent where the transport allows. */
   headers?: Record<string, string> | undefined;
   /** The namespace `authToken` and `headers` belong to (default: the first one started in). */
   namespace?: string | undefined;
@@ -27,6 +29,7 @@ export interface SyncStrategyBaseOptions {
   onAuthFailed?:
     | ((failure: AuthFailure) => SyncCredentials | undefined | Promise<SyncCredentials | undefined>)
     | undefined;
+  /** Where the strategy logs. Default: nowhere. */
   logger?: Logger | undefined;
 }
 
@@ -37,15 +40,23 @@ export interface SyncStrategyBaseOptions {
  * how new credentials take effect (`credentialsChanged`) and when it is caught up (`caughtUp`).
  */
 export abstract class SyncStrategyBase implements SyncStrategy {
+  /** A name unique among the client's strategies, for connection state and logs. */
   abstract readonly name: string;
   /** The repositories this strategy was given; `undefined`: the ones no other strategy lists. */
   readonly repositoryNames: readonly string[] | undefined;
+  /** The connection state; set it as the wire comes and goes, `connected` follows. */
   protected readonly state = new StateSignal<ConnectionState>('stopped');
+  /** Whether `state` is `connected`. */
   protected readonly connected = new StateSignal<boolean>(false);
+  /** Emit sync milestones and server answers here; listeners read them in `activityChanges`. */
   protected readonly activity = new Emitter<SyncActivity>();
+  /** The credentials of each namespace. */
   protected readonly credentials: CredentialBook;
+  /** The option of the same name: asked for new credentials when a server refuses them. */
   protected readonly onAuthFailed: SyncStrategyBaseOptions['onAuthFailed'];
+  /** Where the strategy logs. */
   protected readonly logger: Logger;
+  /** The client this strategy is attached to, once `attach` ran. */
   protected host: SyncHost | undefined;
 
   constructor(options: SyncStrategyBaseOptions) {
@@ -59,9 +70,13 @@ export abstract class SyncStrategyBase implements SyncStrategy {
     this.state.subscribe((state) => this.connected.set(state === 'connected'));
   }
 
+  /** Begins syncing; resolves once started (not necessarily connected). */
   abstract start(): Promise<void>;
+  /** Stops syncing and closes connections; pending events stay pending. */
   abstract stop(): Promise<void>;
+  /** Stops and releases everything; the strategy cannot start again. */
   abstract dispose(): Promise<void>;
+  /** A local change that needs sync was committed in `namespace`; push it when possible. */
   abstract onPushToRemote(
     event: Parameters<SyncStrategy['onPushToRemote']>[0],
     namespace?: string,
@@ -161,6 +176,7 @@ export abstract class SyncStrategyBase implements SyncStrategy {
     return host.repositoryNames().filter((name) => this.handlesRepository(name));
   }
 
+  /** The namespace credentials go to: the target's, else the client's. */
   protected namespaceOf(target: CredentialsTarget): string | undefined {
     return target.namespace ?? this.host?.namespace;
   }

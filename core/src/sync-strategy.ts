@@ -22,21 +22,29 @@ export interface ApplyResult {
   /** Events already in the log; nothing changed. */
   skipped: string[];
   /** Events that were malformed; reported and left out, the rest of the batch went on. */
-  invalid: { eventId: string | undefined; message: string }[];
+  invalid: {
+    /** The event's id, when it had a usable one. */
+    eventId: string | undefined;
+    /** What was wrong with it. */
+    message: string;
+  }[];
 }
 
 /** A position in a remote's stream, stored with the events that reached it. */
 export interface RemoteCursor {
   /** Meta key of the cursor; strategies namespace it (`ws:<url>:<repository>`). */
   key: string;
+  /** The position, in the strategy's own format. */
   value: string;
 }
 
 /** A final verdict on a local event, as a strategy hands it to the client. */
 export interface Verdict {
+  /** The local event the verdict is on. */
   eventId: string;
   /** `invalid_event` or `forbidden` from a server; `event_too_large` from a strategy. */
   code: string;
+  /** A human-readable reason. */
   message: string;
   /** Who gave the verdict. */
   source: 'server' | 'client';
@@ -48,6 +56,7 @@ export interface Verdict {
  * and put its record back to the last state the server accepted.
  */
 export interface Rejection extends Verdict {
+  /** The repository of the refused event. */
   repository: string;
   /** Id of the record the refused event changed. */
   dataId: string;
@@ -67,6 +76,7 @@ export interface SyncCredentials {
  * with them; each was also reported on `rejections`.
  */
 export interface AccessRevocation {
+  /** The repository whose local copy was dropped. */
   repository: string;
   /** The strategy whose remote revoked access. */
   strategy: string;
@@ -206,19 +216,60 @@ export interface SyncStrategy {
  * done, resets, revocations, missing credentials and server errors.
  */
 export type SyncActivity =
-  | { type: 'sync_complete'; repository: string; lastSequence: number }
-  | { type: 'acknowledged'; eventIds: string[] }
-  /** Final verdicts: the server refused these events, or they can never fit in a frame. */
-  | { type: 'rejected'; rejected: readonly Verdict[] }
-  | { type: 'reset'; repository: string; reason: ResetReason }
-  /** The server no longer lets this account read the repository; its local copy is gone. */
-  | ({ type: 'access_revoked' } & AccessRevocation)
-  /** The client is in a namespace this strategy has no credentials for: it does not connect. */
-  | { type: 'credentials_missing'; namespace: string }
+  /** A repository is caught up. */
   | {
+      /** Activity discriminator. */
+      type: 'sync_complete';
+      /** The repository that is caught up. */
+      repository: string;
+      /** Its cursor at the end of the catch-up. */
+      lastSequence: number;
+    }
+  /** A remote now holds these local events. */
+  | {
+      /** Activity discriminator. */
+      type: 'acknowledged';
+      /** The acknowledged events. */
+      eventIds: string[];
+    }
+  /** Final verdicts: the server refused these events, or they can never fit in a frame. */
+  | {
+      /** Activity discriminator. */
+      type: 'rejected';
+      /** One verdict per refused event. */
+      rejected: readonly Verdict[];
+    }
+  /** A repository started over from the beginning of the server's log. */
+  | {
+      /** Activity discriminator. */
+      type: 'reset';
+      /** The repository that started over. */
+      repository: string;
+      /** Why: a new epoch, or a cursor ahead of the log. */
+      reason: ResetReason;
+    }
+  /** The server no longer lets this account read the repository; its local copy is gone. */
+  | ({
+      /** Activity discriminator. */
+      type: 'access_revoked';
+    } & AccessRevocation)
+  /** The client is in a namespace this strategy has no credentials for: it does not connect. */
+  | {
+      /** Activity discriminator. */
+      type: 'credentials_missing';
+      /** The namespace without credentials. */
+      namespace: string;
+    }
+  /** The server answered a request with an `error`. */
+  | {
+      /** Activity discriminator. */
       type: 'server_error';
+      /** The error's protocol code. */
       code: string;
+      /** The server's reason. */
       message: string;
+      /** The `type` of the request that failed. */
       requestType?: string;
+      /** The repository of the request that failed, when it had one. */
       repository?: string;
     };

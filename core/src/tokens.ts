@@ -8,7 +8,10 @@ import type { SyncStrategy } from './sync-strategy.js';
 import type { Transport, TransportServer } from './transport.js';
 
 /** A DI token that remembers the type bound to it. */
-export type Token<T> = symbol & { readonly __type?: T };
+export type Token<T> = symbol & {
+  /** Never set: it only carries `T` for the type checker. */
+  readonly __type?: T;
+};
 
 function token<T>(name: string): Token<T> {
   return Symbol.for(`@local-first/core/${name}`) as Token<T>;

@@ -4,12 +4,15 @@ import type { Unsubscribe } from './signal.js';
 export interface CloseInfo {
   /** The WebSocket close code (1000 normal, 1006 abnormal, 44xx protocol codes…). */
   code: number;
+  /** The close reason, `''` when none was given. */
   reason: string;
 }
 
 /** Why a frame was not delivered as a message. */
 export interface InvalidFrame {
+  /** Not a JSON object, or larger than the transport accepts. */
   code: 'invalid_message' | 'too_large';
+  /** What was wrong with the frame. */
   message: string;
 }
 
@@ -88,6 +91,7 @@ export interface IncomingConnectionInfo {
  * `TransportConnection`, so the engine never knows which transport carried it.
  */
 export interface TransportServer {
+  /** A short name for logs (`ws`, `socketio`, …); connections report it as `transport`. */
   readonly name: string;
   /** Registers the engine's handler for new connections. */
   onConnection(

@@ -1,9 +1,22 @@
 import { stampProblem, wallProblem } from './hlc.js';
 import type { RecordData, SyncEvent } from './model.js';
 
+/** The outcome of {@link validateEvent}: the event, typed, or why it was refused. */
 export type EventValidation =
-  | { ok: true; event: SyncEvent }
-  | { ok: false; eventId: string | undefined; message: string };
+  | {
+      /** The value is a valid event. */
+      ok: true;
+      /** The value, as an event. */
+      event: SyncEvent;
+    }
+  | {
+      /** The value is not a valid event. */
+      ok: false;
+      /** Its `eventId`, when it had a usable one. */
+      eventId: string | undefined;
+      /** What is wrong with it. */
+      message: string;
+    };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

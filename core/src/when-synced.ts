@@ -3,11 +3,13 @@ import type { SyncHost } from './sync-strategy.js';
 
 /** What `waitUntilSynced` needs to see of a strategy. */
 export interface SyncProgress {
+  /** The client the strategy is attached to; its pending events are checked. */
   host: SyncHost;
   /** Fires on anything that can move the answer (state changes, acks, catch-ups done). */
   changes: readonly Subscribable<unknown>[];
   /** True now when connected and caught up on every repository the strategy syncs. */
   caughtUp(): boolean;
+  /** True when the strategy syncs the named repository. */
   handlesRepository(name: string): boolean;
 }
 

@@ -1,6 +1,7 @@
 import {
   consoleLogger,
   ERROR_CODES,
+  isLocalFirstError,
   LocalFirstError,
   type Logger,
   type Unsubscribe,
@@ -86,6 +87,7 @@ export interface RedisFanoutOptions {
  */
 export class RedisFanout implements Fanout {
   readonly node: string;
+  /** The pub/sub channel this node publishes and subscribes on. */
   readonly channel: string;
   private readonly options: RedisFanoutOptions;
   private readonly logger: Logger;
@@ -223,7 +225,8 @@ export class RedisFanout implements Fanout {
     } catch (error) {
       publisher.disconnect();
       this.publisher = undefined;
-      if (error instanceof LocalFirstError) throw error;
+      // A timeout or a lost connection is the reason it could not reach Redis, not the answer.
+      if (isLocalFirstError(error, ERROR_CODES.closed)) throw error;
       if (this.isClosed()) throw closedError();
       throw new LocalFirstError(ERROR_CODES.connectionFailed, 'the fan-out could not reach Redis', {
         cause: error,
@@ -292,7 +295,9 @@ export class RedisFanout implements Fanout {
       down ??= error;
     });
     client.on('close', () => {
-      const error = down ?? new Error('the subscribing connection closed');
+      const error =
+        down ??
+        new LocalFirstError(ERROR_CODES.connectionFailed, 'the subscribing connection closed');
       down ??= error;
       this.lost(client, error);
     });
@@ -423,7 +428,9 @@ function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   if (ms <= 0) return work;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Redis to ${what} in ${ms} ms`)), ms);
+    const message = `no answer from Redis to ${what} in ${ms} ms`;
+    const error = new LocalFirstError(ERROR_CODES.timeout, message, { details: { timeoutMs: ms } });
+    timer = setTimeout(() => reject(error), ms);
   });
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

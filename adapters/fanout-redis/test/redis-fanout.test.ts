@@ -216,6 +216,26 @@ describe.skipIf(missing !== undefined)('RedisFanout on a private Redis', () => {
     await fanout.close();
   });
 
+  it('fails to open with connection_failed, a timeout as the cause, when Redis never answers', async () => {
+    /** A server that takes the connection and never answers: connect() never settles. */
+    class SilentRedis extends Redis {
+      override connect(): Promise<void> {
+        return new Promise<void>(() => undefined);
+      }
+    }
+    const fanout = makeNode('fanout_silent', {
+      Redis: SilentRedis as typeof Redis,
+      connectTimeoutMs: 20,
+    });
+    const error = await fanout.open().catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: ERROR_CODES.connectionFailed });
+    expect((error as Error).cause).toMatchObject({
+      code: ERROR_CODES.timeout,
+      details: { timeoutMs: 20 },
+    });
+    await fanout.close();
+  });
+
   it('ignores messages on its channel that are not its own kind, and says so', async () => {
     const watch = new Watch();
     const a = makeNode('fanout_foreign');

@@ -7,9 +7,13 @@ import { JOURNAL_KEY } from './keys.js';
  * so does any object with these methods, e.g. a wrapper that counts or fails calls in tests.
  */
 export interface LocalForageLike {
+  /** The value stored under `key`, or `null` when there is none. */
   getItem<T>(key: string): Promise<T | null>;
+  /** Stores `value` under `key`; resolves to it once written. */
   setItem<T>(key: string, value: T): Promise<T>;
+  /** Deletes `key`; nothing happens when it is absent. */
   removeItem(key: string): Promise<void>;
+  /** Optional: resolves once the backing store is usable; awaited before the first read. */
   ready?(): Promise<void>;
 }
 

@@ -1,3 +1,8 @@
+/**
+ * The adapter on an injected sql.js module, and the IndexedDB persister for browsers.
+ *
+ * @module @local-first/storage-sqljs
+ */
 export {
   DEFAULT_KEY,
   DEFAULT_STORE_NAME,

@@ -105,18 +105,30 @@ export class IndexedDbPersister implements Persister {
   }
 }
 
+/** A failure of IndexedDB: `storage_failure`, with its DOMException (when it gave one) as the cause. */
+function failure(message: string, cause: DOMException | null | undefined): LocalFirstError {
+  return new LocalFirstError(ERROR_CODES.storageFailure, message, cause ? { cause } : {});
+}
+
 function request<T>(pending: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     pending.onsuccess = () => resolve(pending.result);
-    pending.onerror = () => reject(pending.error);
+    pending.onerror = () => reject(failure('an IndexedDB request failed', pending.error));
   });
 }
 
 function done(transaction: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     transaction.oncomplete = () => resolve();
-    transaction.onerror = () => reject(transaction.error);
+    // A failed request's error reaches the transaction before its abort; the first one wins.
+    transaction.onerror = (event) =>
+      reject(
+        failure(
+          'an IndexedDB transaction failed',
+          transaction.error ?? (event.target as IDBRequest | null)?.error,
+        ),
+      );
     transaction.onabort = () =>
-      reject(transaction.error ?? new Error('IndexedDB transaction aborted'));
+      reject(failure('the IndexedDB transaction was aborted', transaction.error));
   });
 }

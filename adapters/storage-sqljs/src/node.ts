@@ -1,3 +1,8 @@
+/**
+ * The file persister for Node, apart so that browser bundles never import `node:fs`.
+ *
+ * @module @local-first/storage-sqljs/node
+ */
 export {
   NodeFilePersister,
   type NodeFilePersisterOptions,

@@ -9,25 +9,36 @@ export type SqlValue = number | string | Uint8Array | null;
 
 /** A prepared statement of sql.js. */
 export interface SqlJsStatement {
+  /** Binds the values of the statement's `?` parameters, in order. */
   bind(values?: SqlValue[]): boolean;
+  /** Runs to the next row; false when there is none. */
   step(): boolean;
+  /** The current row's values, in column order. */
   get(): SqlValue[];
+  /** Rewinds the statement so it can run again with new bindings. */
   reset(): void;
+  /** Releases the statement; it cannot be used afterwards. */
   free(): boolean;
 }
 
 /** An open sql.js database. */
 export interface SqlJsDatabase {
+  /** Runs one or more statements without parameters. */
   exec(sql: string): unknown;
+  /** Compiles a statement to bind and step through. */
   prepare(sql: string): SqlJsStatement;
   /** The whole database file as bytes; only valid between write transactions. */
   export(): Uint8Array;
+  /** Releases the database's memory. */
   close(): void;
 }
 
 /** What `initSqlJs()` resolves to. */
 export interface SqlJsModule {
-  Database: new (data?: Uint8Array) => SqlJsDatabase;
+  /** Opens a database from a saved file's bytes, or a new empty one. */
+  Database: new (
+    data?: Uint8Array,
+  ) => SqlJsDatabase;
 }
 
 /**

@@ -72,6 +72,34 @@ describe('IndexedDbPersister on fake-indexeddb', () => {
     await again.close();
   });
 
+  it('fails a save whose transaction is aborted with storage_failure', async () => {
+    const indexedDB = new IDBFactory();
+    const persister = new IndexedDbPersister({ databaseName: 'app', indexedDB });
+    await persister.save(BYTES);
+    // Another part of the app (or the browser) aborts the transaction the save is in.
+    const realOpen = indexedDB.open.bind(indexedDB);
+    indexedDB.open = (...args: Parameters<IDBFactory['open']>) => {
+      const opening = realOpen(...args);
+      opening.addEventListener('success', () => {
+        const db = opening.result;
+        const transaction = db.transaction.bind(db);
+        db.transaction = ((...parts: Parameters<IDBDatabase['transaction']>) => {
+          const started = transaction(...parts);
+          queueMicrotask(() => started.abort());
+          return started;
+        }) as IDBDatabase['transaction'];
+      });
+      return opening;
+    };
+    const aborted = new IndexedDbPersister({ databaseName: 'app', indexedDB });
+    await expect(aborted.save(BYTES.subarray(0, 3))).rejects.toMatchObject({
+      code: 'storage_failure',
+    });
+    await aborted.close();
+    expect(await persister.load()).toEqual(BYTES);
+    await persister.close();
+  });
+
   it('refuses a missing database name with invalid_argument', () => {
     expect(() => new IndexedDbPersister({ databaseName: '', indexedDB: new IDBFactory() })).toThrow(
       expect.objectContaining({ code: 'invalid_argument' }),

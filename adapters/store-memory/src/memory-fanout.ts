@@ -77,6 +77,7 @@ export class MemoryFanout implements Fanout {
 
   constructor(
     private readonly hub: MemoryFanoutHub,
+    /** This node's id; its own announcements are not delivered to it. */
     readonly node: string,
     onListenerError?: (error: unknown) => void,
   ) {

@@ -298,7 +298,12 @@ export class PostgresEventStore implements EventStore {
     return events.map((event, index): AppendOutcome => {
       const fresh = firstIndex.get(event.eventId) === index ? stored.get(event.eventId) : undefined;
       const found = fresh ?? stored.get(event.eventId) ?? previous.get(event.eventId);
-      if (!found) throw new Error(`event ${event.eventId} was neither stored nor found`);
+      if (!found)
+        throw new LocalFirstError(
+          ERROR_CODES.storageFailure,
+          `event ${event.eventId} was neither stored nor found`,
+          { details: { repository, eventId: event.eventId } },
+        );
       return { eventId: event.eventId, ...found, duplicate: fresh === undefined };
     });
   }

@@ -1,6 +1,7 @@
 import {
   consoleLogger,
   ERROR_CODES,
+  isLocalFirstError,
   LocalFirstError,
   type Logger,
   type Unsubscribe,
@@ -16,10 +17,15 @@ import {
 import type { Client, ClientConfig, Notification, Pool } from 'pg';
 import { decodeNotice, encodeNotice } from './notice.js';
 
+/** The `NOTIFY` channel of a deployment when none is given. */
 export const DEFAULT_FANOUT_CHANNEL = 'local_first_fanout';
+/** `application_name` of the listening connection when none is given. */
 export const DEFAULT_FANOUT_APPLICATION_NAME = 'local-first-fanout';
+/** First pause before listening again after the connection dropped, when none is given. */
 export const DEFAULT_FANOUT_RECONNECT_DELAY_MS = 250;
+/** Longest pause between two attempts to listen again, when none is given. */
 export const DEFAULT_FANOUT_MAX_RECONNECT_DELAY_MS = 10_000;
+/** How often the listening connection is checked with `SELECT 1`, when not given. */
 export const DEFAULT_FANOUT_HEALTH_CHECK_MS = 30_000;
 /** Connections of the pool that the fan-out makes for its announcements. */
 export const DEFAULT_FANOUT_POOL_SIZE = 2;
@@ -37,7 +43,12 @@ export interface PostgresFanoutOptions {
   /** A pool of the caller's to announce through; the fan-out never ends it. Default: its own. */
   pool?: Pool;
   /** The pg constructors. Default: imported from `pg` by `open()`. */
-  pg?: { Client: typeof Client; Pool: typeof Pool };
+  pg?: {
+    /** The connection class, for the listening connection. */
+    Client: typeof Client;
+    /** The pool class, for announcing. */
+    Pool: typeof Pool;
+  };
   /** The channel every node of one deployment shares. Default `DEFAULT_FANOUT_CHANNEL`. */
   channel?: string;
   /** This node's id in its notices; its own notices are ignored by it. Default: a new UUID. */
@@ -69,6 +80,7 @@ export interface PostgresFanoutOptions {
  */
 export class PostgresFanout implements Fanout {
   readonly node: string;
+  /** The channel this node notifies and listens on. */
   readonly channel: string;
   private readonly options: PostgresFanoutOptions;
   private readonly logger: Logger;
@@ -183,7 +195,8 @@ export class PostgresFanout implements Fanout {
     } catch (error) {
       if (this.ownsPool) await pool.end().catch(() => undefined);
       this.pool = undefined;
-      if (error instanceof LocalFirstError) throw error;
+      // A lost listening connection is the reason it could not LISTEN, not the answer.
+      if (isLocalFirstError(error, ERROR_CODES.closed)) throw error;
       throw new LocalFirstError(ERROR_CODES.connectionFailed, 'the fan-out could not LISTEN', {
         cause: error,
       });
@@ -210,7 +223,9 @@ export class PostgresFanout implements Fanout {
       if (this.listener === client) this.lost(client, error);
     };
     client.on('error', lost);
-    client.on('end', () => lost(new Error('the listening connection ended')));
+    client.on('end', () =>
+      lost(new LocalFirstError(ERROR_CODES.connectionFailed, 'the listening connection ended')),
+    );
     client.on('notification', (notice: Notification) => {
       if (this.listener === client && notice.channel === this.channel) this.receive(notice.payload);
     });
@@ -281,7 +296,15 @@ export class PostgresFanout implements Fanout {
     if (!client) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const silent = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('no answer to the health check')), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new LocalFirstError(ERROR_CODES.timeout, 'no answer to the health check', {
+              details: { timeoutMs },
+            }),
+          ),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([client.query('SELECT 1'), silent]);

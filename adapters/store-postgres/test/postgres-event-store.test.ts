@@ -211,6 +211,27 @@ describe.skipIf(missing !== undefined)('PostgresEventStore on a private PostgreS
     }
   });
 
+  it('fails an append whose event the database neither stored nor holds, naming the event', async () => {
+    const { schema, options } = await freshSchema();
+    const store = new PostgresEventStore(options);
+    await store.open();
+    try {
+      // A trigger that drops the row silently: the insert returns nothing and nothing is held.
+      await admin.query(
+        `CREATE FUNCTION ${schema}.drop_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`,
+      );
+      await admin.query(
+        `CREATE TRIGGER drop_row BEFORE INSERT ON ${schema}.local_first_events FOR EACH ROW EXECUTE FUNCTION ${schema}.drop_row()`,
+      );
+      await expect(store.append('todos', [sampleEvent('lost')])).rejects.toMatchObject({
+        code: ERROR_CODES.storageFailure,
+        details: { repository: 'todos', eventId: 'lost' },
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('reports a server it cannot reach as storage_failure', async () => {
     const store = new PostgresEventStore({
       connectionString: server.database('no_such_database'),

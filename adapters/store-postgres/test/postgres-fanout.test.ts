@@ -185,7 +185,15 @@ describe.skipIf(missing !== undefined)('PostgresFanout on a private PostgreSQL',
   });
 
   it('drops a listening connection that stops answering its health check, and listens again', async () => {
-    const b = makeNode('fanout_health', { healthCheckIntervalMs: 50 });
+    const lost: unknown[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (context: { error?: unknown }, message: string) => {
+        if (message.startsWith('the fan-out lost its listening connection'))
+          lost.push(context.error);
+      },
+    };
+    const b = makeNode('fanout_health', { healthCheckIntervalMs: 50, logger });
     await b.open();
     const { rows } = await admin.query<{ pid: number }>(
       'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
@@ -197,6 +205,7 @@ describe.skipIf(missing !== undefined)('PostgresFanout on a private PostgreSQL',
       // A backend that is stopped answers nothing and closes nothing: a link that died silently.
       process.kill(pid, 'SIGSTOP');
       expect(await missed).toBe('reconnect');
+      expect(lost[0]).toMatchObject({ code: ERROR_CODES.timeout, details: { timeoutMs: 50 } });
     } finally {
       process.kill(pid, 'SIGCONT');
       await b.close();

@@ -24,6 +24,11 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/**
+ * The driver's error rebuilt on this side of the thread, only ever as the `cause` of a
+ * `storage_failure` (as the inline writer's own driver error is): it keeps the driver's `name`
+ * and `code` (`SQLITE_BUSY`…), which a `LocalFirstError` cannot carry as its code.
+ */
 function revive(info: ErrorInfo): Error {
   const error = new Error(info.message);
   error.name = info.name;

@@ -112,7 +112,12 @@ export class SocketIoConnection extends BaseTransportConnection {
     queueMicrotask(() =>
       this.deliver(() => {
         if (tooLarge) this.invalid.emit({ code: 'too_large', message: 'frame too large' });
-        if (details instanceof Error && !DELIBERATE_REASONS.has(reason)) this.errors.emit(details);
+        if (details instanceof Error && !DELIBERATE_REASONS.has(reason))
+          this.errors.emit(
+            new LocalFirstError(ERROR_CODES.connectionFailed, details.message || reason, {
+              cause: details,
+            }),
+          );
         this.closes.emit(info);
       }),
     );

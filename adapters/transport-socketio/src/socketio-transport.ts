@@ -13,6 +13,7 @@ export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 /** The `io` function of socket.io-client. */
 export type IoFunction = (uri: string, options?: Partial<ManagerOptions & SocketOptions>) => Socket;
 
+/** Options of {@link SocketIoTransport}; only `io` is required. */
 export interface SocketIoTransportOptions {
   /** socket.io-client's `io` (injected, so the caller owns its version and bundle). */
   io: IoFunction;

@@ -3,6 +3,7 @@ import { createLocalFirstContainer, ERROR_CODES, TOKENS } from '@local-first/cor
 import type { TransportServer } from '@local-first/core/adapter';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SocketIoConnection } from '../src/connection.js';
 import { type IoFunction, SocketIoTransport, socketIoTransportModule } from '../src/index.js';
 import { SocketIoTransportServer, socketIoTransportServerModule } from '../src/server/index.js';
 import { listen, stopHttp } from './setup.js';
@@ -112,5 +113,29 @@ describe('SocketIoTransportServer', () => {
     expect(bound[0]).toBeInstanceOf(SocketIoTransportServer);
     expect(container.getAll<TransportServer>(TOKENS.TransportServer)[0]).toBe(bound[0]);
     await bound[0]!.close();
+  });
+});
+
+describe('SocketIoConnection errors', () => {
+  it('reports a transport error on onError as connection_failed, the error as the cause', async () => {
+    let disconnect: (reason: string, details: unknown) => void = () => {};
+    const connection = new SocketIoConnection(
+      {
+        connected: () => true,
+        emit: () => {},
+        disconnect: () => {},
+        onEvent: () => {},
+        onDisconnect: (listener) => {
+          disconnect = listener;
+        },
+      },
+      { holdUntilSubscribed: false },
+    );
+    const reported = new Promise<Error>((resolve) => connection.onError(resolve));
+    const cause = new Error('websocket error');
+    disconnect('transport error', cause);
+    const error = await reported;
+    expect(error).toMatchObject({ code: ERROR_CODES.connectionFailed, message: 'websocket error' });
+    expect(error.cause).toBe(cause);
   });
 });

@@ -6,17 +6,24 @@ import { BaseTransportConnection, CLOSE_CODES, type CloseInfo } from '@local-fir
  * class and Node's own `WebSocket` all fit it.
  */
 export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
   /** Bytes queued and not yet sent (`ws`, browsers and Node all have it). */
   readonly bufferedAmount?: number;
+  /** Queues one text frame. */
   send(data: string): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /** Hears that the handshake completed. */
   addEventListener(type: 'open', listener: () => void): void;
+  /** Hears each frame that arrives. */
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  /** Hears the close, with its code and reason. */
   addEventListener(
     type: 'close',
     listener: (event: { code: number; reason: string }) => void,
   ): void;
+  /** Hears a failure of the socket; a close follows. */
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
 }
 
@@ -108,13 +115,13 @@ export class WebSocketConnection extends BaseTransportConnection {
       node.on('message', (data: { toString(): string }, isBinary: boolean) =>
         this.receive(isBinary ? data : data.toString()),
       );
-      node.on('error', (error: Error) => this.failed(error));
+      node.on('error', (error: Error) => this.failed(socketError(error)));
       node.on('close', (code: number, reason: { toString(): string }) =>
         this.ended({ code, reason: reason.toString() }),
       );
     } else {
       socket.addEventListener('message', (event) => this.receive(event.data));
-      socket.addEventListener('error', (event) => this.failed(errorOf(event)));
+      socket.addEventListener('error', (event) => this.failed(socketError(event)));
       socket.addEventListener('close', (event) => this.ended(event));
     }
   }
@@ -166,8 +173,8 @@ export class WebSocketConnection extends BaseTransportConnection {
     });
   }
 
-  private failed(error: Error): void {
-    const tooLarge = (error as { code?: unknown }).code === WS_TOO_LARGE_ERROR;
+  private failed(error: LocalFirstError): void {
+    const tooLarge = (error.cause as { code?: unknown } | undefined)?.code === WS_TOO_LARGE_ERROR;
     // ws has already sent 1009; the peer's echo is never read, so record the code here.
     if (tooLarge && !this.localClose) {
       this.localClose = { code: CLOSE_CODES.tooLarge, reason: 'frame too large' };
@@ -238,13 +245,20 @@ export function decode(data: unknown): Decoded {
   return { ok: true, message: parsed };
 }
 
-/** `ws` hands an ErrorEvent with the error inside; browsers hand a bare Event. */
-function errorOf(event: unknown): Error {
-  if (event instanceof Error) return event;
+/**
+ * What `onError` reports: `connection_failed`, with the socket's own error as the cause. `ws`
+ * hands an Error, or an ErrorEvent with the error inside; browsers hand a bare Event, which
+ * is the cause then.
+ */
+function socketError(event: unknown): LocalFirstError {
   const inner = (event as { error?: unknown } | undefined)?.error;
-  if (inner instanceof Error) return inner;
-  const message = (event as { message?: unknown } | undefined)?.message;
-  return new Error(typeof message === 'string' && message ? message : 'websocket error');
+  const cause = event instanceof Error ? event : inner instanceof Error ? inner : event;
+  const message = (cause as { message?: unknown } | undefined)?.message;
+  return new LocalFirstError(
+    ERROR_CODES.connectionFailed,
+    typeof message === 'string' && message ? message : 'websocket error',
+    { cause },
+  );
 }
 
 /** Cuts a string to at most `maxBytes` of UTF-8 without splitting a character. */

@@ -7,6 +7,7 @@ export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 
 /** The third constructor argument of the `ws` package; browsers ignore it. */
 export interface WebSocketClientOptions {
+  /** Headers sent on the HTTP upgrade. */
   headers?: Record<string, string>;
 }
 
@@ -19,6 +20,7 @@ export type WebSocketConstructor = new (
   options?: WebSocketClientOptions,
 ) => WebSocketLike;
 
+/** Options of {@link WsTransport}; only `WebSocket` is required. */
 export interface WsTransportOptions {
   /** The WebSocket class to open connections with (injected: nothing global is assumed). */
   WebSocket: WebSocketConstructor;

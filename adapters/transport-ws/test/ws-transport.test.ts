@@ -154,6 +154,50 @@ describe('WsTransport', () => {
     });
   });
 
+  it('reports socket errors on onError as connection_failed, the socket error as the cause', async () => {
+    /** A socket that opens at once and lets the test fire its events, browser or `ws` style. */
+    class EventfulSocket extends RecordingSocket {
+      static last: EventfulSocket | undefined;
+      override readonly readyState: number = 1;
+      readonly listeners = new Map<string, ((...args: unknown[]) => void)[]>();
+      constructor(...args: unknown[]) {
+        super(...args);
+        EventfulSocket.last = this;
+      }
+      override addEventListener(type: string, listener: (...args: never[]) => void): void {
+        this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener as () => void]);
+        if (type === 'open') queueMicrotask(() => listener());
+      }
+      fire(type: string, value: unknown): void {
+        for (const listener of this.listeners.get(type) ?? []) listener(value);
+      }
+    }
+    /** The `ws` package's shape: Node-style events beside addEventListener. */
+    class NodeStyleSocket extends EventfulSocket {
+      on(type: string, listener: (...args: unknown[]) => void): void {
+        this.addEventListener(`node:${type}`, listener);
+      }
+    }
+    const errorOf = async (Socket: typeof EventfulSocket, type: string, value: unknown) => {
+      const connection = await new WsTransport({ WebSocket: Socket }).open('ws://a');
+      const reported = new Promise<Error>((resolve) => connection.onError(resolve));
+      EventfulSocket.last!.fire(type, value);
+      return reported;
+    };
+    // A browser hands a bare Event, with nothing to say.
+    const bare = new Event('error');
+    const browser = await errorOf(EventfulSocket, 'error', bare);
+    expect(browser).toMatchObject({
+      code: ERROR_CODES.connectionFailed,
+      message: 'websocket error',
+    });
+    expect(browser.cause).toBe(bare);
+    const reset = new Error('read ECONNRESET');
+    const node = await errorOf(NodeStyleSocket, 'node:error', reset);
+    expect(node).toMatchObject({ code: ERROR_CODES.connectionFailed, message: 'read ECONNRESET' });
+    expect(node.cause).toBe(reset);
+  });
+
   it('binds one transport for the container', () => {
     const container = createLocalFirstContainer(wsTransportModule({ WebSocket }));
     const transport = container.get(TOKENS.Transport);

@@ -11,17 +11,25 @@ import {
   DEFAULT_MAX_PAGE_EVENTS,
 } from '@local-first/core/adapter';
 
+/** The strategy's `name` when none is given. */
 export const DEFAULT_PERIODIC_STRATEGY_NAME = 'periodic';
+/** The `syncInterval` when none is given. */
 export const DEFAULT_SYNC_INTERVAL_MS = 10_000;
+/** The `pushDelay` when none is given. */
 export const DEFAULT_PUSH_DELAY_MS = 1_000;
+/** The `requestTimeout` when none is given. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** The `retryDelay` when none is given. */
 export const DEFAULT_RETRY_DELAY_MS = 2_000;
+/** The `maxRetryDelay` when none is given. */
 export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
+/** How long `whenSynced()` waits when no timeout is given. */
 export const DEFAULT_PERIODIC_WHEN_SYNCED_TIMEOUT_MS = 30_000;
 
 /** The `fetch` the strategy calls: the platform's, or any function of the same shape. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
+/** Options of {@link PeriodicSyncStrategy}; only `baseUrl` is required. */
 export interface PeriodicSyncStrategyOptions {
   /**
    * Where the server's REST API is: its origin and any path prefix before `/api`, e.g.
@@ -85,6 +93,7 @@ export interface PeriodicSyncStrategyOptions {
   maxRetryDelay?: number;
   /** Random numbers in [0, 1) for the jitter; injectable for tests. */
   random?: () => number;
+  /** Where the strategy logs (failed rounds, refused credentials). Default: nowhere. */
   logger?: Logger;
 }
 

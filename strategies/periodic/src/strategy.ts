@@ -59,7 +59,12 @@ export class PeriodicSyncStrategy extends SyncStrategyBase {
   }
 
   /** The limits batches keep now: the options', lowered by the server's 413 answers. */
-  get batchLimits(): { maxBatchEvents: number; maxBatchBytes: number } {
+  get batchLimits(): {
+    /** Most events in one batch. */
+    maxBatchEvents: number;
+    /** Largest request body, in UTF-8 bytes. */
+    maxBatchBytes: number;
+  } {
     return this.budget.current;
   }
 

@@ -1,9 +1,17 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_CLOCK_DRIFT_MS } from '@local-first/core/adapter';
+import {
+  DEFAULT_MAX_CLOCK_DRIFT_MS,
+  ERROR_CODES,
+  LocalFirstError,
+} from '@local-first/core/adapter';
 
+/** The port `--port` defaults to. */
 export const DEFAULT_PORT = 8080;
+/** The address `--host` defaults to: this machine only. */
 export const DEFAULT_HOST = '127.0.0.1';
+/** The store `--store` defaults to: a SQLite file under `./data`. */
 export const DEFAULT_STORE = 'sqlite:./data/sync.db';
+/** The authentication `--auth` defaults to: none, for development. */
 export const DEFAULT_AUTH = 'none';
 /** Every option `--some-name` may also come from the environment variable `SYNC_SOME_NAME`. */
 export const ENV_PREFIX = 'SYNC_';
@@ -17,9 +25,29 @@ export function envName(option: string): string {
 
 /** Where events are kept. */
 export type StoreConfig =
-  | { kind: 'sqlite'; path: string; groupCommit?: boolean; writer?: 'thread' | 'inline' }
-  | { kind: 'postgres'; connectionString: string }
-  | { kind: 'memory' };
+  /** A SQLite file (`sqlite:PATH`). */
+  | {
+      /** Store discriminator. */
+      kind: 'sqlite';
+      /** The database file. */
+      path: string;
+      /** Commit the pushes that arrive during a commit together in the next one. Default on. */
+      groupCommit?: boolean;
+      /** Run commits in a writer thread, or on the event loop. Default `thread`. */
+      writer?: 'thread' | 'inline';
+    }
+  /** A PostgreSQL database (`postgres://…`). */
+  | {
+      /** Store discriminator. */
+      kind: 'postgres';
+      /** The `postgres://` URL. */
+      connectionString: string;
+    }
+  /** Memory only: everything is gone when the process ends. */
+  | {
+      /** Store discriminator. */
+      kind: 'memory';
+    };
 
 /**
  * How this node hears of other nodes' commits: `postgres` is LISTEN/NOTIFY through the store's
@@ -49,23 +77,49 @@ export function describeFanoutKind(kind: FanoutKind): string {
 
 /** Who may connect. */
 export type AuthConfig =
-  | { kind: 'none' }
-  | { kind: 'tokens'; file: string }
-  | { kind: 'jwt'; secret: string };
+  /** Everyone may connect; for development. */
+  | {
+      /** Authentication discriminator. */
+      kind: 'none';
+    }
+  /** Fixed tokens from a JSON file (`tokens:FILE`). */
+  | {
+      /** Authentication discriminator. */
+      kind: 'tokens';
+      /** The JSON file mapping each token to its user. */
+      file: string;
+    }
+  /** JWTs signed with a shared secret (`jwt:SECRET`). */
+  | {
+      /** Authentication discriminator. */
+      kind: 'jwt';
+      /** The HMAC secret the tokens are signed with. */
+      secret: string;
+    };
 
+/** What the `local-first-server` command runs with, read from its options and environment. */
 export interface ServerConfig {
+  /** The port to listen on; 0 picks a free one. */
   port: number;
+  /** The address to listen on. */
   host: string;
+  /** Where events are kept. */
   store: StoreConfig;
+  /** Who may connect. */
   auth: AuthConfig;
   /** A folder of static files served at `/` (the built web app), if any. */
   staticDir: string | undefined;
   /** Limits given on the command line; the engine's defaults apply to the rest. */
   limits?: {
+    /** `--max-page`: most events in one catch-up page. */
     maxPageEvents?: number;
+    /** `--max-batch`: most events in one pushed batch. */
     maxBatchEvents?: number;
+    /** `--max-frame`: largest frame in bytes. */
     maxFrameBytes?: number;
+    /** `--max-clock-drift`: how far ahead of the server's clock a stamp may be, in ms. */
     maxClockDriftMs?: number;
+    /** `--send-high-water`: unsent bytes past which a connection gets no live events. */
     sendHighWaterBytes?: number;
   };
   /** Names the deployment in `auth_success`; default: the store's stable id. */
@@ -83,6 +137,7 @@ export interface ServerConfig {
   rules?: string;
 }
 
+/** The command's `--help` text. */
 export const USAGE = `Usage: local-first-server [options]
 
 Serves the sync protocol over raw WebSocket (/sync) and socket.io (/socket.io), plus REST (/api),
@@ -129,11 +184,17 @@ Every option may also be given in the environment, as SYNC_ and its name in capi
 underscores (SYNC_PORT=8081, SYNC_STORE=postgres://…, SYNC_NEW_EPOCH=1); the command line wins.
 `;
 
-/** A command line that cannot be run; the message says why. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+/** A command line that cannot be run: code `invalid_config`; the message says why. */
+export class ConfigError extends LocalFirstError {
+  constructor(
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(ERROR_CODES.invalidConfig, message, options);
+  }
 }
 
+/** Reads a `--store` spec: `sqlite:PATH`, a `postgres://` URL or `memory`. */
 export function parseStore(spec: string): StoreConfig {
   if (spec === 'memory') return { kind: 'memory' };
   if (spec.startsWith('sqlite:')) {
@@ -257,12 +318,22 @@ function parseOptions(argv: readonly string[]) {
 export function parseCommandLine(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
-): { help: true } | { help: false; config: ServerConfig } {
+):
+  | {
+      /** `--help` was given: print `USAGE` and exit. */
+      help: true;
+    }
+  | {
+      /** A run was asked for. */
+      help: false;
+      /** What to run with. */
+      config: ServerConfig;
+    } {
   let given: Values;
   try {
     ({ values: given } = parseOptions(argv));
   } catch (error) {
-    throw new ConfigError((error as Error).message);
+    throw new ConfigError((error as Error).message, { cause: error });
   }
   if (given.help) return { help: true };
   const values = fromEnvironment(given, env);

@@ -21,6 +21,7 @@ export {
 } from './config.js';
 export * from './engine/index.js';
 export { ServerMetrics, type ServerMetricsOptions } from './metrics.js';
+export type { JsonPath, Location } from './rules/json-locations.js';
 export { loadRules } from './rules/load.js';
 export {
   type Access,

@@ -10,6 +10,7 @@ const LATENCY_BUCKETS = [
 /** Buckets for how long another node's commit took to reach this node, in seconds. */
 const FANOUT_LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30];
 
+/** Options of {@link ServerMetrics}; all are optional. */
 export interface ServerMetricsOptions {
   /** Where the metrics live. Default: a registry of their own (never prom-client's global one). */
   registry?: Registry;
@@ -26,6 +27,7 @@ export interface ServerMetricsOptions {
  * option, and `handle()` for `GET /metrics`. Names start with `local_first_`.
  */
 export class ServerMetrics implements EngineObserver {
+  /** The prom-client registry the metrics are registered in. */
   readonly registry: Registry;
   private readonly now: () => number;
   private readonly connections: Gauge<'transport'>;

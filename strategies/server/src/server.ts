@@ -38,12 +38,15 @@ import { createStaticHandler } from './static-files.js';
 export interface RunningServer {
   /** `http://host:port` it listens on. */
   url: string;
+  /** The port it listens on; the one picked when `port` was 0. */
   port: number;
+  /** The engine serving every transport and REST. */
   engine: SyncEngine;
   /** How this node hears of the other nodes' commits; none for a single node. */
   fanout: Fanout | undefined;
   /** The metrics served at `/metrics`, unless turned off. */
   metrics: ServerMetrics | undefined;
+  /** The HTTP server that carries WebSocket, socket.io, REST and metrics. */
   http: Server;
   /**
    * Reads the `--rules` file again and applies it to every connection (`access_revoked` for
@@ -55,7 +58,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What {@link startSyncServer} runs with: a configuration, plus what only code can give. */
 export interface StartOptions extends ServerConfig {
+  /** Where the server logs (pino fits). */
   logger: Logger;
   /** Replaces the authorizer (default: everyone may read and write everything); not with `rules`. */
   authorizer?: Authorizer;
@@ -75,6 +80,7 @@ async function loadOptional<T>(load: () => Promise<T>, what: string, install: st
       throw new ConfigError(
         `${what} is not installed: ${(error as Error).message.split('\n')[0]}. ` +
           `Install it beside @local-first/server: npm install ${install}`,
+        { cause: error },
       );
     }
     throw error;
@@ -176,6 +182,7 @@ export async function startNewEpoch(store: EventStore, logger: Logger): Promise<
   return epoch;
 }
 
+/** The authenticator an `--auth` spec names; a tokens file is read and checked here. */
 export async function createAuthenticator(
   config: AuthConfig,
   logger: Logger,
@@ -188,7 +195,9 @@ export async function createAuthenticator(
       try {
         tokens = JSON.parse(await readFile(config.file, 'utf8'));
       } catch (error) {
-        throw new ConfigError(`--auth tokens:${config.file}: ${(error as Error).message}`);
+        throw new ConfigError(`--auth tokens:${config.file}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       const problem = staticTokensProblem(tokens);
       if (problem) throw new ConfigError(`--auth tokens:${config.file}: ${problem}`);
@@ -331,7 +340,11 @@ async function readRules(file: string): Promise<Rules> {
   try {
     return await loadRules(file);
   } catch (error) {
-    if (error instanceof RulesError) throw new ConfigError(`--rules ${error.message}`);
+    if (error instanceof RulesError)
+      throw new ConfigError(`--rules ${error.message}`, {
+        cause: error,
+        details: { problems: error.problems },
+      });
     throw error;
   }
 }

@@ -1,3 +1,7 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@local-first/core';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -6,6 +10,7 @@ import {
   parseCommandLine,
   parseStore,
 } from '../src/config.js';
+import { createAuthenticator, startSyncServer } from '../src/server.js';
 
 describe('command line', () => {
   it('defaults to SQLite at ./data/sync.db on port 8080 with no auth', () => {
@@ -176,8 +181,11 @@ describe('command line', () => {
     [['--new-epoch', 'yes']],
     [['--unknown']],
     [['positional']],
-  ])('refuses %j with a ConfigError', (argv) => {
+  ])('refuses %j with a ConfigError, code invalid_config', (argv) => {
     expect(() => parseCommandLine(argv)).toThrow(ConfigError);
+    expect(() => parseCommandLine(argv)).toThrow(
+      expect.objectContaining({ name: 'LocalFirstError', code: 'invalid_config' }),
+    );
   });
 
   it('takes every option the command line leaves out from SYNC_ variables; the command line wins', () => {
@@ -208,5 +216,50 @@ describe('command line', () => {
     expect(parseCommandLine([], { SYNC_NEW_EPOCH: '0' })).not.toHaveProperty('config.newEpoch');
     expect(() => parseCommandLine([], { SYNC_NEW_EPOCH: 'maybe' })).toThrow(/SYNC_NEW_EPOCH/);
     expect(() => parseCommandLine([], { SYNC_PORT: 'eighty' })).toThrow(ConfigError);
+  });
+});
+
+describe('start-up errors', () => {
+  const options = {
+    port: 0,
+    host: '127.0.0.1',
+    store: { kind: 'memory' },
+    auth: { kind: 'none' },
+    staticDir: undefined,
+    logger: silentLogger,
+  } as const;
+
+  it('refuses a tokens file it cannot read with invalid_config, the reading error as cause', async () => {
+    const file = join(tmpdir(), 'lf-no-such-tokens-file.json');
+    await expect(createAuthenticator({ kind: 'tokens', file }, silentLogger)).rejects.toMatchObject(
+      { code: 'invalid_config', cause: { code: 'ENOENT' } },
+    );
+  });
+
+  it('refuses a rules file with problems with invalid_config, each problem in details', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'lf-config-'));
+    try {
+      const rules = join(directory, 'rules.json');
+      await writeFile(
+        rules,
+        '{\n  "repositories": [\n    { "repository": "todos", "wirte": "anyone" }\n  ]\n}',
+      );
+      const error = await startSyncServer({ ...options, rules }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error).toMatchObject({
+        code: 'invalid_config',
+        details: {
+          problems: expect.arrayContaining([
+            expect.objectContaining({
+              field: 'repositories[0].wirte',
+              location: { line: 3, column: 39 },
+            }),
+          ]),
+        },
+      });
+      expect((error as Error).cause).toMatchObject({ code: 'invalid_rules' });
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

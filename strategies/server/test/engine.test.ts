@@ -1,3 +1,4 @@
+import { LocalFirstError } from '@local-first/core';
 import { MemoryEventStore } from '@local-first/store-memory';
 import { describe, expect, it } from 'vitest';
 import { SyncEngine, staticTokens } from '../src/engine/index.js';
@@ -40,6 +41,31 @@ describe('SyncEngine: session', () => {
     client.send({ type: 'auth', token: 'wrong' });
     expect(await client.next('auth_failed')).toMatchObject({ code: 'invalid_token' });
     expect((await client.closed).code).toBe(4401);
+    await engine.close();
+  });
+
+  it('sends the reason of an auth_failed LocalFirstError as the code, auth_error for other errors', async () => {
+    const refusals = [
+      new LocalFirstError('auth_failed', 'the account is suspended', {
+        details: { reason: 'suspended' },
+      }),
+      new LocalFirstError('auth_failed', 'no reason given'),
+      new Error('the identity provider is down'),
+    ];
+    const { engine } = await makeEngine({
+      authenticator: {
+        kind: 'custom',
+        authenticate: () => Promise.reject(refusals.shift()),
+      },
+    });
+    const codes: unknown[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const client = connect(engine);
+      client.send({ type: 'auth', token: 't' });
+      codes.push((await client.next('auth_failed')).code);
+      expect((await client.closed).code).toBe(4401);
+    }
+    expect(codes).toEqual(['suspended', 'invalid_token', 'auth_error']);
     await engine.close();
   });
 

@@ -236,13 +236,16 @@ describe('rules in the engine', () => {
     expect((await catchUp(bob, 'announcements')).error?.code).toBe('forbidden');
   });
 
-  it('refuses rules and an authorizer together', async () => {
+  it('refuses rules and an authorizer together with invalid_argument', async () => {
     await expect(
       makeEngine({
         rules: Rules.compile(DOCUMENT, 'test'),
         authorizer: { canRead: () => true, canWrite: () => true },
       }),
-    ).rejects.toThrow('not both');
+    ).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching('not both'),
+    });
   });
 
   it('fuzz: crafted names get a clear answer, store nothing outside the rules, harm no one', async () => {

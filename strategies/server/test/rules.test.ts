@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isLocalFirstError } from '@local-first/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRules } from '../src/rules/load.js';
@@ -139,6 +140,10 @@ describe('rules', () => {
       ),
     );
     expect(error.problems[0]).toMatchObject({ location: { line: 3, column: 29 } });
+    // One coded error: the rules' problems in details, the JSON reader's own as the cause.
+    expect(isLocalFirstError(error, 'invalid_rules')).toBe(true);
+    expect(error.details).toEqual({ source: expect.any(String), problems: error.problems });
+    expect(error.cause).toMatchObject({ code: 'invalid_rules', details: { line: 3, column: 29 } });
     expect(error.message).toMatch(
       /^.*broken\.json: line 3, column 29: \(the file\): is not JSON: expected "," or "}"/,
     );

@@ -1,3 +1,4 @@
+export type { BatchLimits } from './client/frame-size.js';
 export { webSocketSyncModule } from './client/module.js';
 export {
   type AuthFailure,
@@ -16,5 +17,10 @@ export {
   type SyncActivity,
   type WebSocketSyncStrategyOptions,
 } from './client/options.js';
-export { PushQueue } from './client/push-queue.js';
+export {
+  type Batch,
+  type PushErrorAction,
+  PushQueue,
+  type PushQueueOptions,
+} from './client/push-queue.js';
 export { WebSocketSyncStrategy } from './client/strategy.js';

@@ -99,6 +99,8 @@ export async function scratchProject(
   directory: string,
   dependencies: readonly string[],
   tarballs: ReadonlyMap<string, string>,
+  /** Packages that are not ours, by name, with the version range to install. */
+  others: Readonly<Record<string, string>> = {},
 ): Promise<void> {
   await mkdir(directory, { recursive: true });
   const spec = (name: string) => {
@@ -110,7 +112,10 @@ export async function scratchProject(
     name: 'scratch',
     private: true,
     type: 'module',
-    dependencies: Object.fromEntries(dependencies.map((name) => [name, spec(name)])),
+    dependencies: {
+      ...Object.fromEntries(dependencies.map((name) => [name, spec(name)])),
+      ...others,
+    },
   };
   await writeFile(join(directory, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const overrides = [...tarballs.keys()].map((name) => `  "${name}": "${spec(name)}"`);

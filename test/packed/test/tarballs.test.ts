@@ -8,6 +8,7 @@ import {
 } from '@local-first/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { describeExtending } from '../src/extending.js';
 import { installedPackages, packPackages, run, scratchProject } from '../src/packages.js';
 import { type StartedServer, startServer } from '../src/server-process.js';
 
@@ -27,6 +28,7 @@ const PACKED = [
   '@local-first/store-sqlite',
   '@local-first/store-postgres',
   '@local-first/fanout-redis',
+  '@local-first/contract',
   SERVER,
 ];
 /** Server-side packages that a browser app must never install. */
@@ -231,3 +233,5 @@ describe('a browser app that installs the client packages', () => {
     );
   });
 });
+
+describeExtending(() => ({ work, tarballs }));

@@ -18,6 +18,7 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 /** The socket.io `Server` class. */
 export type SocketIoServerClass = typeof SocketIoServer;
 
+/** Options of {@link SocketIoTransportServer}; only `server` is required. */
 export interface SocketIoTransportServerOptions {
   /**
    * The HTTP(S) server to attach to (injected; it is neither started nor closed here). Upgrades

@@ -1,3 +1,8 @@
+/**
+ * The server half: a TransportServer on a ws server.
+ *
+ * @module @local-first/transport-ws/server
+ */
 export { wsTransportServerModule } from './module.js';
 export {
   DEFAULT_CLOSE_TIMEOUT_MS,

@@ -16,6 +16,7 @@ import { WebSocketConnection } from '../connection.js';
 /** How long `close()` waits for a peer to answer the closing handshake before cutting it. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
+/** Options of {@link WsTransportServer}; only `server` is required. */
 export interface WsTransportServerOptions {
   /**
    * The HTTP(S) server whose `upgrade` events this transport answers (injected; it is neither

@@ -15,6 +15,7 @@ export interface RepositoryAccess extends Access {
 export interface AccessPolicy {
   /** `rules` when the server applies a rules document, else `authorizer`. */
   readonly kind: 'rules' | 'authorizer';
+  /** What `user` may do with `repository` (as the client names it), and where it is stored. */
   access(user: AuthenticatedUser, repository: string): Promise<RepositoryAccess>;
   /** The name clients know a stored repository by. */
   nameOf(stored: string): string;

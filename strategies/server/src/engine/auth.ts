@@ -1,9 +1,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { Logger } from '@local-first/core';
+import { ERROR_CODES, isLocalFirstError, LocalFirstError, type Logger } from '@local-first/core';
 import { errors as joseErrors, jwtVerify } from 'jose';
 
 /** What a client presents: the token of its `auth` message or Bearer header, and headers. */
 export interface Credentials {
+  /** The `auth` message's token, else the Bearer token of the headers. */
   token: string | undefined;
   /** Headers of the HTTP upgrade (or REST request) merged with those of the `auth` message; lower-cased names. */
   headers: Readonly<Record<string, string>>;
@@ -19,27 +20,60 @@ export interface AuthenticatedUser {
   claims?: Readonly<Record<string, unknown>>;
 }
 
-/** Why credentials were refused; `code` goes to the client in `auth_failed`. */
-export class AuthenticationError extends Error {
-  override readonly name = 'AuthenticationError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/**
+ * The codes of `auth_failed` (and of a REST 401) that this package sends: a token that is
+ * absent, not recognised or unverifiable, a JWT past its `exp`, and `auth_error` when the
+ * authenticator itself failed. A custom authenticator may send codes of its own.
+ */
+export const AUTH_FAILURE_CODES = [
+  'missing_token',
+  'invalid_token',
+  'token_expired',
+  'auth_error',
+] as const;
+/** One of {@link AUTH_FAILURE_CODES}. */
+export type AuthFailureCode = (typeof AUTH_FAILURE_CODES)[number];
+
+/**
+ * Why credentials were refused: a `LocalFirstError` with code `auth_failed`; `reason` (also
+ * `details.reason`) goes to the client as the code of `auth_failed`.
+ */
+export class AuthenticationError extends LocalFirstError {
+  /** The code the client gets in `auth_failed` (`invalid_token`, `token_expired`…). */
+  readonly reason: string;
+  constructor(reason: AuthFailureCode | (string & {}), message: string) {
+    super(ERROR_CODES.authFailed, message, { details: { reason } });
+    this.reason = reason;
   }
 }
 
-/** Turns credentials into a user, or throws `AuthenticationError`. */
+/**
+ * The code and message an `auth_failed` carries for `error`, when it is a refusal (code
+ * `auth_failed`; without a string `details.reason` the code is `invalid_token`); undefined for
+ * any other error, which is the authenticator failing.
+ */
+export function refusalOf(error: unknown): { reason: string; message: string } | undefined {
+  if (!isLocalFirstError(error, ERROR_CODES.authFailed)) return undefined;
+  const reason = error.details?.reason;
+  return {
+    reason: typeof reason === 'string' && reason !== '' ? reason : 'invalid_token',
+    message: error.message,
+  };
+}
+
+/** Turns credentials into a user, or throws `AuthenticationError` (code `auth_failed`). */
 export interface Authenticator {
   /** A short name for the start-up log (`none`, `tokens`, `jwt`). */
   readonly kind: string;
+  /** The user the credentials stand for; rejects with an `AuthenticationError` to refuse them. */
   authenticate(credentials: Credentials): Promise<AuthenticatedUser>;
 }
 
 /** Decides, per repository, what an authenticated user may do. */
 export interface Authorizer {
+  /** True when `user` may catch up on and receive the events of `repository`. */
   canRead(user: AuthenticatedUser, repository: string): boolean | Promise<boolean>;
+  /** True when `user` may push events to `repository`. */
   canWrite(user: AuthenticatedUser, repository: string): boolean | Promise<boolean>;
 }
 
@@ -69,7 +103,12 @@ export function noAuth(options: { logger?: Logger } = {}): Authenticator {
 /** The user a static token stands for: its id, or its id and the claims that rules read. */
 export type StaticTokenUser =
   | string
-  | { userId: string; claims?: Readonly<Record<string, unknown>> };
+  | {
+      /** The user's id. */
+      userId: string;
+      /** What rules read about the user (`claim` conditions). */
+      claims?: Readonly<Record<string, unknown>>;
+    };
 
 /** Accepts a fixed set of tokens, each naming its user (and, if given, the user's claims). */
 export function staticTokens(tokens: Readonly<Record<string, StaticTokenUser>>): Authenticator {
@@ -129,6 +168,7 @@ export interface JwtAuthOptions {
   clockToleranceSeconds?: number;
 }
 
+/** The `clockToleranceSeconds` when none is given. */
 export const DEFAULT_JWT_CLOCK_TOLERANCE_SECONDS = 5;
 
 /**
@@ -138,7 +178,10 @@ export const DEFAULT_JWT_CLOCK_TOLERANCE_SECONDS = 5;
  */
 export function jwtAuth(options: JwtAuthOptions): Authenticator {
   if (!options.secret === !options.publicKey) {
-    throw new TypeError('jwtAuth needs exactly one of secret (HS256) or publicKey (RS256)');
+    throw new LocalFirstError(
+      ERROR_CODES.invalidArgument,
+      'jwtAuth needs exactly one of secret (HS256) or publicKey (RS256)',
+    );
   }
   const key: Uint8Array | KeyObject = options.secret
     ? new TextEncoder().encode(options.secret)

@@ -1,5 +1,7 @@
 import {
+  ERROR_CODES,
   type EventStore,
+  LocalFirstError,
   type Logger,
   type SyncEvent,
   silentLogger,
@@ -72,7 +74,9 @@ export interface SyncEngineOptions {
 
 /** The outcome of a push, as `ack` reports it, plus what was newly stored. */
 export interface PushResult {
+  /** The `ack` to send the pusher. */
   ack: AckMessage;
+  /** The events this push stored for the first time, to broadcast. */
   stored: ServerEvent[];
 }
 
@@ -86,14 +90,20 @@ export interface PushResult {
  * the same store, and broadcasts theirs to its own readers the same way (see `FanoutRelay`).
  */
 export class SyncEngine {
+  /** The event store, as given. */
   readonly store: EventStore;
+  /** The authenticator, as given. */
   readonly authenticator: Authenticator;
   /** The authorizer given, or `allowAll`; unused while rules apply. */
   readonly authorizer: Authorizer;
   private policy: AccessPolicy;
+  /** The limits in force: those given, the defaults for the rest. */
   readonly limits: Readonly<SyncLimits>;
+  /** Where the engine logs. */
   readonly logger: Logger;
+  /** The server's wall clock in ms. */
   readonly now: () => number;
+  /** `now()` when the engine was built; the health check reports the uptime from it. */
   readonly startedAt: number;
   /** How this node hears of other nodes' commits, when it runs beside others. */
   readonly fanout: Fanout | undefined;
@@ -112,7 +122,10 @@ export class SyncEngine {
     this.store = options.store;
     this.authenticator = options.authenticator;
     if (options.rules && options.authorizer)
-      throw new TypeError('give the engine rules or an authorizer, not both');
+      throw new LocalFirstError(
+        ERROR_CODES.invalidArgument,
+        'give the engine rules or an authorizer, not both',
+      );
     this.authorizer = options.authorizer ?? allowAll;
     this.policy = options.rules ? rulesPolicy(options.rules) : authorizerPolicy(this.authorizer);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -170,7 +183,15 @@ export class SyncEngine {
     const problems: string[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new LocalFirstError(ERROR_CODES.timeout, `no answer within ${timeoutMs} ms`, {
+              details: { timeoutMs },
+            }),
+          ),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([this.store.lastSequence(READY_PROBE_REPOSITORY), late]);
@@ -264,7 +285,8 @@ export class SyncEngine {
    * may read the repository: nobody learns what a stream they may not read holds).
    * The candidates become the server's: pass objects decoded for this call (the new ones get
    * `serverSequence` and `serverCreatedAt` set on them). `known` is the user's access to the
-   * repository when the caller has just asked for it.
+   * repository when the caller has just asked for it. `origin` is the engine's own session that
+   * pushed, left out of the broadcast; other callers leave it out.
    */
   async push(
     user: AuthenticatedUser,

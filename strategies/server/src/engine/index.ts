@@ -5,9 +5,11 @@ export {
   rulesPolicy,
 } from './access.js';
 export {
+  AUTH_FAILURE_CODES,
   type AuthenticatedUser,
   AuthenticationError,
   type Authenticator,
+  type AuthFailureCode,
   type Authorizer,
   allowAll,
   bearerToken,

@@ -7,14 +7,30 @@ import {
 
 /** What an `error` answer names of the request it answers, when the request said so. */
 export interface RequestContext {
+  /** The request's `type`, when it was a string. */
   requestType?: string;
+  /** The request's `requestId`, when it was well formed. */
   requestId?: string;
+  /** The repository the request named, when it was a well-formed name. */
   repository?: string;
 }
 
+/** The outcome of {@link parseClientMessage}: a typed message, or the `error` to answer. */
 export type ParsedMessage =
-  | { ok: true; message: ClientMessage }
-  | ({ ok: false; code: ProtocolErrorCode; message: string } & RequestContext);
+  | {
+      /** The value is a message the engine serves. */
+      ok: true;
+      /** The value, as a message. */
+      message: ClientMessage;
+    }
+  | ({
+      /** The value is not a message the engine serves. */
+      ok: false;
+      /** The code of the `error` to answer with. */
+      code: ProtocolErrorCode;
+      /** What is wrong with it. */
+      message: string;
+    } & RequestContext);
 
 /** Longest repository name accepted; names are keys in every store and log line. */
 export const MAX_REPOSITORY_NAME_LENGTH = 256;

@@ -6,12 +6,19 @@ import {
   DEFAULT_MAX_PAGE_EVENTS,
 } from '@local-first/core/adapter';
 
+/** The `pingIntervalMs` unless given. */
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
+/** The `rateLimitCapacity` unless given. */
 export const DEFAULT_RATE_LIMIT_CAPACITY = 2_000;
+/** The `rateLimitRefillPerSecond` unless given. */
 export const DEFAULT_RATE_LIMIT_REFILL_PER_SECOND = 1_000;
+/** The `rateLimitMaxViolations` unless given. */
 export const DEFAULT_RATE_LIMIT_MAX_VIOLATIONS = 200;
+/** The `rateLimitWindowMs` unless given. */
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 10_000;
+/** The `catchUpWindowPages` unless given. */
 export const DEFAULT_CATCH_UP_WINDOW_PAGES = 2;
+/** The `catchUpConfirmTimeoutMs` unless given. */
 export const DEFAULT_CATCH_UP_CONFIRM_TIMEOUT_MS = 10_000;
 /** Unsent output per connection past which it stops getting live events (see `SyncLimits`). */
 export const DEFAULT_SEND_HIGH_WATER_BYTES = 1024 * 1024;
@@ -41,6 +48,7 @@ export interface SyncLimits {
   rateLimitRefillPerSecond: number;
   /** A connection refused this many messages within `rateLimitWindowMs` is closed with 4429. */
   rateLimitMaxViolations: number;
+  /** The window over which refused messages are counted for `rateLimitMaxViolations`. */
   rateLimitWindowMs: number;
   /**
    * A catch-up sends at most this many pages ahead of what the client has confirmed with
@@ -74,6 +82,7 @@ export interface SyncLimits {
   lagCheckIntervalMs: number;
 }
 
+/** Every limit's default: the protocol's announced limits and the server's own. */
 export const DEFAULT_LIMITS: Readonly<SyncLimits> = {
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxBatchEvents: DEFAULT_MAX_BATCH_EVENTS,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthenticatedUser } from './auth.js';
-import { AuthenticationError, bearerToken } from './auth.js';
+import { bearerToken, refusalOf } from './auth.js';
 import type { SyncEngine } from './engine.js';
 import { MAX_REPOSITORY_NAME_LENGTH } from './messages.js';
 
@@ -9,6 +9,12 @@ export type RestHandler = (request: IncomingMessage, response: ServerResponse) =
 
 const EVENTS_ROUTE = /^\/api\/events\/([^/]+)(\/batch)?$/;
 
+/**
+ * A REST answer other than success, thrown inside the handler and always caught there: it
+ * becomes the response's status and `{type: "error", code, message}` body and never reaches a
+ * caller, so it carries wire codes (`PROTOCOL_ERROR_CODES`, `not_found`, the `auth_failed`
+ * codes) rather than a `LocalFirstError` code.
+ */
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -78,7 +84,8 @@ export function createRestHandler(engine: SyncEngine): RestHandler {
     try {
       return await engine.authenticator.authenticate({ token: bearerToken(headers), headers });
     } catch (error) {
-      if (error instanceof AuthenticationError) throw new HttpError(401, error.code, error.message);
+      const refusal = refusalOf(error);
+      if (refusal) throw new HttpError(401, refusal.reason, refusal.message);
       throw error;
     }
   }

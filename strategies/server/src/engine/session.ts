@@ -13,7 +13,7 @@ import {
   type TransportConnection,
 } from '@local-first/core/adapter';
 import type { RepositoryAccess } from './access.js';
-import { type AuthenticatedUser, AuthenticationError, bearerToken } from './auth.js';
+import { type AuthenticatedUser, bearerToken, refusalOf } from './auth.js';
 import { type GuardedOutput, OutputGuard } from './backpressure.js';
 import { type CatchUpHost, streamEvents } from './catch-up.js';
 import { Confirmations } from './confirmations.js';
@@ -400,10 +400,10 @@ export class Session implements CatchUpHost, GuardedOutput {
       };
       this.send(success);
     } catch (error) {
-      const code = error instanceof AuthenticationError ? error.code : 'auth_error';
-      const text = error instanceof AuthenticationError ? error.message : 'authentication failed';
-      if (!(error instanceof AuthenticationError))
-        this.engine.logger.error({ error }, 'authenticator failed');
+      const refusal = refusalOf(error);
+      const code = refusal?.reason ?? 'auth_error';
+      const text = refusal?.message ?? 'authentication failed';
+      if (!refusal) this.engine.logger.error({ error }, 'authenticator failed');
       this.user = undefined;
       const failed: AuthFailedMessage = { type: 'auth_failed', code, message: text, ...tag };
       this.send(failed);

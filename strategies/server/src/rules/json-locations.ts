@@ -3,24 +3,29 @@
  * can name its line and column. It accepts exactly what `JSON.parse` accepts.
  */
 
+import { ERROR_CODES, LocalFirstError } from '@local-first/core';
+
 /** Where a value of the file starts: 1-based line and column. */
 export interface Location {
+  /** The line, from 1. */
   line: number;
+  /** The column, from 1. */
   column: number;
 }
 
 /** A path into the document: object keys and array indexes. */
 export type JsonPath = readonly (string | number)[];
 
-/** JSON that cannot be read; `location` is where reading stopped. */
-export class JsonSyntaxError extends Error {
-  override readonly name = 'JsonSyntaxError';
-  constructor(
-    message: string,
-    readonly location: Location,
-  ) {
-    super(`${message} at line ${location.line}, column ${location.column}`);
-  }
+/**
+ * JSON that cannot be read, as `parseJsonWithLocations` throws it: code `invalid_rules`,
+ * `details` holding what is wrong (`problem`) and where reading stopped (`line`, `column`).
+ */
+export function jsonSyntaxError(problem: string, location: Location): LocalFirstError {
+  return new LocalFirstError(
+    ERROR_CODES.invalidRules,
+    `${problem} at line ${location.line}, column ${location.column}`,
+    { details: { problem, ...location } },
+  );
 }
 
 export interface LocatedJson {
@@ -45,7 +50,7 @@ export function parseJsonWithLocations(text: string): LocatedJson {
     return { line, column: offset - lineStart + 1 };
   };
   const fail = (message: string): never => {
-    throw new JsonSyntaxError(message, locationOf(at));
+    throw jsonSyntaxError(message, locationOf(at));
   };
   const space = () => {
     while (at < text.length && ' \t\n\r'.includes(text[at]!)) at += 1;

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { JsonSyntaxError, parseJsonWithLocations } from './json-locations.js';
+import { isLocalFirstError } from '@local-first/core';
+import { type LocatedJson, parseJsonWithLocations } from './json-locations.js';
 import { Rules, RulesError } from './rules.js';
 
 /**
@@ -17,24 +18,26 @@ export async function loadRules(file: string): Promise<Rules> {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      throw new RulesError(file, [
-        { field: '(the file)', message: `cannot be read: ${(error as Error).message}` },
-      ]);
+      throw new RulesError(
+        file,
+        [{ field: '(the file)', message: `cannot be read: ${(error as Error).message}` }],
+        { cause: error },
+      );
     }
+    let located: LocatedJson;
     try {
-      const { value, locate } = parseJsonWithLocations(text);
-      return Rules.compile(value, file, locate);
+      located = parseJsonWithLocations(text);
     } catch (error) {
-      if (error instanceof JsonSyntaxError)
-        throw new RulesError(file, [
-          {
-            field: '(the file)',
-            message: `is not JSON: ${error.message.replace(/ at line.*$/, '')}`,
-            location: error.location,
-          },
-        ]);
-      throw error;
+      if (!isLocalFirstError(error)) throw error;
+      const { details } = error;
+      const location = { line: Number(details?.line), column: Number(details?.column) };
+      throw new RulesError(
+        file,
+        [{ field: '(the file)', message: `is not JSON: ${String(details?.problem)}`, location }],
+        { cause: error },
+      );
     }
+    return Rules.compile(located.value, file, located.locate);
   }
   if (!['.js', '.mjs', '.cjs', '.ts', '.mts'].includes(extension))
     throw new RulesError(file, [
@@ -47,9 +50,11 @@ export async function loadRules(file: string): Promise<Rules> {
     const hint = extension.endsWith('ts')
       ? ' (a .ts file needs a TypeScript loader such as tsx; or compile it to .js)'
       : '';
-    throw new RulesError(file, [
-      { field: '(the file)', message: `cannot be loaded${hint}: ${(error as Error).message}` },
-    ]);
+    throw new RulesError(
+      file,
+      [{ field: '(the file)', message: `cannot be loaded${hint}: ${(error as Error).message}` }],
+      { cause: error },
+    );
   }
   if (loaded.default === undefined)
     throw new RulesError(file, [

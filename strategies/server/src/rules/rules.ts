@@ -1,3 +1,4 @@
+import { ERROR_CODES, LocalFirstError } from '@local-first/core';
 import type { AuthenticatedUser } from '../engine/auth.js';
 import type { JsonPath, Location } from './json-locations.js';
 
@@ -8,11 +9,33 @@ import type { JsonPath, Location } from './json-locations.js';
  * `{parameters}` and `{userId}`. A rules module may also give a function.
  */
 export type Condition =
+  /** Every authenticated user. */
   | 'anyone'
-  | { users: readonly string[] }
-  | { claim: string; includes: string }
-  | { claim: string; equals: string }
-  | { anyOf: readonly Condition[] }
+  /** The users named. */
+  | {
+      /** Their user ids. */
+      users: readonly string[];
+    }
+  /** Users whose claim is a list that holds the value. */
+  | {
+      /** The claim to read. */
+      claim: string;
+      /** The value the list must hold. */
+      includes: string;
+    }
+  /** Users whose claim is the value. */
+  | {
+      /** The claim to read. */
+      claim: string;
+      /** The value it must be. */
+      equals: string;
+    }
+  /** Users any of the conditions lets in. */
+  | {
+      /** The conditions, at least one. */
+      anyOf: readonly Condition[];
+    }
+  /** A rules module's own test of the user and the rule's parameters. */
   | ((
       user: AuthenticatedUser,
       parameters: Readonly<Record<string, string>>,
@@ -32,7 +55,9 @@ export interface RepositoryRule {
 
 /** The document of `--rules`: rules in order, the first that matches a name decides. */
 export interface RulesDocument {
+  /** The format's version; only 1 exists. */
   version?: 1;
+  /** The rules, in order. */
   repositories: readonly RepositoryRule[];
 }
 
@@ -40,7 +65,9 @@ export interface RulesDocument {
 export interface Access {
   /** The repository in the store: the name itself, or the user's own copy for a private one. */
   stored: string;
+  /** Whether the user may catch up on and receive its events. */
   read: boolean;
+  /** Whether the user may push events to it. */
   write: boolean;
 }
 
@@ -48,25 +75,33 @@ export interface Access {
 export interface RulesProblem {
   /** `repositories[1].read.claim` */
   field: string;
+  /** What is wrong there. */
   message: string;
+  /** Where the field is in the file, for a JSON rules file. */
   location?: Location;
 }
 
-/** A rules document that cannot be used; the message lists every problem, with its line. */
-export class RulesError extends Error {
-  override readonly name = 'RulesError';
-  readonly code = 'invalid_rules';
+/**
+ * A rules document that cannot be used: code `invalid_rules`; the message lists every problem,
+ * with its line, and `problems` (also `details.problems`) holds them.
+ */
+export class RulesError extends LocalFirstError {
   constructor(
+    /** The file, or the name given to `Rules.compile`. */
     readonly source: string,
+    /** Every problem found. */
     readonly problems: readonly RulesProblem[],
+    options: { cause?: unknown } = {},
   ) {
     super(
+      ERROR_CODES.invalidRules,
       `${source}: ${problems
         .map(
           (problem) =>
             `${problem.location ? `line ${problem.location.line}, column ${problem.location.column}: ` : ''}${problem.field}: ${problem.message}`,
         )
         .join('; ')}`,
+      { ...options, details: { source, problems } },
     );
   }
 }

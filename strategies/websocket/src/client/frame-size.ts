@@ -17,7 +17,9 @@ export function envelopeBytes(repository: string, requestId: string): number {
 
 /** What a batch may hold: the frame limit in bytes and the most events. */
 export interface BatchLimits {
+  /** Largest frame, in UTF-8 bytes of the encoded message. */
   maxFrameBytes: number;
+  /** Most events in one batch. */
   maxBatchEvents: number;
 }
 

@@ -12,14 +12,23 @@ import {
   fullJitterBackoff,
 } from '@local-first/core/adapter';
 
+/** The strategy's `name` when none is given. */
 export const DEFAULT_STRATEGY_NAME = 'websocket';
+/** The `reconnectDelay` when none is given. */
 export const DEFAULT_RECONNECT_DELAY_MS = 3_000;
+/** The `maxReconnectDelay` when none is given. */
 export const DEFAULT_MAX_RECONNECT_DELAY_MS = 60_000;
+/** The `stableConnectionMs` when none is given. */
 export const DEFAULT_STABLE_CONNECTION_MS = 10_000;
+/** The `heartbeatInterval` when none is given. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+/** The `pongTimeout` when none is given. */
 export const DEFAULT_PONG_TIMEOUT_MS = 10_000;
+/** The `connectTimeout` when none is given. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The `authTimeout` when none is given. */
 export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+/** How long `whenSynced()` waits when no timeout is given. */
 export const DEFAULT_WHEN_SYNCED_TIMEOUT_MS = 10_000;
 
 /**
@@ -30,6 +39,7 @@ export type Credentials = SyncCredentials;
 
 export type { AuthFailure, CredentialsTarget } from '@local-first/core';
 
+/** Options of {@link WebSocketSyncStrategy}; `websocketUrl` and `transport` are required. */
 export interface WebSocketSyncStrategyOptions {
   /**
    * The server's URL, e.g. `ws://localhost:8080/sync` (raw ws) or `http://localhost:8080`
@@ -103,6 +113,7 @@ export interface WebSocketSyncStrategyOptions {
   ) => Credentials | undefined | Promise<Credentials | undefined>;
   /** Random numbers in [0, 1) for the jitter; injectable for tests. */
   random?: () => number;
+  /** Where the strategy logs (reconnects, refused credentials, server errors). Default: nowhere. */
   logger?: Logger;
 }
 

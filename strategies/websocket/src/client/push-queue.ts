@@ -3,14 +3,18 @@ import { type BatchLimits, envelopeBytes, eventBytes } from './frame-size.js';
 
 /** One `push_events_batch` on its way, named by the `requestId` the server echoes. */
 export interface Batch {
+  /** The batch's `requestId`, fresh per batch. */
   requestId: string;
+  /** The repository all its events belong to. */
   repository: string;
+  /** Its events, oldest first. */
   events: StoredEvent[];
 }
 
 /** What the caller does after a push error: nothing more, or `resume()` after a pause. */
 export type PushErrorAction = 'none' | 'resume_later';
 
+/** What a {@link PushQueue} is built from: how to send, refuse and name batches, and its limits. */
 export interface PushQueueOptions {
   /** Puts a batch on the wire. */
   send(batch: Batch): void;

@@ -1,7 +1,10 @@
 import type { RecordData, StorageAdapter, SyncStrategy, Transport } from '@local-first/core';
 
 /** A strategy the sync suite can drive: any `SyncStrategy` whose credentials can be replaced. */
-export type RefreshableStrategy = SyncStrategy & { updateAuthToken(token: string): void };
+export type RefreshableStrategy = SyncStrategy & {
+  /** Replaces the strategy's token; the suite uses it to change users mid-test. */
+  updateAuthToken(token: string): void;
+};
 
 /** The `fetch` a REST strategy calls: the platform's, or any function of the same shape. */
 export type SyncFetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -22,6 +25,7 @@ export interface SyncSetupBase {
   durableServer: boolean;
   /** The server's page size: the late-joiner scenario writes more than one page. */
   maxPageEvents: number;
+  /** Stops the server and releases what the setup made; run after each test. */
   teardown(): Promise<void>;
 }
 
@@ -30,6 +34,7 @@ export interface SyncSetupBase {
  * be left out: setups written before REST ones existed are of this kind.
  */
 export interface WebSocketSyncSetup extends SyncSetupBase {
+  /** Which kind of setup this is. */
   wire?: 'websocket';
   /** A new client transport. */
   transport(): Transport;
@@ -45,6 +50,7 @@ export interface WebSocketSyncSetup extends SyncSetupBase {
 
 /** A strategy that syncs over the server's REST API through a `fetch`. */
 export interface RestSyncSetup extends SyncSetupBase {
+  /** Which kind of setup this is. */
   wire: 'rest';
   /**
    * Origin (and any path prefix before `/api`) of the server's REST API, e.g.

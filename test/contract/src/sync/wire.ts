@@ -8,13 +8,17 @@ import type { SyncFetch } from './setup.js';
 
 /** A message a client sent over a counted transport: its type and the repository it names. */
 export interface SentMessage {
+  /** The message's `type`. */
   type: string;
+  /** The repository it names, when it names one. */
   repository?: string;
 }
 
 /** Counts what a client's transport opened, sent and received. */
 export class CountingTransport implements Transport {
+  /** Tells this counter from a {@link CountingFetch}. */
   readonly kind = 'websocket';
+  /** How many connections were opened. */
   opened = 0;
   /** The type of every message sent, in order. */
   readonly sentTypes: string[] = [];
@@ -65,6 +69,7 @@ export class CountingTransport implements Transport {
 
 /** One request a client made through a counted `fetch`. */
 export interface RequestRecord {
+  /** The HTTP method. */
   method: string;
   /** The URL's path, without origin or query, e.g. `/api/events/todos/batch`. */
   path: string;
@@ -82,6 +87,7 @@ const EVENTS_PATH = /\/api\/events\/([^/?]+)(\/batch)?$/;
 
 /** Counts the requests a client made through its `fetch`, with their answers' statuses. */
 export class CountingFetch {
+  /** Tells this counter from a {@link CountingTransport}. */
   readonly kind = 'rest';
   /** Every request, in the order it was made. */
   readonly requests: RequestRecord[] = [];

@@ -50,7 +50,12 @@ export interface TransportSetup {
    * A URL that takes the connection but never completes the handshake, and how to stop it.
    * Default: a TCP listener on 127.0.0.1 that accepts and says nothing.
    */
-  silentUrl?(): Promise<{ url: string; stop(): Promise<void> }>;
+  silentUrl?(): Promise<{
+    /** The URL to open. */
+    url: string;
+    /** Closes the listener. */
+    stop(): Promise<void>;
+  }>;
 }
 
 type Problem = { code: string; message: string };

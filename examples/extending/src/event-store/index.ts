@@ -1,0 +1,2 @@
+export { JsonLinesEventStore, type JsonLinesEventStoreOptions } from './json-lines-event-store.js';
+export { jsonLinesEventStoreModule } from './module.js';
