@@ -17,6 +17,11 @@ export class SerialQueue {
     return this.state === 'open';
   }
 
+  /** True from the moment `close()` started: the adapter never opens again. */
+  get isClosed(): boolean {
+    return this.state === 'closing' || this.state === 'closed';
+  }
+
   /** Marks the start of `open()`; returns false when it already ran. */
   beginOpen(): boolean {
     if (this.state === 'closing' || this.state === 'closed') throw storageClosedError();

@@ -15,6 +15,7 @@ import {
   evaluateQuery,
   SerialQueue,
   type StorageTransaction,
+  storageClosedError,
   validateQuery,
 } from '@local-first/core/adapter';
 import { inChunks } from './chunks.js';
@@ -81,6 +82,8 @@ export class LocalForageStorageAdapter implements StorageAdapter {
   }
 
   open(): Promise<void> {
+    // A closed adapter stays closed, even for the caller of an open() that had succeeded.
+    if (this.queue.isClosed) return Promise.reject(storageClosedError());
     this.opening ??= (async () => {
       if (!this.queue.beginOpen()) return;
       try {

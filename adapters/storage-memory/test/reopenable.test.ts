@@ -30,6 +30,7 @@ class ReopenableMemoryAdapter implements StorageAdapter {
   }
 
   async open(): Promise<void> {
+    if (this.state === 'closed') throw new LocalFirstError(ERROR_CODES.closed, 'adapter is closed');
     this.state = 'open';
     // Like a restart: whatever namespace the previous instance used, a new one starts in default.
     await this.backing.useNamespace(DEFAULT_NAMESPACE);

@@ -108,6 +108,8 @@ export class SqlJsStorageAdapter implements StorageAdapter {
   }
 
   open(): Promise<void> {
+    // A closed adapter stays closed, even for the caller of an open() that had succeeded.
+    if (this.queue.isClosed) return Promise.reject(storageClosedError());
     this.opening ??= this.doOpen().catch((error: unknown) => {
       this.opening = undefined;
       throw error;

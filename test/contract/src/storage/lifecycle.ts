@@ -61,6 +61,29 @@ export function describeLifecycle(harness: StorageHarness): void {
       );
     });
 
+    it('refuses open() after close() with closed: a closed adapter stays closed', async () => {
+      const adapter = await harness.open();
+      await harness.close();
+      await expectCode(adapter.open(), ERROR_CODES.closed);
+      await expectCode(adapter.getMeta('k'), ERROR_CODES.closed);
+    });
+
+    it('a close() made while open() is under way leaves the adapter closed', async () => {
+      const adapter = harness.adapter;
+      // open() may finish first or give up with closed; either way close() wins.
+      const opening = adapter.open().then(
+        () => 'opened',
+        (error: unknown) => error,
+      );
+      await harness.close();
+      const opened = await opening;
+      if (opened !== 'opened') {
+        expect(opened).toMatchObject({ name: 'LocalFirstError', code: ERROR_CODES.closed });
+      }
+      await expectCode(adapter.getMeta('k'), ERROR_CODES.closed);
+      await expectCode(adapter.putRecord('tasks', record('a')), ERROR_CODES.closed);
+    });
+
     it('lets calls made before close() finish normally', async () => {
       const adapter = await harness.open();
       const write = adapter.putRecord('tasks', record('a'));
