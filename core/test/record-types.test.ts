@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { LocalFirstClient, type RecordData, Repository } from '../src/index.js';
+import { type LocalFirstClient, type RecordData, Repository } from '../src/index.js';
 
 // The type check (`pnpm typecheck`) is what these tests are about: each `@ts-expect-error`
 // fails the check if the line under it ever compiles.

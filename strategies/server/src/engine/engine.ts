@@ -412,8 +412,9 @@ export class SyncEngine {
 
   /**
    * Graceful shutdown: stop accepting connections, let every message already received finish
-   * (so each push that will be acknowledged is committed first), then close the sockets with
-   * 1001 and the store.
+   * (so each push that will be acknowledged is committed first), then close the sockets and
+   * the transports with 1001. The store stays open: whoever created it closes it
+   * (`startSyncServer` does, after this).
    */
   async close(): Promise<void> {
     if (this.closing) return;

@@ -26,11 +26,11 @@ export interface RawPeer {
 export interface TransportSetup {
   /** The client half under test. */
   transport: Transport;
-  /** Where `transport.open(url)` reaches `server`: a real server on 127.0.0.1, port 0. */
+  /** Where `transport.open(url)` reaches `server`; for TCP a real server on 127.0.0.1, port 0. */
   url: string;
   /** The server half, attached to that server; the suite registers its own handlers. */
   server: TransportServer;
-  /** Closes the server half and the HTTP server. The suite has closed its clients first. */
+  /** Closes the server half and whatever carries it (an HTTP server, a channel). The suite has closed its clients first. */
   teardown(): Promise<void>;
   /** The server's frame limit in bytes, as configured. Default `DEFAULT_MAX_FRAME_BYTES`. */
   maxFrameBytes?: number;
