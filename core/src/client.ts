@@ -8,7 +8,7 @@ import { type NamespaceOptions, NamespaceSwitches } from './namespace-switch.js'
 import { DEFAULT_MAX_CLOCK_DRIFT_MS } from './protocol.js';
 import type { QuerySpec } from './query.js';
 import { loadIdentity, writeLocalEvent } from './replica-log.js';
-import type { Repository, RepositoryBackend, WriteOptions } from './repository.js';
+import type { AnyRepository, Repository, RepositoryBackend, WriteOptions } from './repository.js';
 import { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
 import { DEFAULT_NAMESPACE, type StorageAdapter } from './storage.js';
 import {
@@ -31,10 +31,6 @@ import type {
   SyncStrategy,
   Verdict,
 } from './sync-strategy.js';
-
-/** A repository of any record type, as the client's list of repositories holds them. */
-// biome-ignore lint/suspicious/noExplicitAny: repositories of any record type share one list.
-export type AnyRepository = Repository<any>;
 
 /** What a {@link LocalFirstClient} is built from: its repositories, storage and strategies. */
 export interface LocalFirstClientOptions {

@@ -6,7 +6,7 @@
  * @packageDocumentation
  * @module @local-first/core
  */
-export { type AnyRepository, LocalFirstClient, type LocalFirstClientOptions } from './client.js';
+export { LocalFirstClient, type LocalFirstClientOptions } from './client.js';
 export type { ConflictResolver, ConflictSide } from './conflict.js';
 export type { AuthFailure, CredentialsTarget } from './credential-book.js';
 export type { ResetReason } from './cursor.js';
@@ -49,6 +49,7 @@ export {
   type WhereClause,
 } from './query.js';
 export {
+  type AnyRepository,
   QueryBuilder,
   Repository,
   type RepositoryOptions,

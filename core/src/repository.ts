@@ -264,3 +264,7 @@ export class QueryBuilder<T extends JsonFields<T>> {
     };
   }
 }
+
+/** A repository of any record type, as the client's list of repositories holds them. */
+// biome-ignore lint/suspicious/noExplicitAny: repositories of any record type share one list.
+export type AnyRepository = Repository<any>;
