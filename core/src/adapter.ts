@@ -114,6 +114,8 @@ export {
   validateQuery,
   type WhereClause,
 } from './query.js';
+export type { ChangedRow, RecordChangeSet } from './record-changes.js';
+export type { LocalChange } from './replica-log.js';
 export type { RepositoryBackend } from './repository.js';
 export { SerialQueue, storageClosedError, storageFailure } from './serial-queue.js';
 export { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';

@@ -2,20 +2,20 @@ import type { ConflictResolver } from './conflict.js';
 
 import { ERROR_CODES, LocalFirstError } from './errors.js';
 import type { HybridLogicalClock } from './hlc.js';
+import { type ClientTransaction, LocalWrites } from './local-writes.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { JsonFields, RecordData, StoredEvent, StoredRecord } from './model.js';
 import { type NamespaceOptions, NamespaceSwitches } from './namespace-switch.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS } from './protocol.js';
 import type { QuerySpec } from './query.js';
-import { loadIdentity, writeLocalEvent } from './replica-log.js';
-import type { AnyRepository, Repository, RepositoryBackend, WriteOptions } from './repository.js';
+import { ChangeFeeds, deepFreeze, recordItem } from './record-changes.js';
+import { loadIdentity } from './replica-log.js';
+import type { AnyRepository, Repository, RepositoryBackend } from './repository.js';
 import { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
 import { DEFAULT_NAMESPACE, type StorageAdapter } from './storage.js';
 import {
   aggregateConnectionState,
   type ClientConnectionState,
-  pushableCheck,
-  pushToStrategies,
   Routes,
   routeRepositories,
   startAll,
@@ -66,7 +66,7 @@ export class LocalFirstClient {
   /** The sync strategies, in the order given. */
   readonly strategies: readonly SyncStrategy[];
   private readonly repositories = new Map<string, AnyRepository>();
-  private readonly changeEmitters = new Map<string, Emitter<void>>();
+  private readonly feeds = new ChangeFeeds();
   private readonly wallClock: () => number;
   private readonly logger: Logger;
   private readonly connection: StateSignal<ClientConnectionState>;
@@ -74,8 +74,7 @@ export class LocalFirstClient {
   private readonly rejected = new Emitter<Rejection>();
   private readonly revoked = new Emitter<AccessRevocation>();
   private readonly sync: SyncPath;
-  /** Per repository, the check its local writes pass before they are stored (strategies are fixed). */
-  private readonly pushableChecks = new Map<string, ((event: StoredEvent) => void) | undefined>();
+  private readonly writes: LocalWrites;
   private readonly maxClockDriftMs: number;
   private readonly strategySubscriptions: Unsubscribe[] = [];
   /** The one strategy that syncs each repository (see `routeRepositories`). */
@@ -105,7 +104,7 @@ export class LocalFirstClient {
         );
       }
       this.repositories.set(repository.name, repository);
-      this.changeEmitters.set(repository.name, new Emitter<void>());
+      this.feeds.add(repository.name, repository.idField);
     }
     const names = new Set<string>();
     for (const strategy of this.strategies) {
@@ -126,7 +125,7 @@ export class LocalFirstClient {
       assertReady: () => this.assertReady(),
       assertRepository: (name) => this.repository(name),
       resolverOf: this.resolverOf,
-      changed: (repository) => this.notify(repository),
+      committed: (log) => this.feeds.committed(log),
       pendingChanged: () => this.pending.emit(),
       rejected: (rejection) => this.rejected.emit(rejection),
       revoked: (revocation) => this.revoked.emit(revocation),
@@ -140,10 +139,22 @@ export class LocalFirstClient {
         await this.loadIdentity();
       },
       entered: () => {
-        for (const emitter of this.changeEmitters.values()) emitter.emit();
+        this.feeds.reset();
         this.pending.emit();
       },
       running: () => this.running,
+    });
+    this.writes = new LocalWrites({
+      storage: this.storage,
+      logger: this.logger,
+      now: this.wallClock,
+      clock: () => this.clock!,
+      assertReady: () => this.assertReady(),
+      repository: (name) => this.repository(name),
+      strategiesOf: (repository) => this.routes.to(repository),
+      toItem: (repository, record) => this.toItem(repository, record),
+      committed: (log) => this.feeds.committed(log),
+      pendingChanged: () => this.pending.emit(),
     });
     // Bound last, so a client that fails to construct leaves its repositories free.
     const backend = this.repositoryBackend();
@@ -234,7 +245,7 @@ export class LocalFirstClient {
     this.running = false;
     await Promise.all(this.strategies.map((strategy) => strategy.dispose()));
     for (const unsubscribe of this.strategySubscriptions.splice(0)) unsubscribe();
-    for (const emitter of this.changeEmitters.values()) emitter.clear();
+    this.feeds.clear();
     this.rejected.clear();
     this.revoked.clear();
     await this.storage.close();
@@ -306,52 +317,27 @@ export class LocalFirstClient {
   private readonly resolverOf = (name: string): ConflictResolver | undefined =>
     this.repositories.get(name)?.resolveConflict as ConflictResolver | undefined;
 
-  private notify(repository: string): void {
-    this.changeEmitters.get(repository)?.emit();
+  /**
+   * Resolves once every watch has emitted what was committed before the call (a watch emits
+   * after the task that committed a change): for scripts and tests that write, then look.
+   */
+  settled(): Promise<void> {
+    return this.feeds.settled();
+  }
+
+  /**
+   * Runs `work` as one transaction over any of the client's repositories: every change it
+   * makes through `tx` is stored with the others or, if `work` throws, none is (and the error
+   * is re-thrown). Then each watch emits once and the strategies get the events together.
+   * Use only `tx` inside `work`: a repository's own `upsert` waits for the transaction to
+   * end, so awaiting it inside never returns.
+   */
+  transaction<R>(work: (tx: ClientTransaction) => Promise<R>): Promise<R> {
+    return this.writes.transaction(work);
   }
 
   private toItem(repository: AnyRepository, record: StoredRecord): RecordData {
-    if (!record.deleted) return record.data as RecordData;
-    return { [repository.idField]: record.id, _deleted: true };
-  }
-
-  private async writeLocal(
-    name: string,
-    id: string,
-    data: RecordData | null,
-    options: WriteOptions,
-  ): Promise<StoredEvent | undefined> {
-    this.assertReady();
-    this.repository(name);
-    const needSync = options.needSync ?? true;
-    const clock = this.clock!;
-    let check = this.pushableChecks.get(name);
-    if (!this.pushableChecks.has(name)) {
-      check = pushableCheck(this.routes.to(name), name);
-      this.pushableChecks.set(name, check);
-    }
-    if (!needSync) check = undefined;
-    // The namespace the change lands in: only a strategy connected for it may push it.
-    let namespace = this.storage.namespace;
-    const event = await this.storage.transaction((tx) => {
-      namespace = this.storage.namespace;
-      return writeLocalEvent(tx, {
-        clock,
-        now: this.wallClock,
-        repository: name,
-        id,
-        data,
-        needSync,
-        ...(check ? { check } : {}),
-      });
-    });
-    if (!event) return undefined;
-    this.notify(name);
-    if (needSync) {
-      this.pending.emit();
-      pushToStrategies(this.routes.to(name), event, namespace, this.logger);
-    }
-    return event;
+    return recordItem(repository.idField, record);
   }
 
   /** See `SyncHost.applyRemoteEvents`. */
@@ -420,12 +406,21 @@ export class LocalFirstClient {
 
   private repositoryBackend(): RepositoryBackend {
     return {
-      write: (repository, id, data, options) => this.writeLocal(repository, id, data, options),
+      write: async (repository, id, data, options) =>
+        (await this.writes.write(repository, [{ id, data }], options))[0],
+      writeMany: (repository, changes, options) => this.writes.write(repository, changes, options),
       read: async (repository, id, includeDeleted) => {
         this.assertReady();
         const record = await this.storage.getRecord(repository, id);
         if (!record || (record.deleted && !includeDeleted)) return undefined;
         return this.toItem(this.repository(repository), record);
+      },
+      queryRows: async (repository, spec: QuerySpec) => {
+        this.assertReady();
+        const owner = this.repository(repository);
+        const records = await this.storage.queryRecords(repository, spec);
+        // The adapter's records are copies: frozen in place, they need no second one.
+        return records.map((record) => ({ record, item: deepFreeze(this.toItem(owner, record)) }));
       },
       query: async (repository, spec: QuerySpec) => {
         this.assertReady();
@@ -434,14 +429,15 @@ export class LocalFirstClient {
         return records.map((record) => this.toItem(owner, record));
       },
       changes: (repository) => {
-        const emitter = this.changeEmitters.get(repository);
-        if (!emitter)
+        const feed = this.feeds.of(repository);
+        if (!feed)
           throw new LocalFirstError(
             ERROR_CODES.unknownRepository,
             `no repository named "${repository}"`,
           );
-        return emitter;
+        return feed;
       },
+      track: (work) => this.feeds.track(work),
       pendingEvents: (repository) => this.getPendingEvents(repository),
     };
   }

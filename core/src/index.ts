@@ -21,6 +21,7 @@ export {
 export { ERROR_CODES, type ErrorCode, isLocalFirstError, LocalFirstError } from './errors.js';
 export type { EventStore } from './event-store.js';
 export { randomId, uuidv7 } from './id.js';
+export type { ClientTransaction } from './local-writes.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export {
   type JsonField,
@@ -50,6 +51,7 @@ export {
 } from './query.js';
 export {
   type AnyRepository,
+  type LiveResults,
   QueryBuilder,
   Repository,
   type RepositoryOptions,

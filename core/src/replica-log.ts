@@ -39,50 +39,80 @@ export async function loadIdentity(
   };
 }
 
+/** One local change: a record's new data, or `null` to delete it. */
+export interface LocalChange {
+  /** The record's id. */
+  id: string;
+  /** The record's new fields; `null` deletes it. */
+  data: RecordData | null;
+}
+
+/** What a local write needs besides its changes. */
+export interface LocalWrite {
+  clock: HybridLogicalClock;
+  now: () => number;
+  repository: string;
+  needSync: boolean;
+  /** Throws when an event must not be stored (a strategy could never push it). */
+  check?: (event: StoredEvent) => void;
+}
+
 /**
- * Stores a local change: the event with its snapshot, the record state and the clock, in the
- * caller's transaction. A delete of a record that is absent or already deleted writes nothing.
+ * Stores local changes of one repository in the caller's transaction: one event each, with
+ * its snapshot, the records' new states and the clock, with a handful of batch calls however
+ * many there are. A delete of a record that is absent or already deleted (by then) writes
+ * nothing. Returns the events in the order of the changes.
  */
-export async function writeLocalEvent(
+export async function writeLocalEvents(
   tx: StorageTransaction,
-  change: {
-    clock: HybridLogicalClock;
-    now: () => number;
-    repository: string;
-    id: string;
-    data: RecordData | null;
-    needSync: boolean;
-    /** Throws when the event must not be stored (a strategy could never push it). */
-    check?: (event: StoredEvent) => void;
-  },
-): Promise<StoredEvent | undefined> {
-  const { clock, repository, id, data } = change;
-  const current = await tx.getRecord(repository, id);
-  if (data === null && (!current || current.deleted)) return undefined;
-  const hlc = clock.now();
-  const wall = change.now();
-  const event: StoredEvent = {
-    eventId: uuidv7(wall),
-    operation: data === null ? 2 : current && !current.deleted ? 1 : 0,
-    createdAt: new Date(wall).toISOString(),
-    dataId: id,
-    data: data === null ? null : cloneJson(data),
-    hlc,
-    repository,
-    syncStatus: change.needSync ? 'pending' : 'ok',
-    local: true,
-  };
-  change.check?.(event);
-  await tx.appendEvent(event);
-  await tx.putRecord(repository, {
-    id,
-    data: event.data,
-    deleted: data === null,
-    hlc,
-    eventId: event.eventId,
-  });
+  write: LocalWrite,
+  changes: readonly LocalChange[],
+): Promise<StoredEvent[]> {
+  const { clock, repository } = write;
+  const states =
+    changes.length === 1
+      ? singleState(changes[0]!.id, await tx.getRecord(repository, changes[0]!.id))
+      : await readRecords(
+          tx,
+          repository,
+          changes.map((change) => change.id),
+        );
+  const events: StoredEvent[] = [];
+  const records = new Map<string, StoredRecord>();
+  for (const { id, data } of changes) {
+    const current = states.get(id);
+    if (data === null && (!current || current.deleted)) continue;
+    const hlc = clock.now();
+    const wall = write.now();
+    const event: StoredEvent = {
+      eventId: uuidv7(wall),
+      operation: data === null ? 2 : current && !current.deleted ? 1 : 0,
+      createdAt: new Date(wall).toISOString(),
+      dataId: id,
+      data: data === null ? null : cloneJson(data),
+      hlc,
+      repository,
+      syncStatus: write.needSync ? 'pending' : 'ok',
+      local: true,
+    };
+    write.check?.(event);
+    events.push(event);
+    const record = { id, data: event.data, deleted: data === null, hlc, eventId: event.eventId };
+    states.set(id, record);
+    records.set(id, record);
+  }
+  if (events.length === 0) return events;
+  await appendEvents(tx, events);
+  if (records.size === 1) await tx.putRecord(repository, records.values().next().value!);
+  else await writeRecords(tx, repository, [...records.values()]);
   await tx.setMeta(META_CLOCK, JSON.stringify(clock.state));
-  return event;
+  return events;
+}
+
+function singleState(id: string, record: StoredRecord | undefined): Map<string, StoredRecord> {
+  const states = new Map<string, StoredRecord>();
+  if (record) states.set(id, record);
+  return states;
 }
 
 /**

@@ -1,6 +1,8 @@
+import { afterTask } from './after-task.js';
 import { cloneJson } from './clone.js';
 import type { ConflictResolver } from './conflict.js';
 import { ERROR_CODES, LocalFirstError } from './errors.js';
+import { LiveQuery } from './live-query.js';
 import type { JsonFields, JsonValue, RecordData, StoredEvent } from './model.js';
 import {
   type OrderClause,
@@ -9,6 +11,8 @@ import {
   validateQuery,
   type WhereClause,
 } from './query.js';
+import type { ChangedRow, RecordChangeSet } from './record-changes.js';
+import type { LocalChange } from './replica-log.js';
 import type { Subscribable, Unsubscribe } from './signal.js';
 
 /** How a repository is declared. */
@@ -37,6 +41,12 @@ export type Stored<T> = T & {
 
 /** The part of the client a repository talks to. */
 export interface RepositoryBackend {
+  /** Stores changes in one transaction, one event each; deletes of absent records write none. */
+  writeMany(
+    repository: string,
+    changes: readonly LocalChange[],
+    options: WriteOptions,
+  ): Promise<StoredEvent[]>;
   /** Stores a change (`null` deletes) as an event; `undefined` if there was nothing to delete. */
   write(
     repository: string,
@@ -48,8 +58,12 @@ export interface RepositoryBackend {
   read(repository: string, id: string, includeDeleted: boolean): Promise<RecordData | undefined>;
   /** The records that match a query. */
   query(repository: string, spec: QuerySpec): Promise<RecordData[]>;
-  /** Fires after each committed change to the repository. */
-  changes(repository: string): Subscribable<void>;
+  /** The rows of a query, their items frozen, as a watch loads them. */
+  queryRows(repository: string, spec: QuerySpec): Promise<ChangedRow[]>;
+  /** What each committed transaction changed in the repository. */
+  changes(repository: string): Subscribable<RecordChangeSet>;
+  /** Work of a watch still to finish (a read, an emission), for `LocalFirstClient.settled()`. */
+  track(work: Promise<void>): void;
   /** The repository's events no server has acknowledged yet, oldest first. */
   pendingEvents(repository: string): Promise<StoredEvent[]>;
 }
@@ -114,20 +128,55 @@ export class Repository<T extends JsonFields<T> = RecordData> {
 
   /** Inserts or replaces a record. Returns the event written. */
   async upsert(item: T, options: WriteOptions = {}): Promise<StoredEvent> {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      throw new LocalFirstError(ERROR_CODES.invalidRecord, 'a record must be a plain object');
-    }
-    const data = item as unknown as RecordData;
-    const event = await this.client.write(this.name, this.getId(item), data, options);
+    const { id, data } = this.change(item);
+    const event = await this.client.write(this.name, id, data, options);
     return event!;
   }
 
   /** Deletes a record, leaving a tombstone. Returns the event, or `undefined` if there was nothing to delete. */
   delete(id: string, options: WriteOptions = {}): Promise<StoredEvent | undefined> {
+    return this.client.write(this.name, this.deletion(id).id, null, options);
+  }
+
+  /**
+   * Inserts or replaces many records in one transaction: one storage commit, one emission of
+   * each watch, and the events handed to the strategies together. Returns the events written,
+   * in the order of `items`.
+   */
+  async upsertMany(items: readonly T[], options: WriteOptions = {}): Promise<StoredEvent[]> {
+    return this.client.writeMany(
+      this.name,
+      items.map((item) => this.change(item)),
+      options,
+    );
+  }
+
+  /**
+   * Deletes many records in one transaction, as `upsertMany` writes them. Ids of records that
+   * are absent or deleted already write nothing; returns the events written.
+   */
+  async deleteMany(ids: readonly string[], options: WriteOptions = {}): Promise<StoredEvent[]> {
+    return this.client.writeMany(
+      this.name,
+      ids.map((id) => this.deletion(id)),
+      options,
+    );
+  }
+
+  /** A record as a change to store; throws `invalid_record` for what is not one. */
+  change(item: T): LocalChange {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw new LocalFirstError(ERROR_CODES.invalidRecord, 'a record must be a plain object');
+    }
+    return { id: this.getId(item), data: item as unknown as RecordData };
+  }
+
+  /** A delete as a change to store; throws `invalid_argument` for an id that is not one. */
+  deletion(id: string): LocalChange {
     if (typeof id !== 'string' || id === '') {
       throw new LocalFirstError(ERROR_CODES.invalidArgument, 'delete needs a record id');
     }
-    return this.client.write(this.name, id, null, options);
+    return { id, data: null };
   }
 
   /** One record by id; tombstones only with `includeDeleted` (then marked `_deleted: true`). */
@@ -212,14 +261,15 @@ export class QueryBuilder<T extends JsonFields<T>> {
   }
 
   /**
-   * Runs the query now and again after each committed change to the repository: a transaction
-   * that writes many records is one change. Results arrive in order; if changes come faster
-   * than the query runs, the listener gets the newest results rather than every step.
+   * The query's results now, then after each committed transaction that changes them: the
+   * results are patched from the records the transaction wrote, never read again (except when
+   * removals empty a limited window that more records could fill, or the client switches
+   * namespace). A transaction (or a remote batch) is one change however many records it
+   * writes, and every transaction committed within one task reaches the listener as one
+   * emission, after that task. The arrays and their records are frozen and shared between
+   * emissions: read them, copy what you want to change.
    */
-  watch(): Subscribable<Stored<T>[]> & {
-    /** Listens for the errors of the runs; the watch goes on after one. */
-    onError(listener: (error: unknown) => void): Unsubscribe;
-  } {
+  watch(): LiveResults<T> {
     const spec = this.toSpec();
     validateQuery(spec);
     const backend = this.backend;
@@ -231,38 +281,91 @@ export class QueryBuilder<T extends JsonFields<T>> {
         return () => errorListeners.delete(listener);
       },
       subscribe(listener) {
-        let active = true;
-        let running = false;
-        let again = false;
-        const run = async (): Promise<void> => {
-          if (running) {
-            again = true;
-            return;
-          }
-          running = true;
-          try {
-            do {
-              again = false;
-              try {
-                const results = (await backend.query(repository, spec)) as Stored<T>[];
-                if (active) listener(results);
-              } catch (error) {
-                if (active) for (const onError of errorListeners) onError(error);
-              }
-            } while (again && active);
-          } finally {
-            running = false;
-          }
-        };
-        const unsubscribe = backend.changes(repository).subscribe(() => void run());
-        void run();
-        return () => {
-          active = false;
-          unsubscribe();
-        };
+        return watchQuery(backend, repository, spec, {
+          emit: (items) => listener(items as readonly Stored<T>[]),
+          fail: (error) => {
+            for (const onError of errorListeners) onError(error);
+          },
+        });
       },
     };
   }
+}
+
+/** What `watch()` returns: the results as they change, and the errors of reading them. */
+export interface LiveResults<T> extends Subscribable<readonly Stored<T>[]> {
+  /** Listens for the errors of reading the query; the watch goes on after one. */
+  onError(listener: (error: unknown) => void): Unsubscribe;
+}
+
+/** One subscription of a watch: a live query fed by the repository's change sets. */
+function watchQuery(
+  backend: RepositoryBackend,
+  repository: string,
+  spec: QuerySpec,
+  out: { emit(items: readonly RecordData[]): void; fail(error: unknown): void },
+): Unsubscribe {
+  const live = new LiveQuery(spec);
+  let active = true;
+  /** Change sets that came while a read was under way, applied over its result. */
+  let buffered: RecordChangeSet[] | undefined;
+  let stale = false;
+  let scheduled = false;
+  const emit = () => {
+    if (!active) return;
+    try {
+      out.emit(Object.freeze(live.results()));
+    } catch (error) {
+      // A listener that throws is reported as the watch's error; the watch goes on.
+      out.fail(error);
+    }
+  };
+  const emitAfterTask = () => {
+    if (scheduled) return;
+    scheduled = true;
+    backend.track(
+      new Promise<void>((resolve) =>
+        afterTask(() => {
+          scheduled = false;
+          emit();
+          resolve();
+        }),
+      ),
+    );
+  };
+  const load = async (): Promise<void> => {
+    buffered = [];
+    stale = false;
+    try {
+      live.load(await backend.queryRows(repository, live.loadSpec()));
+    } catch (error) {
+      buffered = undefined;
+      stale = true;
+      if (active) out.fail(error);
+      return;
+    }
+    const later = buffered;
+    buffered = undefined;
+    for (const changes of later) {
+      if (live.apply(changes) === 'reload') return load();
+    }
+    emit();
+  };
+  const unsubscribe = backend.changes(repository).subscribe((changes) => {
+    if (!active) return;
+    if (buffered) buffered.push(changes);
+    else if (stale) backend.track(load());
+    else {
+      const update = live.apply(changes);
+      if (update === 'reload') backend.track(load());
+      else if (update === 'changed') emitAfterTask();
+    }
+  });
+  backend.track(load());
+  return () => {
+    active = false;
+    unsubscribe();
+  };
 }
 
 /** A repository of any record type, as the client's list of repositories holds them. */

@@ -67,26 +67,36 @@ export function pushableCheck(
 }
 
 /**
- * Hands a local change committed in `namespace` to each strategy that syncs it; a failing one
- * only warns.
+ * Hands local changes committed together in `namespace` to each strategy that syncs them: all
+ * at once to a strategy with `onPushManyToRemote`, one by one otherwise. A failing strategy
+ * only warns; the events stay pending.
  */
 export function pushToStrategies(
   strategies: readonly SyncStrategy[],
-  event: StoredEvent,
+  events: readonly StoredEvent[],
   namespace: string,
   logger: Logger,
 ): void {
-  const warn = (strategy: SyncStrategy, error: unknown) =>
+  if (events.length === 0) return;
+  const warn = (strategy: SyncStrategy, eventIds: readonly string[], error: unknown) =>
     logger.warn(
-      { strategy: strategy.name, eventId: event.eventId, error },
-      'push failed; the event stays pending',
+      { strategy: strategy.name, eventIds, error },
+      'push failed; the events stay pending',
     );
+  const repository = events[0]!.repository;
   for (const strategy of strategies) {
-    if (!strategy.handlesRepository(event.repository)) continue;
-    try {
-      strategy.onPushToRemote(event, namespace)?.catch((error: unknown) => warn(strategy, error));
-    } catch (error) {
-      warn(strategy, error);
+    if (!strategy.handlesRepository(repository)) continue;
+    const calls = strategy.onPushManyToRemote
+      ? [() => strategy.onPushManyToRemote!(events, namespace)]
+      : events.map((event) => () => strategy.onPushToRemote(event, namespace));
+    for (const [index, call] of calls.entries()) {
+      const eventIds =
+        calls.length === 1 ? events.map((event) => event.eventId) : [events[index]!.eventId];
+      try {
+        call()?.catch((error: unknown) => warn(strategy, eventIds, error));
+      } catch (error) {
+        warn(strategy, eventIds, error);
+      }
     }
   }
 }

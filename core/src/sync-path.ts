@@ -3,6 +3,7 @@ import { ERROR_CODES, LocalFirstError } from './errors.js';
 import type { HybridLogicalClock } from './hlc.js';
 import type { Logger } from './logger.js';
 import type { StoredEvent } from './model.js';
+import { ChangeLog } from './record-changes.js';
 import { applyRemoteBatch } from './replica-log.js';
 import type { StorageAdapter, StorageTransaction } from './storage.js';
 import type {
@@ -33,8 +34,8 @@ export interface SyncPathOptions {
   /** Throws `unknown_repository` for a name the client does not have. */
   assertRepository(name: string): void;
   resolverOf(repository: string): ConflictResolver | undefined;
-  /** Records of a repository changed: its watchers re-run. */
-  changed(repository: string): void;
+  /** A transaction committed: what it changed, for the watches. */
+  committed(log: ChangeLog): void;
   /** The set of pending events may have changed. */
   pendingChanged(): void;
   rejected(rejection: Rejection): void;
@@ -73,7 +74,6 @@ export class SyncPath {
         'skipped malformed remote events',
       );
     }
-    if (result.applied.length > 0) options.changed(repository);
     // A skipped event may be this client's own, now known to be on the server.
     if (result.skipped.length > 0) options.pendingChanged();
     return result;
@@ -87,13 +87,10 @@ export class SyncPath {
   ): Promise<void> {
     this.options.assertReady();
     if (eventIds.length === 0 && !cursor) return;
-    const changed = await this.held(namespace, async (tx) => {
-      const repositories =
-        eventIds.length > 0 ? await acknowledgeEvents(tx, eventIds, this.options.resolverOf) : [];
+    await this.held(namespace, async (tx) => {
+      if (eventIds.length > 0) await acknowledgeEvents(tx, eventIds, this.options.resolverOf);
       if (cursor) await tx.setMeta(cursor.key, cursor.value);
-      return repositories;
     });
-    for (const name of changed ?? []) this.options.changed(name);
     if (eventIds.length > 0) this.options.pendingChanged();
   }
 
@@ -109,10 +106,9 @@ export class SyncPath {
   async rejectEvents(namespace: string | undefined, verdicts: readonly Verdict[]): Promise<void> {
     this.options.assertReady();
     if (verdicts.length === 0) return;
-    const { rejections, repositories } = (await this.held(namespace, (tx) =>
-      applyVerdicts(tx, verdicts, this.options.resolverOf),
-    )) ?? { rejections: [], repositories: [] };
-    for (const name of repositories) this.options.changed(name);
+    const rejections =
+      (await this.held(namespace, (tx) => applyVerdicts(tx, verdicts, this.options.resolverOf))) ??
+      [];
     if (rejections.length > 0) this.options.pendingChanged();
     this.report(rejections);
   }
@@ -142,7 +138,6 @@ export class SyncPath {
       dropRepository(tx, repository, scope.metaKeys ?? []),
     );
     if (!rejected) return undefined;
-    options.changed(repository);
     options.pendingChanged();
     options.logger.warn(
       { repository, strategy: scope.strategy, namespace: target, dropped: rejected.length },
@@ -176,16 +171,22 @@ export class SyncPath {
     }
   }
 
-  /** Runs `work` in one transaction if the storage is then in `namespace`; else `undefined`. */
-  private held<T>(
+  /**
+   * Runs `work` in one transaction if the storage is then in `namespace`; else `undefined`.
+   * The records it wrote reach the watches once it has committed.
+   */
+  private async held<T>(
     namespace: string | undefined,
     work: (tx: StorageTransaction) => Promise<T>,
   ): Promise<T | undefined> {
     const { storage } = this.options;
     const expected = namespace ?? storage.namespace;
-    return storage.transaction((tx) =>
-      storage.namespace === expected ? work(tx) : Promise.resolve(undefined),
+    const log = new ChangeLog();
+    const result = await storage.transaction((tx) =>
+      storage.namespace === expected ? work(log.wrap(tx)) : Promise.resolve(undefined),
     );
+    this.options.committed(log);
+    return result;
   }
 
   /** A read; held to `namespace` it fails with `namespace_changed` once the storage is elsewhere. */

@@ -189,6 +189,12 @@ export interface SyncStrategy {
    * strategy connected for another namespace leaves it: it stays pending in its own.
    */
   onPushToRemote(event: StoredEvent, namespace?: string): void | Promise<void>;
+  /**
+   * Optional: local changes of one repository committed in one transaction, oldest first, to
+   * push together (in as few batches as the remote's limits allow). Without it the client
+   * calls `onPushToRemote` once per event.
+   */
+  onPushManyToRemote?(events: readonly StoredEvent[], namespace?: string): void | Promise<void>;
   /** True when this strategy syncs the named repository. */
   handlesRepository(name: string): boolean;
   /**

@@ -14,13 +14,14 @@ const FORBIDDEN: RejectionCode = 'forbidden';
 /**
  * Marks the events of these verdicts failed and rolls their records back, in the caller's
  * transaction. Only this device's own events still awaiting a verdict count; the others are
- * left alone. Returns the verdicts that took effect and the repositories whose records changed.
+ * left alone. Returns the verdicts that took effect; the records it wrote reach the watches
+ * through the client's change log.
  */
 export async function applyVerdicts(
   tx: StorageTransaction,
   verdicts: readonly Verdict[],
   resolverOf: (repository: string) => ConflictResolver | undefined,
-): Promise<{ rejections: Rejection[]; repositories: string[] }> {
+): Promise<Rejection[]> {
   const byRepository = new Map<string, Set<string>>();
   const rejections: Rejection[] = [];
   await (async () => {
@@ -52,20 +53,19 @@ export async function applyVerdicts(
     for (const [repository, ids] of byRepository)
       await rollBackRecords(tx, repository, ids, resolverOf(repository));
   })();
-  return { rejections, repositories: [...byRepository.keys()] };
+  return rejections;
 }
 
 /**
  * Marks events acknowledged by a server, in the caller's transaction. The server holds each
  * of them, so one that a verdict had failed meanwhile (a verdict on an earlier push, applied
  * after the event was sent again and taken) counts again, and its record is folded anew.
- * Returns the repositories whose records changed.
  */
 export async function acknowledgeEvents(
   tx: StorageTransaction,
   eventIds: readonly string[],
   resolverOf: (repository: string) => ConflictResolver | undefined,
-): Promise<string[]> {
+): Promise<void> {
   const statuses = await readEventStatuses(tx, eventIds);
   await tx.setEventStatus(eventIds, 'ok');
   const byRepository = new Map<string, Set<string>>();
@@ -79,7 +79,6 @@ export async function acknowledgeEvents(
   }
   for (const [repository, ids] of byRepository)
     await rollBackRecords(tx, repository, ids, resolverOf(repository));
-  return [...byRepository.keys()];
 }
 
 /** The state a record has when no event of it counts: it loses to every real stamp. */

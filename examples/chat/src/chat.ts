@@ -157,7 +157,7 @@ if (!command.follow) {
   // Each message is printed once, when it first shows up among the latest.
   const printed = new Set<string>();
   const stopWatching = latest.watch().subscribe((items) => {
-    for (const message of items.reverse()) {
+    for (const message of [...items].reverse()) {
       if (printed.has(message.id)) continue;
       printed.add(message.id);
       console.log(line(message));

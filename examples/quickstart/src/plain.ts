@@ -23,10 +23,16 @@ const stop = open.subscribe((items) =>
   ),
 );
 
-await todos.upsert({ id: '1', title: 'Buy milk', done: false });
-await todos.upsert({ id: '2', title: 'Call Ada', done: false });
+// Two records in one transaction: one commit, one emission of the watch.
+await todos.upsertMany([
+  { id: '1', title: 'Buy milk', done: false },
+  { id: '2', title: 'Call Ada', done: false },
+]);
+// A watch emits after the task that committed; a script lets it before going on.
+await client.settled();
 await todos.upsert({ id: '1', title: 'Buy milk', done: true });
 await todos.delete('2');
+await client.settled();
 
 console.log('done:', await todos.query().where('done', '==', true).get());
 console.log('waiting to sync:', (await todos.getPendingEvents()).length, 'events');

@@ -274,7 +274,7 @@ export function until<T>(source: Subscribable<T>, test: (value: T) => boolean): 
   });
 }
 
-export function titles(items: Stored<Todo>[]): string[] {
+export function titles(items: readonly Stored<Todo>[]): string[] {
   return items.map((item) => `${item.id}:${item.title}`);
 }
 

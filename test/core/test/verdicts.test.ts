@@ -2,6 +2,7 @@ import { ERROR_CODES, type Rejection, Repository } from '@local-first/core';
 import { formatHlc } from '@local-first/core/adapter';
 import { describe, expect, it } from 'vitest';
 import {
+  collect,
   makeClient,
   RecordingStrategy,
   remoteTodo,
@@ -50,16 +51,15 @@ describe('final verdicts on local changes', () => {
   it('makes a record that only a refused event wrote read as absent, and lets any later event win', async () => {
     const { client, todos } = await makeClient();
     const created = await todos.upsert(todo('new', 'never accepted'));
-    const changes: number[] = [];
-    todos
-      .query()
-      .watch()
-      .subscribe((items) => changes.push(items.length));
+    const watched = collect(todos.query().watch());
+    await watched.until((items) => items.length === 1);
     await client.rejectEvents([
       { eventId: created!.eventId, code: 'invalid_event', message: 'bad', source: 'server' },
     ]);
     expect(await todos.getById('new')).toBeUndefined();
-    expect(changes.at(-1)).toBe(0);
+    // The watch emits after the task that committed the rollback.
+    await watched.until((items) => items.length === 0);
+    expect(watched.values.map((items) => items.length)).toEqual([1, 0]);
     // Even a remote event stamped long ago wins over the rolled-back state.
     await client.applyRemoteEvents('todos', [remote('r-old', 'new', 'old remote', 1)]);
     expect(await todos.getById('new')).toMatchObject({ title: 'old remote' });

@@ -151,13 +151,20 @@ export class WebSocketSyncStrategy extends SyncStrategyBase {
   }
 
   onPushToRemote(event: StoredEvent, namespace?: string): void {
+    this.onPushManyToRemote([event], namespace);
+  }
+
+  /** Changes committed together: queued at once, so they leave in as few batches as fit. */
+  onPushManyToRemote(events: readonly StoredEvent[], namespace?: string): void {
     const link = this.link;
-    if (!link?.authenticated || !this.handlesRepository(event.repository)) return;
+    const repository = events[0]?.repository;
+    if (!link?.authenticated || repository === undefined || !this.handlesRepository(repository))
+      return;
     // Another namespace's change stays pending there, for a connection with its credentials.
     if ((namespace ?? this.host?.namespace) !== link.namespace) return;
     // Until the stored pending events are queued, newer ones wait behind them to keep order.
-    if (link.early) link.early.push(event);
-    else link.queue.add([event]);
+    if (link.early) for (const event of events) link.early.push(event);
+    else link.queue.add(events);
   }
 
   /**

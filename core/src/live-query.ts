@@ -1,0 +1,180 @@
+import { matchesClause, type QuerySpec, recordComparator } from './query.js';
+import type { ChangedRow, RecordChangeSet } from './record-changes.js';
+
+/** Above this many changed records, one merge of the whole result beats one splice each. */
+const MERGE_ABOVE = 32;
+/** Rows held past the end of a limited window, so a few removals need no new read. */
+const MIN_SLACK = 16;
+
+/** What applying a change set did to a live query. */
+export type LiveUpdate = 'changed' | 'unchanged' | 'reload';
+
+/**
+ * The result of one query, kept up to date from the change sets of committed transactions
+ * instead of being read again. It holds the matching rows in the query's order from the first
+ * one: all of them, or for a `limit` the first `offset + limit` and some slack. Only when
+ * removals leave fewer than the window needs, and more may exist, does it ask to be reloaded.
+ * The rows' items are frozen, so the arrays it hands out share them without a copy.
+ */
+export class LiveQuery {
+  private readonly compare: (a: ChangedRow, b: ChangedRow) => number;
+  /** Matching rows in query order, from the first match. */
+  private rows: ChangedRow[] = [];
+  private readonly byId = new Map<string, ChangedRow>();
+  /** Whether `rows` holds every match (else more may sort after the last held). */
+  private complete = false;
+  /** The rows the window needs: `offset + limit`; `undefined` without a limit. */
+  private readonly needed: number | undefined;
+  /** The most rows held: `needed` and the slack. */
+  private readonly held: number | undefined;
+  private readonly start: number;
+
+  constructor(private readonly spec: QuerySpec) {
+    const byRecord = recordComparator(spec.orderBy);
+    this.compare = (a, b) => byRecord(a.record, b.record);
+    this.start = spec.offset ?? 0;
+    if (spec.limit !== undefined) {
+      this.needed = this.start + spec.limit;
+      this.held = this.needed + Math.max(MIN_SLACK, spec.limit);
+    }
+  }
+
+  /** The query to load the rows with: from the first match, as many as are held. */
+  loadSpec(): QuerySpec {
+    const { offset: _offset, limit: _limit, ...rest } = this.spec;
+    return this.held === undefined ? rest : { ...rest, limit: this.held };
+  }
+
+  /** Replaces the rows with a fresh read of `loadSpec()`, in query order. */
+  load(rows: ChangedRow[]): void {
+    for (let index = 1; index < rows.length; index++) {
+      if (this.compare(rows[index - 1]!, rows[index]!) > 0) {
+        rows.sort(this.compare);
+        break;
+      }
+    }
+    this.rows = rows;
+    this.byId.clear();
+    for (const row of rows) this.byId.set(row.record.id, row);
+    this.complete = this.held === undefined || rows.length < this.held;
+  }
+
+  /** The window the app sees: `offset`, then at most `limit` items. */
+  results(): ChangedRow['item'][] {
+    const end = this.needed ?? this.rows.length;
+    const items = new Array<ChangedRow['item']>(
+      Math.max(0, Math.min(end, this.rows.length) - this.start),
+    );
+    for (let index = 0; index < items.length; index++)
+      items[index] = this.rows[this.start + index]!.item;
+    return items;
+  }
+
+  /** Patches the rows with one committed transaction's changes. */
+  apply(changes: RecordChangeSet): LiveUpdate {
+    if (changes.reset) return 'reload';
+    // The first row index the change touched; the window moves only if it is before its end.
+    let touched = Number.POSITIVE_INFINITY;
+    if (changes.cleared && this.rows.length > 0) {
+      this.rows = [];
+      this.byId.clear();
+      touched = 0;
+    }
+    if (changes.cleared) this.complete = true;
+    if (changes.rows.length > MERGE_ABOVE) touched = Math.min(touched, this.merge(changes.rows));
+    else for (const row of changes.rows) touched = Math.min(touched, this.patch(row));
+    if (this.held !== undefined && this.rows.length > this.held) {
+      for (const row of this.rows.splice(this.held)) this.byId.delete(row.record.id);
+      this.complete = false;
+    }
+    if (!this.complete && this.needed !== undefined && this.rows.length < this.needed)
+      return 'reload';
+    return touched < (this.needed ?? Number.POSITIVE_INFINITY) ? 'changed' : 'unchanged';
+  }
+
+  private matches(row: ChangedRow): boolean {
+    const { record } = row;
+    if (record.deleted && !this.spec.includeDeleted) return false;
+    for (const clause of this.spec.where) if (!matchesClause(record, clause)) return false;
+    return true;
+  }
+
+  /** Whether a matching row belongs among the held ones: before the last, or all are held. */
+  private belongs(row: ChangedRow): boolean {
+    if (this.complete) return true;
+    const last = this.rows[this.rows.length - 1];
+    return last !== undefined && this.compare(row, last) < 0;
+  }
+
+  /** One change by binary search and splice; the index it touched, or infinity. */
+  private patch(row: ChangedRow): number {
+    let touched = Number.POSITIVE_INFINITY;
+    const old = this.byId.get(row.record.id);
+    if (old) {
+      const index = this.indexOf(old);
+      this.rows.splice(index, 1);
+      this.byId.delete(row.record.id);
+      touched = index;
+    }
+    if (this.matches(row) && this.belongs(row)) {
+      const index = this.insertionPoint(row);
+      this.rows.splice(index, 0, row);
+      this.byId.set(row.record.id, row);
+      touched = Math.min(touched, index);
+    }
+    return touched;
+  }
+
+  /** Many changes: drop the old rows of changed ids, then merge the sorted new ones in. */
+  private merge(changed: readonly ChangedRow[]): number {
+    const ids = new Set<string>();
+    for (const row of changed) ids.add(row.record.id);
+    let touched = Number.POSITIVE_INFINITY;
+    const kept: ChangedRow[] = [];
+    for (let index = 0; index < this.rows.length; index++) {
+      const row = this.rows[index]!;
+      if (ids.has(row.record.id)) {
+        this.byId.delete(row.record.id);
+        if (index < touched) touched = index;
+      } else kept.push(row);
+    }
+    this.rows = kept;
+    const incoming = changed.filter((row) => this.matches(row) && this.belongs(row));
+    if (incoming.length === 0) return touched;
+    incoming.sort(this.compare);
+    const merged = new Array<ChangedRow>(kept.length + incoming.length);
+    let k = 0;
+    let n = 0;
+    for (let index = 0; index < merged.length; index++) {
+      const takeNew =
+        k >= kept.length || (n < incoming.length && this.compare(incoming[n]!, kept[k]!) < 0);
+      if (takeNew) {
+        if (index < touched) touched = index;
+        const row = incoming[n++]!;
+        this.byId.set(row.record.id, row);
+        merged[index] = row;
+      } else merged[index] = kept[k++]!;
+    }
+    this.rows = merged;
+    return touched;
+  }
+
+  /** Where a held row is; the order is total (ties broken by id), so the search finds it. */
+  private indexOf(row: ChangedRow): number {
+    const index = this.insertionPoint(row);
+    if (this.rows[index] === row) return index;
+    return this.rows.indexOf(row);
+  }
+
+  /** The first index whose row sorts at or after `row`. */
+  private insertionPoint(row: ChangedRow): number {
+    let low = 0;
+    let high = this.rows.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.compare(this.rows[middle]!, row) < 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+}
