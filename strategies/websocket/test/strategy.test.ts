@@ -70,6 +70,33 @@ describe('WebSocketSyncStrategy (in-process engine)', () => {
     await engine.close();
   });
 
+  it('sends the events of one transaction together, in as few batches as the limits allow', async () => {
+    const { engine, store } = await makeEngine({ limits: { pingIntervalMs: 0 } });
+    const replica = await makeReplica(engine, { maxBatchEvents: 100 });
+    await replica.client.start();
+    await until(replica.strategy.connectionChanges, Boolean);
+    // A first change acknowledged: the link is past queueing what was stored before it.
+    await replica.todos.upsert({ id: 'first', title: 'first' });
+    await until(replica.strategy.activityChanges, (activity) => activity.type === 'acknowledged');
+    const sentBefore = replica.transport.sent.length;
+    await replica.todos.upsertMany(
+      Array.from({ length: 250 }, (_, i) => ({ id: `t${i}`, title: `n${i}` })),
+    );
+    while ((await replica.todos.getPendingEvents()).length > 0) {
+      await until(replica.strategy.activityChanges, (activity) => activity.type === 'acknowledged');
+    }
+    const pushes = replica.transport.sent
+      .slice(sentBefore)
+      .filter((message) => message.type === 'push_events_batch');
+    // One at a time, the first events would each leave alone while the window has room.
+    expect(pushes.map((push) => (push as { events: unknown[] }).events.length)).toEqual([
+      100, 100, 50,
+    ]);
+    expect(await store.lastSequence('todos')).toBe(251);
+    await replica.client.dispose();
+    await engine.close();
+  });
+
   it('splits batches the server finds too large and stores every event once', async () => {
     const { engine, store } = await makeEngine({
       limits: { pingIntervalMs: 0, maxBatchEvents: 3 },
