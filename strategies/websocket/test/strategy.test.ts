@@ -89,7 +89,7 @@ describe('WebSocketSyncStrategy (in-process engine)', () => {
       .slice(sentBefore)
       .filter((message) => message.type === 'push_events_batch');
     // One at a time, the first events would each leave alone while the window has room.
-    expect(pushes.map((push) => (push as { events: unknown[] }).events.length)).toEqual([
+    expect(pushes.map((push) => (push as unknown as { events: unknown[] }).events.length)).toEqual([
       100, 100, 50,
     ]);
     expect(await store.lastSequence('todos')).toBe(251);

@@ -1,0 +1,7 @@
+export {
+  type ChannelLike,
+  type LockManagerLike,
+  TabLeadership,
+  type TabLeadershipOptions,
+} from './leadership.js';
+export { IndexedDbLease, type LeaseStore } from './lease.js';
