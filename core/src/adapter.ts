@@ -114,7 +114,7 @@ export {
   validateQuery,
   type WhereClause,
 } from './query.js';
-export type { ChangedRow, RecordChangeSet } from './record-changes.js';
+export { type ChangedRow, ChangeLog, type RecordChangeSet } from './record-changes.js';
 export type { LocalChange } from './replica-log.js';
 export type { RepositoryBackend } from './repository.js';
 export { SerialQueue, storageClosedError, storageFailure } from './serial-queue.js';
@@ -122,6 +122,7 @@ export { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './sig
 export {
   DEFAULT_NAMESPACE,
   type EventQuery,
+  type ExternalCommit,
   type StorageAdapter,
   type StorageCapabilities,
   type StorageReader,

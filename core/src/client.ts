@@ -4,15 +4,15 @@ import { ERROR_CODES, LocalFirstError } from './errors.js';
 import type { HybridLogicalClock } from './hlc.js';
 import { type ClientTransaction, LocalWrites } from './local-writes.js';
 import { consoleLogger, type Logger } from './logger.js';
-import type { JsonFields, RecordData, StoredEvent, StoredRecord } from './model.js';
+import type { JsonFields, RecordData, StoredEvent } from './model.js';
 import { type NamespaceOptions, NamespaceSwitches } from './namespace-switch.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS } from './protocol.js';
-import type { QuerySpec } from './query.js';
-import { ChangeFeeds, deepFreeze, recordItem } from './record-changes.js';
+import { ChangeFeeds, ChangeLog, recordItem } from './record-changes.js';
 import { loadIdentity } from './replica-log.js';
-import type { AnyRepository, Repository, RepositoryBackend } from './repository.js';
+import type { AnyRepository, Repository } from './repository.js';
+import { repositoryBackend } from './repository-backend.js';
 import { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
-import { DEFAULT_NAMESPACE, type StorageAdapter } from './storage.js';
+import { DEFAULT_NAMESPACE, type ExternalCommit, type StorageAdapter } from './storage.js';
 import {
   aggregateConnectionState,
   type ClientConnectionState,
@@ -152,12 +152,19 @@ export class LocalFirstClient {
       assertReady: () => this.assertReady(),
       repository: (name) => this.repository(name),
       strategiesOf: (repository) => this.routes.to(repository),
-      toItem: (repository, record) => this.toItem(repository, record),
+      toItem: (repository, record) => recordItem(repository.idField, record),
       committed: (log) => this.feeds.committed(log),
       pendingChanged: () => this.pending.emit(),
     });
     // Bound last, so a client that fails to construct leaves its repositories free.
-    const backend = this.repositoryBackend();
+    const backend = repositoryBackend({
+      storage: this.storage,
+      writes: this.writes,
+      feeds: this.feeds,
+      assertReady: () => this.assertReady(),
+      repository: (name) => this.repository(name),
+      pendingEvents: (repository) => this.getPendingEvents(repository),
+    });
     for (const repository of this.repositories.values()) repository.bind(backend);
   }
 
@@ -178,6 +185,8 @@ export class LocalFirstClient {
         await this.storage.ensureIndexes?.(repository.name, repository.indexes);
     }
     await this.loadIdentity();
+    const external = this.storage.externalCommits?.subscribe((commit) => this.ingest(commit));
+    if (external) this.strategySubscriptions.push(external);
     for (const strategy of this.strategies) {
       // Each strategy's host lists the repositories routed to it, and their pending events.
       const routed = this.routes.of(strategy);
@@ -318,6 +327,20 @@ export class LocalFirstClient {
     this.repositories.get(name)?.resolveConflict as ConflictResolver | undefined;
 
   /**
+   * A commit another client made over the same store: the watches and the pending count follow
+   * it, and its pending local events go to the strategies (running only in the leading tab).
+   */
+  private ingest(commit: ExternalCommit): void {
+    if (this.phase !== 'ready' || commit.namespace !== this.storage.namespace) return;
+    this.feeds.committed(ChangeLog.of(commit));
+    const pending = commit.appended.filter(
+      (event) => event.local && event.syncStatus === 'pending',
+    );
+    if (pending.length > 0 || commit.statusChanged) this.pending.emit();
+    this.writes.push(pending, commit.namespace);
+  }
+
+  /**
    * Resolves once every watch has emitted what was committed before the call (a watch emits
    * after the task that committed a change): for scripts and tests that write, then look.
    */
@@ -334,10 +357,6 @@ export class LocalFirstClient {
    */
   transaction<R>(work: (tx: ClientTransaction) => Promise<R>): Promise<R> {
     return this.writes.transaction(work);
-  }
-
-  private toItem(repository: AnyRepository, record: StoredRecord): RecordData {
-    return recordItem(repository.idField, record);
   }
 
   /** See `SyncHost.applyRemoteEvents`. */
@@ -402,43 +421,5 @@ export class LocalFirstClient {
   /** Pending events, oldest first, of one repository or all. */
   getPendingEvents(repository?: string): Promise<StoredEvent[]> {
     return this.sync.pendingEvents(undefined, repository);
-  }
-
-  private repositoryBackend(): RepositoryBackend {
-    return {
-      write: async (repository, id, data, options) =>
-        (await this.writes.write(repository, [{ id, data }], options))[0],
-      writeMany: (repository, changes, options) => this.writes.write(repository, changes, options),
-      read: async (repository, id, includeDeleted) => {
-        this.assertReady();
-        const record = await this.storage.getRecord(repository, id);
-        if (!record || (record.deleted && !includeDeleted)) return undefined;
-        return this.toItem(this.repository(repository), record);
-      },
-      queryRows: async (repository, spec: QuerySpec) => {
-        this.assertReady();
-        const owner = this.repository(repository);
-        const records = await this.storage.queryRecords(repository, spec);
-        // The adapter's records are copies: frozen in place, they need no second one.
-        return records.map((record) => ({ record, item: deepFreeze(this.toItem(owner, record)) }));
-      },
-      query: async (repository, spec: QuerySpec) => {
-        this.assertReady();
-        const owner = this.repository(repository);
-        const records = await this.storage.queryRecords(repository, spec);
-        return records.map((record) => this.toItem(owner, record));
-      },
-      changes: (repository) => {
-        const feed = this.feeds.of(repository);
-        if (!feed)
-          throw new LocalFirstError(
-            ERROR_CODES.unknownRepository,
-            `no repository named "${repository}"`,
-          );
-        return feed;
-      },
-      track: (work) => this.feeds.track(work),
-      pendingEvents: (repository) => this.getPendingEvents(repository),
-    };
   }
 }

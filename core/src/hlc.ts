@@ -119,6 +119,15 @@ export class HybridLogicalClock {
     return formatHlc(this.last, this.nodeId);
   }
 
+  /**
+   * Advances to a saved state if it is ahead: another client over the same store (another tab
+   * of the app) issued stamps since this clock last looked.
+   */
+  catchUp(state: HlcState): void {
+    if (compareState(state, this.last) > 0)
+      this.last = { wall: state.wall, counter: state.counter };
+  }
+
   /** Advances past a stamp seen on a remote event. Stamps that are not HLCs are ignored. */
   receive(stamp: string): void {
     const seen = parseHlc(stamp);

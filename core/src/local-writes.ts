@@ -107,6 +107,12 @@ export class LocalWrites {
     const pending = written.filter((event) => event.syncStatus === 'pending');
     if (pending.length === 0) return result;
     this.options.pendingChanged();
+    this.push(pending, namespace);
+    return result;
+  }
+
+  /** Hands pending events committed together to the strategies, repository by repository. */
+  push(pending: readonly StoredEvent[], namespace: string): void {
     const byRepository = new Map<string, StoredEvent[]>();
     for (const event of pending) {
       const list = byRepository.get(event.repository);
@@ -121,7 +127,6 @@ export class LocalWrites {
         this.options.logger,
       );
     }
-    return result;
   }
 }
 

@@ -1,7 +1,7 @@
 import { cloneJson } from './clone.js';
-import type { RecordData, StoredRecord } from './model.js';
+import type { RecordData, StoredEvent, StoredRecord } from './model.js';
 import { Emitter, type Subscribable } from './signal.js';
-import type { StorageTransaction } from './storage.js';
+import type { ExternalCommit, StorageTransaction } from './storage.js';
 
 /** One record as a transaction left it, and as watches hand it out (frozen, shared). */
 export interface ChangedRow {
@@ -47,6 +47,36 @@ interface Touched {
  */
 export class ChangeLog {
   private readonly touched = new Map<string, Touched>();
+  /** The events the transaction appended, in order. */
+  readonly appended: StoredEvent[] = [];
+  /** Whether it changed the sync status of some events. */
+  statusChanged = false;
+
+  /** The log of a transaction another client committed over the same store. */
+  static of(commit: ExternalCommit): ChangeLog {
+    const log = new ChangeLog();
+    for (const { repository, cleared, records } of commit.records) {
+      log.touched.set(repository, { cleared, records: new Map(records.map((r) => [r.id, r])) });
+    }
+    for (const event of commit.appended) log.appended.push(event);
+    log.statusChanged = commit.statusChanged;
+    return log;
+  }
+
+  /** What the transaction did, as another client over the same store hears of it. */
+  toCommit(namespace: string): ExternalCommit {
+    const records = [...this.touched].map(([repository, entry]) => ({
+      repository,
+      cleared: entry.cleared,
+      records: [...entry.records.values()],
+    }));
+    return { namespace, records, appended: [...this.appended], statusChanged: this.statusChanged };
+  }
+
+  /** Whether the transaction wrote anything another client would care about. */
+  get empty(): boolean {
+    return this.touched.size === 0 && this.appended.length === 0 && !this.statusChanged;
+  }
 
   /** The repositories the transaction wrote to. */
   get repositories(): string[] {
@@ -62,8 +92,14 @@ export class ChangeLog {
       hasEvent: (eventId) => tx.hasEvent(eventId),
       getEvents: (query) => tx.getEvents(query),
       getMeta: (key) => tx.getMeta(key),
-      appendEvent: (event) => tx.appendEvent(event),
-      setEventStatus: (eventIds, status) => tx.setEventStatus(eventIds, status),
+      appendEvent: async (event) => {
+        await tx.appendEvent(event);
+        this.appended.push(event);
+      },
+      setEventStatus: async (eventIds, status) => {
+        await tx.setEventStatus(eventIds, status);
+        if (eventIds.length > 0) this.statusChanged = true;
+      },
       setMeta: (key, value) => tx.setMeta(key, value),
       putRecord: async (repository, record) => {
         await tx.putRecord(repository, record);
@@ -76,7 +112,12 @@ export class ChangeLog {
     };
     if (tx.getRecords) wrapped.getRecords = (repository, ids) => tx.getRecords!(repository, ids);
     if (tx.getEventStatuses) wrapped.getEventStatuses = (ids) => tx.getEventStatuses!(ids);
-    if (tx.appendEvents) wrapped.appendEvents = (events) => tx.appendEvents!(events);
+    if (tx.appendEvents) {
+      wrapped.appendEvents = async (events) => {
+        await tx.appendEvents!(events);
+        for (const event of events) this.appended.push(event);
+      };
+    }
     if (tx.putRecords) {
       wrapped.putRecords = async (repository, records) => {
         await tx.putRecords!(repository, records);
@@ -88,17 +129,17 @@ export class ChangeLog {
   }
 
   /**
-   * The change set of one repository, or `undefined` if the transaction left it alone. `item`
-   * turns a record into what the app reads; it is called once per record, and only here.
+   * The change set of one repository, or `undefined` if the transaction left it alone. `row`
+   * turns a record into the row the watches get; it is called once per record, and only here.
    */
   changeSet(
     repository: string,
-    item: (record: StoredRecord) => RecordData,
+    row: (record: StoredRecord) => ChangedRow,
   ): RecordChangeSet | undefined {
     const entry = this.touched.get(repository);
     if (!entry) return undefined;
     const rows: ChangedRow[] = [];
-    for (const record of entry.records.values()) rows.push({ record, item: item(record) });
+    for (const record of entry.records.values()) rows.push(row(record));
     return { repository, reset: false, cleared: entry.cleared, rows };
   }
 
@@ -159,14 +200,12 @@ export class ChangeFeeds {
     for (const name of log.repositories) {
       const feed = this.feeds.get(name);
       if (!feed || feed.emitter.size === 0) continue;
-      const changes = log.changeSet(name, (record) =>
-        deepFreeze(
-          recordItem(
-            feed.idField,
-            record.deleted ? record : { ...record, data: cloneJson(record.data) },
-          ),
-        ),
-      );
+      const changes = log.changeSet(name, (record) => {
+        // A copy of the record, not the object the writer passed (an event's data the app or a
+        // strategy still holds): what the watches sort and filter on can change no more.
+        const copy = { ...record, data: record.data === null ? null : cloneJson(record.data) };
+        return { record: copy, item: deepFreeze(recordItem(feed.idField, copy)) };
+      });
       if (changes) feed.emitter.emit(changes);
     }
   }

@@ -69,6 +69,9 @@ export async function writeLocalEvents(
   changes: readonly LocalChange[],
 ): Promise<StoredEvent[]> {
   const { clock, repository } = write;
+  // Another client over the same store (another tab) may have issued stamps since.
+  const saved = await tx.getMeta(META_CLOCK);
+  if (saved) clock.catchUp(JSON.parse(saved) as HlcState);
   const states =
     changes.length === 1
       ? singleState(changes[0]!.id, await tx.getRecord(repository, changes[0]!.id))

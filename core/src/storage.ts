@@ -1,5 +1,6 @@
 import type { StoredEvent, StoredRecord, SyncStatus } from './model.js';
 import type { QuerySpec } from './query.js';
+import type { Subscribable } from './signal.js';
 
 /** What an adapter can do beyond the required contract. The conformance suite skips by these. */
 export interface StorageCapabilities {
@@ -17,6 +18,21 @@ export interface EventQuery {
   status?: SyncStatus;
   /** At most this many events. */
   limit?: number;
+}
+
+/**
+ * A transaction another client committed over the same store (another tab of the app, through
+ * the tab that leads): what it wrote, for this client's watches, pending count and strategies.
+ */
+export interface ExternalCommit {
+  /** The namespace it was committed in; a client elsewhere ignores it. */
+  namespace: string;
+  /** Per repository, the new state of each record written, after removing all when `cleared`. */
+  records: { repository: string; cleared: boolean; records: StoredRecord[] }[];
+  /** The events appended, oldest first (local pending ones are for the leading tab to push). */
+  appended: StoredEvent[];
+  /** Whether the sync status of some events changed (acknowledged, failed, pending again). */
+  statusChanged: boolean;
 }
 
 /** Reads available both on the adapter and inside a transaction. */
@@ -117,6 +133,12 @@ export interface StorageAdapter extends StorageTransaction {
    * Adapters without a query engine leave it out.
    */
   ensureIndexes?(repository: string, fields: readonly string[]): Promise<void>;
+  /**
+   * Optional: the commits other clients make over the same store (an adapter shared by the tabs
+   * of an app). The client updates its watches and pending count from them, and hands their
+   * pending local events to its strategies.
+   */
+  readonly externalCommits?: Subscribable<ExternalCommit>;
   /** Flushes and releases the backing store; later calls fail with `closed`. */
   close(): Promise<void>;
 }

@@ -139,11 +139,32 @@ export function collect<T>(source: Subscribable<T>) {
   return {
     values,
     unsubscribe,
-    /** Resolves with the first value (already seen or future) that matches. */
-    until(test: (value: T) => boolean): Promise<T> {
+    /**
+     * Resolves with the first value (already seen or future) that matches; fails after
+     * `timeoutMs` with how many values came and the last one.
+     */
+    until(test: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
       const seen = values.find(test);
       if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve) => waiters.push({ test, resolve }));
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          test,
+          resolve: (value: T) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          const last = JSON.stringify(values.at(-1))?.slice(0, 500);
+          reject(
+            new Error(
+              `no value matched within ${timeoutMs} ms: ${values.length} came, the last ${last}`,
+            ),
+          );
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
     },
   };
 }

@@ -221,4 +221,20 @@ describe('live queries', () => {
     expect(await todos.getById('a')).toMatchObject({ title: 'copied and changed' });
     await client.dispose();
   });
+
+  it('keep their own copy: changing an event the client returned or was given changes no watch', async () => {
+    const { client, todos } = await makeClient();
+    const watched = collect(todos.query().orderBy('priority').watch());
+    await watched.until((items) => items.length === 0);
+    await todos.upsert(todo('a', 'a', 1));
+    const written = await todos.upsert(todo('c', 'c', 3));
+    const incoming = remoteTodo('r1', 'b', 'b', 1);
+    await client.applyRemoteEvents('todos', [{ ...incoming, data: { ...todo('b', 'b', 2) } }]);
+    await watched.until((items) => items.length === 3);
+    (written.data as Todo).priority = 0;
+    await todos.upsert(todo('d', 'd', 2.5));
+    const last = await watched.until((items) => items.length === 4);
+    expect(ids(last)).toEqual(['a', 'b', 'd', 'c']);
+    await client.dispose();
+  });
 });
