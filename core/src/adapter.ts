@@ -120,6 +120,7 @@ export type { RepositoryBackend } from './repository.js';
 export { SerialQueue, storageClosedError, storageFailure } from './serial-queue.js';
 export { Emitter, StateSignal, type Subscribable, type Unsubscribe } from './signal.js';
 export {
+  type CommittedRecords,
   DEFAULT_NAMESPACE,
   type EventQuery,
   type ExternalCommit,

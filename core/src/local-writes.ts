@@ -91,11 +91,14 @@ export class LocalWrites {
     const { storage } = this.options;
     this.options.assertReady();
     let namespace = storage.namespace;
-    const log = new ChangeLog();
-    const written: StoredEvent[] = [];
+    let log = new ChangeLog();
+    let written: StoredEvent[] = [];
     const result = await storage.transaction(async (storageTx) => {
       // The namespace the changes land in: only a strategy connected for it may push them.
       namespace = storage.namespace;
+      // Afresh on each run: an adapter may run `work` again when a first run could not commit.
+      log = new ChangeLog();
+      written = [];
       const tx = new WriteTransaction(this.options, this.checks, log.wrap(storageTx), written);
       try {
         return await work(tx);

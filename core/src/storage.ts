@@ -20,6 +20,16 @@ export interface EventQuery {
   limit?: number;
 }
 
+/** What a transaction wrote to one repository. */
+export interface CommittedRecords {
+  /** The repository. */
+  repository: string;
+  /** Every record of it was removed first. */
+  cleared: boolean;
+  /** The new state of each record written, once per id. */
+  records: StoredRecord[];
+}
+
 /**
  * A transaction another client committed over the same store (another tab of the app, through
  * the tab that leads): what it wrote, for this client's watches, pending count and strategies.
@@ -28,7 +38,7 @@ export interface ExternalCommit {
   /** The namespace it was committed in; a client elsewhere ignores it. */
   namespace: string;
   /** Per repository, the new state of each record written, after removing all when `cleared`. */
-  records: { repository: string; cleared: boolean; records: StoredRecord[] }[];
+  records: CommittedRecords[];
   /** The events appended, oldest first (local pending ones are for the leading tab to push). */
   appended: StoredEvent[];
   /** Whether the sync status of some events changed (acknowledged, failed, pending again). */
@@ -125,6 +135,9 @@ export interface StorageAdapter extends StorageTransaction {
    *   Adapters may detect it and reject instead, but need not.
    * - `tx` is valid only while `work` runs: once the transaction ended (committed or rolled
    *   back), every call on it rejects with `closed` and changes nothing.
+   * - An adapter may run `work` again, on a fresh `tx`, when a run could not commit and left
+   *   nothing behind (the tabs adapter does when the leading tab changes mid-transaction).
+   *   Callers keep no state across runs but what the last run returns.
    */
   transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T>;
   /**

@@ -65,9 +65,11 @@ export class SyncPath {
     const valid = validateRemoteEvents(events, options.maxClockDriftMs, result.invalid);
     const clock = options.clock();
     const resolver = options.resolverOf(repository);
-    await this.held(namespace, (tx) =>
-      applyRemoteBatch(tx, { clock, repository, events: valid, resolver, cursor, result }),
-    );
+    await this.held(namespace, (tx) => {
+      result.applied = [];
+      result.skipped = [];
+      return applyRemoteBatch(tx, { clock, repository, events: valid, resolver, cursor, result });
+    });
     if (result.invalid.length > 0) {
       options.logger.warn(
         { repository, invalid: result.invalid },
@@ -181,10 +183,12 @@ export class SyncPath {
   ): Promise<T | undefined> {
     const { storage } = this.options;
     const expected = namespace ?? storage.namespace;
-    const log = new ChangeLog();
-    const result = await storage.transaction((tx) =>
-      storage.namespace === expected ? work(log.wrap(tx)) : Promise.resolve(undefined),
-    );
+    let log = new ChangeLog();
+    const result = await storage.transaction((tx) => {
+      // Afresh on each run: an adapter may run `work` again when a first run could not commit.
+      log = new ChangeLog();
+      return storage.namespace === expected ? work(log.wrap(tx)) : Promise.resolve(undefined);
+    });
     this.options.committed(log);
     return result;
   }

@@ -5,3 +5,4 @@ export {
   type TabLeadershipOptions,
 } from './leadership.js';
 export { IndexedDbLease, type LeaseStore } from './lease.js';
+export { TabStorageAdapter, type TabStorageOptions } from './tab-storage.js';
