@@ -225,6 +225,7 @@ class WriteTransaction implements ClientTransaction {
         now: this.options.now,
         repository: name,
         needSync,
+        shared: this.options.storage.externalCommits !== undefined,
         ...(check ? { check } : {}),
       },
       changes,

@@ -87,12 +87,17 @@ function typeRank(value: JsonValue): number {
 
 /** Compares strings by Unicode code point, as SQLite compares UTF-8 bytes. */
 export function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) {
-    const x = a.codePointAt(i)!;
-    const y = b.codePointAt(i)!;
-    if (x !== y) return x - y;
-    if (x > 0xffff) i++;
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // UTF-16 order is code point order except between a surrogate and a unit above them.
+    const xHigh = x >= 0xd800 && x <= 0xdfff;
+    const yHigh = y >= 0xd800 && y <= 0xdfff;
+    if (xHigh === yHigh || (x < 0xd800 && y < 0xd800)) return x - y;
+    return xHigh ? 1 : -1;
   }
   return a.length - b.length;
 }

@@ -55,6 +55,8 @@ export interface LocalWrite {
   needSync: boolean;
   /** Throws when an event must not be stored (a strategy could never push it). */
   check?: (event: StoredEvent) => void;
+  /** Other clients write to the same store (`StorageAdapter.externalCommits`): read the clock. */
+  shared?: boolean;
 }
 
 /**
@@ -69,9 +71,11 @@ export async function writeLocalEvents(
   changes: readonly LocalChange[],
 ): Promise<StoredEvent[]> {
   const { clock, repository } = write;
-  // Another client over the same store (another tab) may have issued stamps since.
-  const saved = await tx.getMeta(META_CLOCK);
-  if (saved) clock.catchUp(JSON.parse(saved) as HlcState);
+  if (write.shared) {
+    // Another client over the same store (another tab) may have issued stamps since.
+    const saved = await tx.getMeta(META_CLOCK);
+    if (saved) clock.catchUp(JSON.parse(saved) as HlcState);
+  }
   const states =
     changes.length === 1
       ? singleState(changes[0]!.id, await tx.getRecord(repository, changes[0]!.id))

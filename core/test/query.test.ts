@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../src/model.js';
 import {
@@ -61,6 +62,27 @@ describe('compareCodePoints', () => {
     expect('\u{1F600}' < '\uFFFD').toBe(true);
     expect(compareCodePoints('ab', 'abc')).toBeLessThan(0);
     expect(compareCodePoints('same', 'same')).toBe(0);
+  });
+
+  it('agrees with comparing the arrays of code points, for any strings', () => {
+    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+    console.info(`[code points] fast-check seed ${seed} (replay with FC_SEED=${seed})`);
+    const byPoints = (a: string, b: string) => {
+      const x = Array.from(a, (c) => c.codePointAt(0)!);
+      const y = Array.from(b, (c) => c.codePointAt(0)!);
+      for (let i = 0; i < Math.min(x.length, y.length); i++)
+        if (x[i] !== y[i]) return x[i]! - y[i]!;
+      return x.length - y.length;
+    };
+    // Letters, characters just below and above the surrogates, and astral ones.
+    const char = fc.constantFrom('a', 'b', '\uD7FF', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}');
+    const text = fc.array(char, { maxLength: 6 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        expect(Math.sign(compareCodePoints(a, b))).toBe(Math.sign(byPoints(a, b)));
+      }),
+      { seed, numRuns: 2_000 },
+    );
   });
 });
 
