@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { SMOKE_CONFIG } from '../src/sync/config.js';
 import { renderSvg, renderTable, tableRows } from '../src/sync/report.js';
+import { renderWatchTable, watchRows } from '../src/sync/report-watch.js';
 import { runBenchmark } from '../src/sync/run.js';
 
 describe('pnpm bench harness', () => {
@@ -83,11 +84,54 @@ describe('pnpm bench harness', () => {
       expect(many.heartbeatCpuPercent).toBeGreaterThanOrEqual(0);
     }
 
+    // Watches and batched writes: every client holds every record, each watch emitted.
+    const { watch } = results;
+    const records = config.watch.records;
+    const { local, push, catchUp } = watch;
+    const locals = [local.single, local.upsertMany, local.transaction];
+    const pushes = [push.ours.none, push.ours.watched, push.yjs];
+    const catchUps = [
+      catchUp.memory.none,
+      catchUp.memory.all,
+      catchUp.memory.filtered,
+      catchUp.sqljs.none,
+      catchUp.sqljs.watched,
+      catchUp.yjs,
+    ];
+    for (const runs of [...locals.flatMap((pair) => [pair.none, pair.watched]), ...catchUps])
+      expect(runs.runs).toHaveLength(config.watch.runs);
+    const runs = [
+      ...locals.flatMap((pair) => [...pair.none.runs, ...pair.watched.runs]),
+      ...pushes.flatMap((pair) => pair.runs.flatMap((run) => [run.writer, run.reader])),
+      ...catchUps.flatMap((pair) => pair.runs),
+    ];
+    for (const run of runs) {
+      expect(run.count).toBe(records);
+      expect(run.errors).toEqual([]);
+      expect(run.cpuMs).toBeGreaterThan(0);
+    }
+    for (const run of [
+      ...locals.map((pair) => pair.watched.median),
+      push.ours.watched.median.reader,
+      push.yjs.median.reader,
+      catchUp.memory.all.median,
+      catchUp.memory.filtered.median,
+      catchUp.sqljs.watched.median,
+      catchUp.yjs.median,
+    ])
+      expect(run.emissions).toBeGreaterThan(0);
+    expect(local.upsertMany.watched.median.api).toBe('upsertMany');
+    expect(local.transaction.watched.median.api).toBe('transaction');
+    const watchTable = watchRows(watch);
+    expect(watchTable.filter((row) => row.target)).toHaveLength(9);
+    const watchText = renderWatchTable(results, watchTable);
+    for (const row of watchTable) expect(watchText).toContain(row.label);
+
     const rows = tableRows(results);
     expect(rows.filter((row) => row.target)).toHaveLength(15);
     const table = renderTable(results, rows);
     for (const row of rows) expect(table).toContain(row.label);
     expect(renderSvg(rows)).toMatch(/^<svg /);
     expect(JSON.parse(JSON.stringify(results)).config).toEqual(config);
-  }, 360_000);
+  }, 480_000);
 });

@@ -4,6 +4,7 @@ import type { FanOutSizes } from './scenarios/fanout.js';
 import type { LatencySizes } from './scenarios/latency.js';
 import type { LoadSizes } from './scenarios/load.js';
 import type { PeriodicSizes } from './scenarios/periodic.js';
+import type { WatchSizes } from './scenarios/watch.js';
 
 export interface BenchConfig {
   /** Sequential writes for latency (ours over ws and socket.io, Yjs, the relay). */
@@ -23,6 +24,8 @@ export interface BenchConfig {
   load: LoadSizes;
   /** Periodic clients: write → other clients' latency, and idle traffic beside a WebSocket client. */
   periodic: PeriodicSizes;
+  /** Watches and batched writes: records of each run, records per batch, runs of each. */
+  watch: WatchSizes;
 }
 
 export const FULL_CONFIG: BenchConfig = {
@@ -50,6 +53,7 @@ export const FULL_CONFIG: BenchConfig = {
     writes: 6,
     idleMs: 60_000,
   },
+  watch: { records: 100_000, batch: 1_000, runs: 3 },
 };
 
 /** Proves the harness works end to end in a few seconds; its figures mean nothing. */
@@ -71,6 +75,7 @@ export const SMOKE_CONFIG: BenchConfig = {
     fanOutEvents: 3,
   },
   periodic: { intervalMs: 100, pushDelayMs: 10, readers: 3, writes: 2, idleMs: 300 },
+  watch: { records: 300, batch: 100, runs: 1 },
 };
 
 /**
@@ -121,6 +126,8 @@ export function configFromEnvironment(environment = process.env): {
         writes: scaled(FULL_CONFIG.periodic.writes, 2),
         idleMs: scaled(FULL_CONFIG.periodic.idleMs, 20_000),
       },
+      // Batches stay 1,000 records; fewer of them.
+      watch: { ...FULL_CONFIG.watch, records: scaled(FULL_CONFIG.watch.records, 1_000) },
     },
   };
 }

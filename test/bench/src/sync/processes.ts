@@ -268,11 +268,26 @@ export class RelayServer {
   }
 }
 
-/** A worker process of this benchmark (see worker.ts) playing one role. */
-export function startWorker(role: string, parameters: object): Child {
+/** Whether workers started with `built` load the built packages (see `startWorker`). */
+export function workersLoadBuilt(): boolean {
+  return process.env.BENCH_SERVER === 'dist';
+}
+
+/**
+ * A worker process of this benchmark (see worker.ts) playing one role. With `built` and
+ * `BENCH_SERVER=dist` (after `pnpm build`), the workspace packages it uses are their built
+ * files, as an app gets them; otherwise their sources through tsx, whose transform names every
+ * function it creates (`__name`), a cost in code that makes closures on its hot path.
+ */
+export function startWorker(
+  role: string,
+  parameters: object,
+  options: { built?: boolean } = {},
+): Child {
+  const flags = options.built && workersLoadBuilt() ? ['--import', 'tsx'] : TS_FLAGS;
   return new Child(
     `worker:${role}`,
-    ['--expose-gc', ...TS_FLAGS, join(HERE, 'worker.ts'), role, JSON.stringify(parameters)],
+    ['--expose-gc', ...flags, join(HERE, 'worker.ts'), role, JSON.stringify(parameters)],
     { cwd: BENCH_DIR },
   );
 }

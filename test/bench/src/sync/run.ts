@@ -16,6 +16,7 @@ import { type LatencyResult, ourLatency, relayLatency, yjsLatency } from './scen
 import { type PeriodicResult, periodicSync } from './scenarios/periodic.js';
 import { ourPush, type PushResult, yjsPush } from './scenarios/push.js';
 import { type RelayThroughputResult, relayThroughput } from './scenarios/relay.js';
+import { runWatch, type WatchResults } from './scenarios/watch.js';
 
 /** Latency within one node and across nodes of one PostgreSQL deployment, when it can run. */
 export type NodesResult =
@@ -62,7 +63,15 @@ export interface BenchResults {
     idle: IdleResult;
   };
   load: LoadResults;
+  /** Watches and batched writes (the second table). */
+  watch: WatchResults;
 }
+
+/** A run of the watch group alone (`BENCH_ONLY=watch`). */
+export type WatchOnlyResults = Pick<
+  BenchResults,
+  'startedAt' | 'durationMs' | 'scale' | 'machine' | 'config' | 'watch'
+>;
 
 /** Three server processes on one private PostgreSQL: ours over ws, writer on the first node. */
 async function nodesLatency(config: BenchConfig): Promise<NodesResult> {
@@ -100,14 +109,15 @@ function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-export async function runBenchmark(
-  config: BenchConfig,
-  options: { scale?: number; log?: (line: string) => void } = {},
-): Promise<BenchResults> {
+interface RunOptions {
+  scale?: number;
+  log?: (line: string) => void;
+}
+
+/** Runs one named part of the benchmark, logging its name and how long it took. */
+function stepper(options: RunOptions) {
   const log = options.log ?? (() => undefined);
-  const began = performance.now();
-  const startedAt = new Date().toISOString();
-  const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+  return async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     collectGarbage();
     const start = performance.now();
     log(`… ${name}`);
@@ -115,6 +125,43 @@ export async function runBenchmark(
     log(`  ${name}: ${((performance.now() - start) / 1000).toFixed(1)} s`);
     return result;
   };
+}
+
+function machine(): BenchResults['machine'] {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryBytes: totalmem(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+/** The watch group alone: `BENCH_ONLY=watch`. */
+export async function runWatchOnly(
+  config: BenchConfig,
+  options: RunOptions = {},
+): Promise<WatchOnlyResults> {
+  const began = performance.now();
+  const startedAt = new Date().toISOString();
+  const watch = await runWatch(config.watch, stepper(options));
+  return {
+    startedAt,
+    durationMs: performance.now() - began,
+    scale: options.scale ?? 1,
+    machine: machine(),
+    config,
+    watch,
+  };
+}
+
+export async function runBenchmark(
+  config: BenchConfig,
+  options: RunOptions = {},
+): Promise<BenchResults> {
+  const began = performance.now();
+  const startedAt = new Date().toISOString();
+  const step = stepper(options);
   const runNames = Array.from({ length: config.runs }, (_, index) => `records_${index + 1}`);
 
   const relayServer = await RelayServer.start();
@@ -235,22 +282,18 @@ export async function runBenchmark(
   }
 
   const load = await runLoad(config, step);
+  const watch = await runWatch(config.watch, step);
 
   return {
     startedAt,
     durationMs: performance.now() - began,
     scale: options.scale ?? 1,
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      memoryBytes: totalmem(),
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-    },
+    machine: machine(),
     config,
     relay,
     ours,
     yjs,
     load,
+    watch,
   };
 }

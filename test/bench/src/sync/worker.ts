@@ -8,6 +8,8 @@
  *   `delivered` with every connection's arrival time each time all of them have an event.
  * - `idle-ours` / `idle-yjs`: many connections that do nothing. Sends `ready`.
  * - `writers-ours`, `bulk-ours`, `slow-reader-ours`, `slow-reader-yjs`: see load-roles.ts.
+ * - `watch-local`, `watch-writer-ours`, `watch-reader-ours`, `watch-catchup-ours` and their
+ *   Yjs peers: see watch-roles.ts and watch-roles-yjs.ts.
  *
  * A `close` message closes the connections and ends the process.
  */
@@ -34,6 +36,8 @@ import {
 import { residentMemory } from './proc.js';
 import type { ChildMessage } from './processes.js';
 import { sharedNow } from './stats.js';
+import { WATCH_ROLES } from './watch-roles.js';
+import { YJS_WATCH_ROLES } from './watch-roles-yjs.js';
 import {
   closeSockets,
   connectYjsDevice,
@@ -132,6 +136,11 @@ try {
       await listenYjs(parameters as ListenParameters, role === 'fanout-yjs');
       break;
     default: {
+      const watch = WATCH_ROLES[role] ?? YJS_WATCH_ROLES[role];
+      if (watch) {
+        cleanup = await watch(parameters, send);
+        break;
+      }
       const load = LOAD_ROLES[role];
       if (!load) throw new Error(`unknown role "${role}"`);
       sockets = await load(parameters, send);

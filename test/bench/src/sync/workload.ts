@@ -106,9 +106,17 @@ export interface YjsDevice {
   dispose(): void;
 }
 
-/** Creates a Yjs client; it is synced with the server when the promise resolves. */
-export async function connectYjsDevice(url: string, room: string): Promise<YjsDevice> {
+/**
+ * Creates a Yjs client; it is synced with the server when the promise resolves. `prepare` sees
+ * the document before it connects (to observe it from the first update on).
+ */
+export async function connectYjsDevice(
+  url: string,
+  room: string,
+  prepare?: (doc: Y.Doc) => void,
+): Promise<YjsDevice> {
   const doc = new Y.Doc();
+  prepare?.(doc);
   const provider = new WebsocketProvider(url, room, doc, {
     // Node has no global WebSocket in the y-websocket sense; without disableBc two clients of
     // one process would talk over BroadcastChannel and bypass the server.
