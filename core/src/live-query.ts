@@ -47,12 +47,7 @@ export class LiveQuery {
 
   /** Replaces the rows with a fresh read of `loadSpec()`, in query order. */
   load(rows: ChangedRow[]): void {
-    for (let index = 1; index < rows.length; index++) {
-      if (this.compare(rows[index - 1]!, rows[index]!) > 0) {
-        rows.sort(this.compare);
-        break;
-      }
-    }
+    if (!this.sorted(rows)) rows.sort(this.compare);
     this.rows = rows;
     this.byId.clear();
     for (const row of rows) this.byId.set(row.record.id, row);
@@ -135,15 +130,17 @@ export class LiveQuery {
     let touched = this.removeHeld(changed);
     const incoming = changed.filter((row) => this.matches(row) && this.belongs(row));
     if (incoming.length === 0) return touched;
-    incoming.sort(this.compare);
+    // Often in order already (a catch-up, ids that grow): checking costs less than sorting.
+    if (!this.sorted(incoming)) incoming.sort(this.compare);
     const rows = this.rows;
-    const at = incoming.map((row) => this.insertionPoint(row));
-    touched = Math.min(touched, at[0]!);
     for (const row of incoming) this.byId.set(row.record.id, row);
-    if (at[0] === rows.length) {
+    const first = this.insertionPoint(incoming[0]!);
+    touched = Math.min(touched, first);
+    if (first === rows.length) {
       for (const row of incoming) rows.push(row);
       return touched;
     }
+    const at = incoming.map((row, index) => (index === 0 ? first : this.insertionPoint(row)));
     const merged = new Array<ChangedRow>(rows.length + incoming.length);
     let out = 0;
     let from = 0;
@@ -155,6 +152,13 @@ export class LiveQuery {
     while (from < rows.length) merged[out++] = rows[from++]!;
     this.rows = merged;
     return touched;
+  }
+
+  private sorted(rows: readonly ChangedRow[]): boolean {
+    for (let index = 1; index < rows.length; index++) {
+      if (this.compare(rows[index - 1]!, rows[index]!) > 0) return false;
+    }
+    return true;
   }
 
   /** Removes the held rows of changed ids; the first index it touched, or infinity. */

@@ -126,6 +126,24 @@ interface Watching {
 }
 
 /** Subscribes a watch and waits for its first emission (the results before `go`). */
+/** A role's result: what it measured, what it holds, and how often its watch emitted. */
+function sendResult(
+  send: Send,
+  cost: Awaited<ReturnType<typeof measured>>,
+  count: number,
+  watching: { emissions: number } | undefined,
+  api: WriteApi,
+): void {
+  send({
+    type: 'result',
+    ...cost,
+    count,
+    emissions: watching?.emissions ?? 0,
+    api,
+    errors: [],
+  } satisfies WatchRoleResult);
+}
+
 async function attachWatch(
   repository: Repository<BenchRecord>,
   kind: WatchKind,
@@ -230,14 +248,7 @@ async function localRole(options: WatchRoleParameters, send: Send) {
     return undefined;
   });
   const count = (await repository.query().get()).length;
-  send({
-    type: 'result',
-    ...cost,
-    count,
-    emissions: watching?.emissions ?? 0,
-    api,
-    errors: [],
-  } satisfies WatchRoleResult);
+  sendResult(send, cost, count, watching, api);
   return async () => {
     watching?.stop();
     await client.dispose();
@@ -301,14 +312,7 @@ async function readerOurs(options: WatchRoleParameters, send: Send) {
     return undefined;
   });
   const count = (await device.repository.query().get()).length;
-  send({
-    type: 'result',
-    ...cost,
-    count,
-    emissions: watching?.emissions ?? 0,
-    api: options.api,
-    errors: [],
-  } satisfies WatchRoleResult);
+  sendResult(send, cost, count, watching, options.api);
   return async () => {
     watching?.stop();
     await device.dispose();
@@ -341,14 +345,7 @@ async function catchUpOurs(options: WatchRoleParameters, send: Send) {
     return undefined;
   });
   const count = (await device.client.storage.getEvents({ repository: options.name })).length;
-  send({
-    type: 'result',
-    ...cost,
-    count,
-    emissions: watching?.emissions ?? 0,
-    api: options.api,
-    errors: [],
-  } satisfies WatchRoleResult);
+  sendResult(send, cost, count, watching, options.api);
   return async () => {
     watching?.stop();
     await device.dispose();
