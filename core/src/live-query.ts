@@ -113,6 +113,7 @@ export class LiveQuery {
     }
     if (this.matches(row) && this.belongs(row)) {
       const index = this.insertionPoint(row);
+      row.keep?.();
       this.rows.splice(index, 0, row);
       this.byId.set(row.record.id, row);
       touched = Math.min(touched, index);
@@ -133,14 +134,21 @@ export class LiveQuery {
     // Often in order already (a catch-up, ids that grow): checking costs less than sorting.
     if (!this.sorted(incoming)) incoming.sort(this.compare);
     const rows = this.rows;
-    for (const row of incoming) this.byId.set(row.record.id, row);
     const first = this.insertionPoint(incoming[0]!);
+    // Found before any row is kept: a kept row reads its own copy of the record.
+    const at =
+      first === rows.length
+        ? undefined
+        : incoming.map((row, index) => (index === 0 ? first : this.insertionPoint(row)));
+    for (const row of incoming) {
+      row.keep?.();
+      this.byId.set(row.record.id, row);
+    }
     touched = Math.min(touched, first);
-    if (first === rows.length) {
+    if (!at) {
       for (const row of incoming) rows.push(row);
       return touched;
     }
-    const at = incoming.map((row, index) => (index === 0 ? first : this.insertionPoint(row)));
     const merged = new Array<ChangedRow>(rows.length + incoming.length);
     let out = 0;
     let from = 0;

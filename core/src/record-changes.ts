@@ -9,6 +9,42 @@ export interface ChangedRow {
   readonly record: StoredRecord;
   /** The record as the app reads it; deeply frozen. */
   readonly item: RecordData;
+  /**
+   * Called by a watch that keeps the row: a row of a change set copies its record then (once,
+   * for every watch), so a watch that only filters a record out never pays for a copy.
+   */
+  keep?(): void;
+}
+
+/**
+ * A row of a change set: it reads the record the writer passed until a watch keeps it, and
+ * from then on its own frozen copy (the writer's object, an event's data the app or a strategy
+ * still holds, may change later; what a watch sorts and filters on must not).
+ */
+class ChangeSetRow implements ChangedRow {
+  private copy: StoredRecord | undefined;
+  private frozen: RecordData | undefined;
+
+  constructor(
+    private readonly source: StoredRecord,
+    private readonly idField: string,
+  ) {}
+
+  get record(): StoredRecord {
+    return this.copy ?? this.source;
+  }
+
+  get item(): RecordData {
+    this.keep();
+    return this.frozen!;
+  }
+
+  keep(): void {
+    if (this.copy) return;
+    const { source } = this;
+    this.copy = { ...source, data: source.data === null ? null : cloneJson(source.data) };
+    this.frozen = deepFreeze(recordItem(this.idField, this.copy));
+  }
 }
 
 /**
@@ -200,12 +236,7 @@ export class ChangeFeeds {
     for (const name of log.repositories) {
       const feed = this.feeds.get(name);
       if (!feed || feed.emitter.size === 0) continue;
-      const changes = log.changeSet(name, (record) => {
-        // A copy of the record, not the object the writer passed (an event's data the app or a
-        // strategy still holds): what the watches sort and filter on can change no more.
-        const copy = { ...record, data: record.data === null ? null : cloneJson(record.data) };
-        return { record: copy, item: deepFreeze(recordItem(feed.idField, copy)) };
-      });
+      const changes = log.changeSet(name, (record) => new ChangeSetRow(record, feed.idField));
       if (changes) feed.emitter.emit(changes);
     }
   }
