@@ -91,28 +91,24 @@ function unwrittenState(id: string): StoredRecord {
  * every event of the record but the failed ones (acknowledged, received and still pending
  * alike), folded as a replica folds them. A record left with no such event gets a tombstone
  * with an empty stamp, which reads as absent and loses to any event that arrives later.
- * Returns the ids whose state changed.
  */
 export async function rollBackRecords(
   tx: StorageTransaction,
   repository: string,
   ids: ReadonlySet<string>,
   resolver: ConflictResolver | undefined,
-): Promise<string[]> {
+): Promise<void> {
   const folded = new Map<string, StoredRecord | undefined>();
   for (const event of await tx.getEvents({ repository })) {
     if (!ids.has(event.dataId) || event.syncStatus === 'failed') continue;
     const current = folded.get(event.dataId);
     folded.set(event.dataId, resolveRemoteEvent(current, event, resolver) ?? current);
   }
-  const changed: string[] = [];
   for (const id of ids) {
     const next = folded.get(id);
     if (!next && !(await tx.getRecord(repository, id))) continue;
     await tx.putRecord(repository, next ?? unwrittenState(id));
-    changed.push(id);
   }
-  return changed;
 }
 
 /**
