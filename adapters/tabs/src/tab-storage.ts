@@ -72,6 +72,9 @@ export class TabStorageAdapter implements StorageAdapter {
   private nextId = 1;
   private opened: Promise<void> | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Calls made on this adapter and not yet answered; `close()` lets them finish. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly leaderKnown = new Set<() => void>();
   private helloTimer: ReturnType<typeof setInterval> | undefined;
   private readonly onMessage = (event: { data: unknown }) => this.receive(event.data);
@@ -114,6 +117,22 @@ export class TabStorageAdapter implements StorageAdapter {
       if (!this.leader && !this.leaderTab) this.post({ kind: 'hello', from: this.tabId });
     }, this.options.helloMs ?? 500);
     await this.untilLeaderKnown();
+    if (this.closing) throw storageClosedError();
+  }
+
+  /** A call on this adapter: refused before `open()` and once `close()` began; awaited by it. */
+  private entry<T>(call: () => Promise<T>): Promise<T> {
+    if (!this.opened) {
+      return Promise.reject(
+        new LocalFirstError(ERROR_CODES.notInitialized, 'open() the storage adapter first'),
+      );
+    }
+    if (this.closing) return Promise.reject(storageClosedError());
+    const made = call();
+    this.inFlight.add(made);
+    const done = () => void this.inFlight.delete(made);
+    made.then(done, done);
+    return made;
   }
 
   private get tabId(): string {
@@ -266,10 +285,15 @@ export class TabStorageAdapter implements StorageAdapter {
     if (!this.closed) this.channel.postMessage(message);
   }
 
+  /** A call on this adapter, made where the real one is. */
+  private call(method: string, args: unknown[]): Promise<unknown> {
+    return this.entry(() => this.route(method, args));
+  }
+
   /** A call made where the real adapter is: here when leading, else on the leader. */
   private async route(method: string, args: unknown[], tx?: string): Promise<unknown> {
     if (this.closed) throw storageClosedError();
-    await this.open();
+    await this.opened;
     await this.becoming;
     const message: CallMessage = {
       kind: 'call',
@@ -290,7 +314,11 @@ export class TabStorageAdapter implements StorageAdapter {
     });
   }
 
-  async transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
+    return this.entry(() => this.runTransaction(work));
+  }
+
+  private async runTransaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.attempt(work);
@@ -308,7 +336,7 @@ export class TabStorageAdapter implements StorageAdapter {
   }
 
   private async attempt<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
-    await this.open();
+    await this.opened;
     await this.becoming;
     if (this.leader) {
       const { value, commit } = await this.leader.transaction(this.current, work);
@@ -351,13 +379,21 @@ export class TabStorageAdapter implements StorageAdapter {
   }
 
   async useNamespace(namespace: string): Promise<void> {
-    if (this.closed) throw storageClosedError();
+    if (this.closing) throw storageClosedError();
     // Each call carries its tab's namespace; the leader switches its store when it must.
     this.current = namespace;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    // An open() still waiting for a leader gives up; calls made before this finish first.
+    this.leaderFound();
+    await this.opened?.catch(() => undefined);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     const leader = this.leader;
     this.closed = true;
     clearInterval(this.helloTimer);
@@ -374,22 +410,22 @@ export class TabStorageAdapter implements StorageAdapter {
   }
 
   getRecord(repository: string, id: string): Promise<StoredRecord | undefined> {
-    return this.route('getRecord', [repository, id]) as Promise<StoredRecord | undefined>;
+    return this.call('getRecord', [repository, id]) as Promise<StoredRecord | undefined>;
   }
   queryRecords(repository: string, query: QuerySpec): Promise<StoredRecord[]> {
-    return this.route('queryRecords', [repository, query]) as Promise<StoredRecord[]>;
+    return this.call('queryRecords', [repository, query]) as Promise<StoredRecord[]>;
   }
   getEvent(eventId: string): Promise<StoredEvent | undefined> {
-    return this.route('getEvent', [eventId]) as Promise<StoredEvent | undefined>;
+    return this.call('getEvent', [eventId]) as Promise<StoredEvent | undefined>;
   }
   hasEvent(eventId: string): Promise<boolean> {
-    return this.route('hasEvent', [eventId]) as Promise<boolean>;
+    return this.call('hasEvent', [eventId]) as Promise<boolean>;
   }
   getEvents(query?: EventQuery): Promise<StoredEvent[]> {
-    return this.route('getEvents', query === undefined ? [] : [query]) as Promise<StoredEvent[]>;
+    return this.call('getEvents', query === undefined ? [] : [query]) as Promise<StoredEvent[]>;
   }
   getMeta(key: string): Promise<string | undefined> {
-    return this.route('getMeta', [key]) as Promise<string | undefined>;
+    return this.call('getMeta', [key]) as Promise<string | undefined>;
   }
   async putRecord(repository: string, record: StoredRecord): Promise<void> {
     await this.transaction((tx) => tx.putRecord(repository, record));
@@ -404,13 +440,13 @@ export class TabStorageAdapter implements StorageAdapter {
     await this.transaction((tx) => tx.setEventStatus(eventIds, status));
   }
   async setMeta(key: string, value: string | undefined): Promise<void> {
-    await this.route('setMeta', [key, value]);
+    await this.call('setMeta', [key, value]);
   }
   async clearRepository(repository: string): Promise<void> {
     await this.transaction((tx) => tx.clearRepository(repository));
   }
   async ensureIndexes(repository: string, fields: readonly string[]): Promise<void> {
-    await this.route('ensureIndexes', [repository, fields]).catch((error: unknown) => {
+    await this.call('ensureIndexes', [repository, fields]).catch((error: unknown) => {
       // An adapter without indexes has no such method: nothing to do.
       if (!(error instanceof LocalFirstError && error.code === ERROR_CODES.invalidArgument))
         throw error;

@@ -15,6 +15,7 @@ import { LocalForageStorageAdapter } from '@local-first/storage-localforage';
 import { MemoryStorageAdapter } from '@local-first/storage-memory';
 import { SqlJsStorageAdapter } from '@local-first/storage-sqljs';
 import { NodeFilePersister } from '@local-first/storage-sqljs/node';
+import { TabStorageAdapter } from '@local-first/tabs';
 import { SocketIoTransport } from '@local-first/transport-socketio';
 import { WsTransport } from '@local-first/transport-ws';
 import { WebSocketSyncStrategy } from '@local-first/websocket';
@@ -31,6 +32,7 @@ export const STORAGES = {
   'storage-memory': 'memory',
   'storage-sqljs': 'sql.js (file)',
   'storage-localforage': 'localforage (IndexedDB)',
+  tabs: 'tabs: localforage through the leading tab',
 } as const;
 /** Client transports of the matrix. */
 export const TRANSPORTS = {
@@ -120,6 +122,18 @@ function storageFactory(
             name: `matrix-${run}-${device}`,
             storeName: 'kv',
           }),
+        });
+      case 'tabs':
+        // One tab of its browser, which leads (by the IndexedDB lease: Node has no Web Locks).
+        return new TabStorageAdapter({
+          name: `matrix-${run}-${device}-tabs`,
+          open: () =>
+            new LocalForageStorageAdapter({
+              localforage: localforage.createInstance({
+                name: `matrix-${run}-${device}-tabs`,
+                storeName: 'kv',
+              }),
+            }),
         });
     }
   };

@@ -55,6 +55,6 @@ describe('matrix registry', () => {
     expect(Object.keys(WIRES)).toEqual([...Object.keys(TRANSPORTS), 'rest']);
     expect(
       Object.keys(STORAGES).length * Object.keys(WIRES).length * Object.keys(STORES).length,
-    ).toBe(27);
+    ).toBe(36);
   });
 });
