@@ -1,5 +1,9 @@
 import { ERROR_CODES, type ErrorCode, isLocalFirstError, LocalFirstError } from '@local-first/core';
-import type { ExternalCommit } from '@local-first/core/adapter';
+import {
+  type ExternalCommit,
+  type StorageTransaction,
+  storageClosedError,
+} from '@local-first/core/adapter';
 
 // The messages the tabs of one app exchange on their BroadcastChannel. A channel delivers to
 // every other tab; messages meant for one carry its id in `to`.
@@ -87,4 +91,41 @@ export function fromWire(error: WireError): LocalFirstError {
   return new LocalFirstError(error.code as ErrorCode, error.message, {
     ...(error.details ? { details: error.details } : {}),
   });
+}
+
+/** Every method of a `StorageTransaction`, the optional batch ones included. */
+const TRANSACTION_METHODS = [
+  'getRecord',
+  'queryRecords',
+  'getEvent',
+  'hasEvent',
+  'getEvents',
+  'getMeta',
+  'putRecord',
+  'appendEvent',
+  'setEventStatus',
+  'setMeta',
+  'clearRepository',
+  'getRecords',
+  'getEventStatuses',
+  'putRecords',
+  'appendEvents',
+];
+
+/**
+ * A transaction whose every call is made by `call` (on the leader's open transaction); once
+ * `ended()` says so, calls reject with `closed`.
+ */
+export function forwardingTransaction(
+  call: (method: string, args: unknown[]) => Promise<unknown>,
+  ended: () => boolean,
+): StorageTransaction {
+  const tx: Record<string, unknown> = {};
+  for (const method of TRANSACTION_METHODS) {
+    tx[method] = async (...args: unknown[]) => {
+      if (ended()) throw storageClosedError();
+      return call(method, args);
+    };
+  }
+  return tx as unknown as StorageTransaction;
 }

@@ -18,7 +18,14 @@ import {
 } from '@local-first/core/adapter';
 import { isTransactionGone, LeaderStore } from './leader-store.js';
 import { type ChannelLike, TabLeadership } from './leadership.js';
-import { type CallMessage, fromWire, isTabMessage, type TabMessage, toWire } from './protocol.js';
+import {
+  type CallMessage,
+  forwardingTransaction,
+  fromWire,
+  isTabMessage,
+  type TabMessage,
+  toWire,
+} from './protocol.js';
 
 /** Options of `TabStorageAdapter`. */
 export interface TabStorageOptions {
@@ -44,10 +51,6 @@ interface Pending {
 
 /** The leader changed under a transaction: it is run again with the new one. */
 class LeaderChanged extends Error {}
-
-const READS = ['getRecord', 'queryRecords', 'getEvent', 'hasEvent', 'getEvents', 'getMeta'];
-const WRITES = ['putRecord', 'appendEvent', 'setEventStatus', 'setMeta', 'clearRepository'];
-const BATCH = ['getRecords', 'getEventStatuses', 'putRecords', 'appendEvents'];
 
 /**
  * A `StorageAdapter` shared by the tabs of an app. The tab that leads (`TabLeadership`) holds
@@ -348,10 +351,13 @@ export class TabStorageAdapter implements StorageAdapter {
     // The tab it was opened on: once another leads, the transaction is gone with that one.
     const openedOn = this.leaderTab;
     let ended = false;
-    const tx = this.remoteTransaction(id, () => {
-      if (this.leader || this.leaderTab !== openedOn) throw new LeaderChanged();
-      return ended;
-    });
+    const tx = forwardingTransaction(
+      (method, args) => this.route(method, args, id),
+      () => {
+        if (this.leader || this.leaderTab !== openedOn) throw new LeaderChanged();
+        return ended;
+      },
+    );
     let value: T;
     try {
       value = await work(tx);
@@ -364,18 +370,6 @@ export class TabStorageAdapter implements StorageAdapter {
     if (this.leader || this.leaderTab !== openedOn) throw new LeaderChanged();
     await this.route('commit', [], id);
     return value;
-  }
-
-  /** A transaction whose calls go to the leader's open transaction `id`. */
-  private remoteTransaction(id: string, ended: () => boolean): StorageTransaction {
-    const tx: Record<string, unknown> = {};
-    for (const method of [...READS, ...WRITES, ...BATCH]) {
-      tx[method] = async (...args: unknown[]) => {
-        if (ended()) throw storageClosedError();
-        return this.route(method, args, id);
-      };
-    }
-    return tx as unknown as StorageTransaction;
   }
 
   async useNamespace(namespace: string): Promise<void> {
