@@ -124,6 +124,7 @@ export {
   DEFAULT_NAMESPACE,
   type EventQuery,
   type ExternalCommit,
+  type StatusChange,
   type StorageAdapter,
   type StorageCapabilities,
   type StorageReader,

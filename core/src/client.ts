@@ -6,6 +6,7 @@ import { type ClientTransaction, LocalWrites } from './local-writes.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { JsonFields, RecordData, StoredEvent } from './model.js';
 import { type NamespaceOptions, NamespaceSwitches } from './namespace-switch.js';
+import { type CountSignal, PendingTally } from './pending-tally.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS } from './protocol.js';
 import { ChangeFeeds, ChangeLog, recordItem } from './record-changes.js';
 import { loadIdentity } from './replica-log.js';
@@ -71,6 +72,7 @@ export class LocalFirstClient {
   private readonly logger: Logger;
   private readonly connection: StateSignal<ClientConnectionState>;
   private readonly pending = new Emitter<void>();
+  private readonly tally: PendingTally;
   private readonly rejected = new Emitter<Rejection>();
   private readonly revoked = new Emitter<AccessRevocation>();
   private readonly sync: SyncPath;
@@ -117,6 +119,10 @@ export class LocalFirstClient {
       names.add(strategy.name);
     }
     this.connection = new StateSignal(aggregateConnectionState(this.strategies));
+    this.tally = new PendingTally(
+      () => this.sync.pendingEvents(undefined),
+      (error) => this.logger.error({ error }, 'could not count the pending events'),
+    );
     this.sync = new SyncPath({
       storage: this.storage,
       logger: this.logger,
@@ -125,7 +131,7 @@ export class LocalFirstClient {
       assertReady: () => this.assertReady(),
       assertRepository: (name) => this.repository(name),
       resolverOf: this.resolverOf,
-      committed: (log) => this.feeds.committed(log),
+      committed: (log) => this.committed(log),
       pendingChanged: () => this.pending.emit(),
       rejected: (rejection) => this.rejected.emit(rejection),
       revoked: (revocation) => this.revoked.emit(revocation),
@@ -140,6 +146,7 @@ export class LocalFirstClient {
       },
       entered: () => {
         this.feeds.reset();
+        this.tally.reload();
         this.pending.emit();
       },
       running: () => this.running,
@@ -153,7 +160,7 @@ export class LocalFirstClient {
       repository: (name) => this.repository(name),
       strategiesOf: (repository) => this.routes.to(repository),
       toItem: (repository, record) => recordItem(repository.idField, record),
-      committed: (log) => this.feeds.committed(log),
+      committed: (log) => this.committed(log),
       pendingChanged: () => this.pending.emit(),
     });
     // Bound last, so a client that fails to construct leaves its repositories free.
@@ -204,6 +211,7 @@ export class LocalFirstClient {
       );
     }
     this.phase = 'ready';
+    this.tally.reload();
   }
 
   private async loadIdentity(): Promise<void> {
@@ -326,17 +334,23 @@ export class LocalFirstClient {
   private readonly resolverOf = (name: string): ConflictResolver | undefined =>
     this.repositories.get(name)?.resolveConflict as ConflictResolver | undefined;
 
+  /** Every commit, made here or heard of from the store: for the watches and the tally. */
+  private committed(log: ChangeLog): void {
+    this.feeds.committed(log);
+    this.tally.committed(log);
+  }
+
   /**
    * A commit another client made over the same store: the watches and the pending count follow
    * it, and its pending local events go to the strategies (running only in the leading tab).
    */
   private ingest(commit: ExternalCommit): void {
     if (this.phase !== 'ready' || commit.namespace !== this.storage.namespace) return;
-    this.feeds.committed(ChangeLog.of(commit));
+    this.committed(ChangeLog.of(commit));
     const pending = commit.appended.filter(
       (event) => event.local && event.syncStatus === 'pending',
     );
-    if (pending.length > 0 || commit.statusChanged) this.pending.emit();
+    if (pending.length > 0 || commit.statuses.length > 0) this.pending.emit();
     this.writes.push(pending, commit.namespace);
   }
 
@@ -416,6 +430,16 @@ export class LocalFirstClient {
    */
   get pendingChanges(): Subscribable<void> {
     return this.pending;
+  }
+
+  /**
+   * How many of this device's changes the servers have not acknowledged yet, in the current
+   * namespace: read once, then kept from what each transaction commits (no read per write),
+   * the other tabs' commits included. A subscriber hears the current count first, then each
+   * change. This is the number for a "3 changes waiting to sync" indicator.
+   */
+  get pendingCount(): CountSignal {
+    return this.tally.signal;
   }
 
   /** Pending events, oldest first, of one repository or all. */

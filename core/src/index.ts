@@ -35,6 +35,7 @@ export {
   SyncStatus,
 } from './model.js';
 export type { NamespaceOptions } from './namespace-switch.js';
+export type { CountSignal } from './pending-tally.js';
 export {
   CLOSE_CODES,
   PROTOCOL_ERROR_CODES,

@@ -1,7 +1,7 @@
 import { cloneJson } from './clone.js';
 import type { RecordData, StoredEvent, StoredRecord } from './model.js';
 import { Emitter, type Subscribable } from './signal.js';
-import type { ExternalCommit, StorageTransaction } from './storage.js';
+import type { ExternalCommit, StatusChange, StorageTransaction } from './storage.js';
 
 /** One record as a transaction left it, and as watches hand it out (frozen, shared). */
 export interface ChangedRow {
@@ -85,8 +85,8 @@ export class ChangeLog {
   private readonly touched = new Map<string, Touched>();
   /** The events the transaction appended, in order. */
   readonly appended: StoredEvent[] = [];
-  /** Whether it changed the sync status of some events. */
-  statusChanged = false;
+  /** The sync statuses it set, in order. */
+  readonly statuses: StatusChange[] = [];
 
   /** The log of a transaction another client committed over the same store. */
   static of(commit: ExternalCommit): ChangeLog {
@@ -95,7 +95,7 @@ export class ChangeLog {
       log.touched.set(repository, { cleared, records: new Map(records.map((r) => [r.id, r])) });
     }
     for (const event of commit.appended) log.appended.push(event);
-    log.statusChanged = commit.statusChanged;
+    for (const change of commit.statuses) log.statuses.push(change);
     return log;
   }
 
@@ -106,12 +106,22 @@ export class ChangeLog {
       cleared: entry.cleared,
       records: [...entry.records.values()],
     }));
-    return { namespace, records, appended: [...this.appended], statusChanged: this.statusChanged };
+    return { namespace, records, appended: [...this.appended], statuses: [...this.statuses] };
   }
 
   /** Whether the transaction wrote anything another client would care about. */
   get empty(): boolean {
-    return this.touched.size === 0 && this.appended.length === 0 && !this.statusChanged;
+    return this.touched.size === 0 && this.appended.length === 0 && this.statuses.length === 0;
+  }
+
+  /** Whether it set the sync status of some events. */
+  get statusChanged(): boolean {
+    return this.statuses.length > 0;
+  }
+
+  /** The repositories it cleared (records, events and all). */
+  get cleared(): string[] {
+    return [...this.touched].filter(([, entry]) => entry.cleared).map(([name]) => name);
   }
 
   /** The repositories the transaction wrote to. */
@@ -134,7 +144,7 @@ export class ChangeLog {
       },
       setEventStatus: async (eventIds, status) => {
         await tx.setEventStatus(eventIds, status);
-        if (eventIds.length > 0) this.statusChanged = true;
+        if (eventIds.length > 0) this.statuses.push({ eventIds: [...eventIds], status });
       },
       setMeta: (key, value) => tx.setMeta(key, value),
       putRecord: async (repository, record) => {

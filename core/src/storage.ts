@@ -41,8 +41,16 @@ export interface ExternalCommit {
   records: CommittedRecords[];
   /** The events appended, oldest first (local pending ones are for the leading tab to push). */
   appended: StoredEvent[];
-  /** Whether the sync status of some events changed (acknowledged, failed, pending again). */
-  statusChanged: boolean;
+  /** The sync statuses it set (acknowledged, failed, pending again), in order. */
+  statuses: StatusChange[];
+}
+
+/** Events a transaction set to one sync status. */
+export interface StatusChange {
+  /** The events, by id. */
+  eventIds: readonly string[];
+  /** Their new status. */
+  status: SyncStatus;
 }
 
 /** Reads available both on the adapter and inside a transaction. */

@@ -6,3 +6,9 @@ export {
 } from './leadership.js';
 export { IndexedDbLease, type LeaseStore } from './lease.js';
 export { TabStorageAdapter, type TabStorageOptions } from './tab-storage.js';
+export {
+  type LeadingStore,
+  type SyncedClient,
+  TabSync,
+  type TabSyncOptions,
+} from './tab-sync.js';

@@ -8,6 +8,7 @@ import {
   type StorageTransaction,
   writeRecords,
 } from '@local-first/core/adapter';
+import type { CallMessage } from './protocol.js';
 
 /** The optional batch methods, made of the single calls where the real adapter lacks them. */
 const BATCH_FALLBACKS: Record<
@@ -153,6 +154,32 @@ export class LeaderStore {
     if (!entry) return;
     clearTimeout(entry.idle);
     entry.idle = setTimeout(() => entry.end(false), this.idleMs);
+  }
+
+  /**
+   * Makes a call another tab sent (`serve` of the channel): a call on the store, or a step of
+   * one of its transactions. A commit also returns what it wrote, for every tab to hear.
+   */
+  async serve(
+    message: CallMessage,
+  ): Promise<{ value: unknown; commit?: ExternalCommit | undefined }> {
+    const { method, args, namespace, tx } = message;
+    if (tx !== undefined) {
+      if (method === 'begin') return { value: await this.begin(tx, namespace) };
+      if (method === 'commit' || method === 'abort')
+        return { value: undefined, commit: await this.end(tx, method === 'commit') };
+      return { value: await this.call(tx, method, args) };
+    }
+    const value = await this.exclusive(namespace, (store) => {
+      const fn = (store as unknown as Record<string, (...values: unknown[]) => Promise<unknown>>)[
+        method
+      ];
+      if (typeof fn !== 'function') {
+        throw new LocalFirstError(ERROR_CODES.invalidArgument, `no storage method "${method}"`);
+      }
+      return fn.apply(store, args);
+    });
+    return { value };
   }
 }
 

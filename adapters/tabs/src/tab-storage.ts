@@ -12,6 +12,7 @@ import {
   Emitter,
   type EventQuery,
   type ExternalCommit,
+  StateSignal,
   type StorageTransaction,
   type Subscribable,
   storageClosedError,
@@ -67,6 +68,7 @@ export class TabStorageAdapter implements StorageAdapter {
   readonly leadership: TabLeadership;
   private readonly channel: ChannelLike;
   private readonly commits = new Emitter<ExternalCommit>();
+  private readonly leads = new StateSignal(false);
   private current = DEFAULT_NAMESPACE;
   private leader: LeaderStore | undefined;
   private becoming: Promise<void> | undefined;
@@ -100,6 +102,11 @@ export class TabStorageAdapter implements StorageAdapter {
   /** Whether this tab holds the real adapter now. */
   get isLeader(): boolean {
     return this.leader !== undefined;
+  }
+
+  /** `isLeader` over time: true once this tab's real adapter is open, false when it stops. */
+  get leading(): Subscribable<boolean> {
+    return this.leads;
   }
 
   open(): Promise<void> {
@@ -154,6 +161,7 @@ export class TabStorageAdapter implements StorageAdapter {
     this.leaderTab = this.tabId;
     this.post({ kind: 'leader', from: this.tabId });
     this.leaderFound();
+    this.leads.set(true);
     // Calls sent to the tab that led before are answered by nobody now: make them here; a
     // transaction opened there is gone with it, and runs again.
     for (const [id, pending] of this.pending) {
@@ -169,6 +177,7 @@ export class TabStorageAdapter implements StorageAdapter {
     this.leader = undefined;
     this.leaderTab = undefined;
     if (!leader) return;
+    this.leads.set(false);
     leader.abortAll();
     void leader.exclusive(this.current, (store) => store.close()).catch(() => undefined);
     if (!this.closed) this.post({ kind: 'hello', from: this.tabId });
@@ -253,32 +262,15 @@ export class TabStorageAdapter implements StorageAdapter {
 
   /** Makes a call on the real adapter; in the leader only. */
   private async serve(message: CallMessage): Promise<unknown> {
-    const leader = this.leader;
-    if (!leader) throw new LeaderChanged();
-    const { method, args, namespace, tx } = message;
-    if (tx !== undefined) {
-      if (method === 'begin') return leader.begin(tx, namespace);
-      if (method === 'commit' || method === 'abort') {
-        const commit = await leader.end(tx, method === 'commit');
-        if (commit) this.announce(message.from, commit);
-        return undefined;
-      }
-      return leader.call(tx, method, args);
-    }
-    return leader.exclusive(namespace, (store) => {
-      const fn = (store as unknown as Record<string, (...values: unknown[]) => Promise<unknown>>)[
-        method
-      ];
-      if (typeof fn !== 'function') {
-        throw new LocalFirstError(ERROR_CODES.invalidArgument, `no storage method "${method}"`);
-      }
-      return fn.apply(store, args);
-    });
+    if (!this.leader) throw new LeaderChanged();
+    const { value, commit } = await this.leader.serve(message);
+    if (commit) this.announce(message.from, commit);
+    return value;
   }
 
   /** Tells every tab (and this one's client, when it was not this tab's) what committed. */
   private announce(origin: string, commit: ExternalCommit): void {
-    if (commit.records.length === 0 && commit.appended.length === 0 && !commit.statusChanged)
+    if (commit.records.length === 0 && commit.appended.length === 0 && commit.statuses.length === 0)
       return;
     this.post({ kind: 'commit', from: this.tabId, origin, commit });
     if (origin !== this.tabId) this.commits.emit(commit);

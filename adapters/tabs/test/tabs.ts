@@ -7,11 +7,12 @@ import {
   type SyncStrategy,
   silentLogger,
 } from '@local-first/core';
-import { StateSignal } from '@local-first/core/adapter';
+import { StateSignal, type SyncHost } from '@local-first/core/adapter';
 import { LocalForageStorageAdapter } from '@local-first/storage-localforage';
 import localforage from 'localforage';
 import { type ChannelLike, TabLeadership } from '../src/leadership.js';
 import { TabStorageAdapter } from '../src/tab-storage.js';
+import { TabSync } from '../src/tab-sync.js';
 import { FakeBrowserLocks, type FakeTab } from './browser-double.js';
 
 export interface Todo {
@@ -56,21 +57,38 @@ export class CuttableChannel implements ChannelLike {
 }
 
 /** A strategy that only records the events its client hands it, a list per handing. */
-class PushRecorder implements SyncStrategy {
+export class PushRecorder implements SyncStrategy {
   readonly name = 'recorder';
   readonly pushed: string[][] = [];
-  private readonly state = new StateSignal<ConnectionState>('connected');
-  readonly connectionState: ConnectionState = 'connected';
+  /** How many times it was started: once per browser at a time, in the leading tab. */
+  starts = 0;
+  private readonly state = new StateSignal<ConnectionState>('stopped');
   readonly stateChanges = this.state;
+  get connectionState(): ConnectionState {
+    return this.state.value;
+  }
+  /** The link of the leading tab changes (a server restart, the network). */
+  setState(state: ConnectionState): void {
+    this.state.set(state);
+  }
   readonly connectionChanges = {
     subscribe: (listener: (value: boolean) => void) => {
       listener(true);
       return () => {};
     },
   };
-  attach(): void {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
+  /** What the client gave it to sync with. */
+  host: SyncHost | undefined;
+  attach(host: SyncHost): void {
+    this.host = host;
+  }
+  async start(): Promise<void> {
+    this.starts++;
+    this.state.set('connected');
+  }
+  async stop(): Promise<void> {
+    this.state.set('stopped');
+  }
   async dispose(): Promise<void> {}
   onPushToRemote(event: StoredEvent): void {
     this.pushed.push([event.eventId]);
@@ -92,6 +110,10 @@ export interface Tab {
   todos: Repository<Todo>;
   /** The event ids the client handed its strategy, a list per handing. */
   pushed: string[][];
+  /** Its strategy. */
+  strategy: PushRecorder;
+  /** Its sync, run by whichever tab leads. */
+  sync: TabSync;
   /** The tab closes or crashes: its locks are freed, its channel goes silent. */
   crash(): void;
 }
@@ -128,6 +150,13 @@ export function browserApp() {
         logger: silentLogger,
       });
       await client.initialize();
+      const sync = new TabSync({
+        name,
+        client,
+        storage,
+        channel: new CuttableChannel(`${name}:sync`),
+        onError: () => {},
+      });
       const tab: Tab = {
         index,
         browserTab,
@@ -136,15 +165,19 @@ export function browserApp() {
         client,
         todos,
         pushed: recorder.pushed,
+        strategy: recorder,
+        sync,
         crash() {
           browserTab.close();
           channel.sever();
+          sync.close();
         },
       };
       tabs.push(tab);
       return tab;
     },
     async close(): Promise<void> {
+      for (const tab of tabs) tab.sync.close();
       await Promise.all(tabs.map((tab) => tab.client.dispose().catch(() => undefined)));
     },
   };
