@@ -1,9 +1,10 @@
 import { LocalFirstClient, type Repository } from '@local-first/core';
 import { LocalForageStorageAdapter } from '@local-first/storage-localforage';
+import { TabStorageAdapter, TabSync } from '@local-first/tabs';
 import { WsTransport } from '@local-first/transport-ws';
 import { WebSocketSyncStrategy } from '@local-first/websocket';
+import localforage from 'localforage';
 import { type Account, accountOf } from './accounts.js';
-import { claimStorage } from './storage-slot.js';
 import { createTodoRepository, type Todo, type TodoActions, todoActions } from './todos.js';
 
 /**
@@ -33,7 +34,12 @@ export interface SharedList {
 
 export interface TodoApp {
   client: LocalFirstClient;
-  sync: WebSocketSyncStrategy;
+  /** The tabs' one sync: run by the tab that leads, its connection shown by every tab. */
+  sync: TabSync;
+  /** This tab's strategy; it connects only while this tab leads. */
+  strategy: WebSocketSyncStrategy;
+  /** The store all tabs share, through the tab that leads. */
+  storage: TabStorageAdapter;
   /** The account the page is open for; none on a server without accounts. */
   account: Account | undefined;
   todos: Repository<Todo>;
@@ -41,10 +47,17 @@ export interface TodoApp {
   shared: SharedList[];
 }
 
+/** The app's name for its tabs, its IndexedDB database and its election. */
+const APP_NAME = 'local-first-todo';
+
 /**
  * Opens local storage (the account's own namespace, when signed in), then syncs whenever the
  * browser is online. The private list is `todos` for every account: the server's rules keep
  * one per user. Shared lists are `lists/<id>`, readable and writable by their members.
+ *
+ * Every tab of the app is one device: one tab leads, holds the IndexedDB store and the socket,
+ * and the others read and write through it (`@local-first/tabs`). When it closes, another tab
+ * takes over with everything still pending.
  */
 export async function startTodoApp(): Promise<TodoApp> {
   const account = accountOf(window.location);
@@ -53,7 +66,7 @@ export async function startTodoApp(): Promise<TodoApp> {
     const repository = createTodoRepository(`lists/${id}`);
     return { id, todos: repository, actions: todoActions(repository) };
   });
-  const sync = new WebSocketSyncStrategy({
+  const strategy = new WebSocketSyncStrategy({
     websocketUrl: syncUrl(window.location),
     transport: new WsTransport({ WebSocket }),
     // A server started with --auth tokens or jwt needs one: /?token=… (an account's token
@@ -61,20 +74,30 @@ export async function startTodoApp(): Promise<TodoApp> {
     authToken: new URLSearchParams(window.location.search).get('token') ?? undefined,
     ...SYNC_TIMINGS,
   });
+  const storage = new TabStorageAdapter({
+    name: APP_NAME,
+    open: () =>
+      new LocalForageStorageAdapter({
+        localforage: localforage.createInstance({ name: APP_NAME, storeName: 'store' }),
+      }),
+  });
   const client = new LocalFirstClient({
     repositories: [todos, ...shared.map((list) => list.todos)],
-    localStorage: new LocalForageStorageAdapter({ localforage: await claimStorage() }),
-    syncStrategies: [sync],
+    localStorage: storage,
+    syncStrategies: [strategy],
   });
   await client.initialize();
+  const sync = new TabSync({ name: APP_NAME, client, storage });
+  // A tab that goes lets the next one lead at once instead of after its lease runs out.
+  window.addEventListener('pagehide', () => void client.dispose());
   // Each account's data, pending writes and cursors stay in a namespace of its own, so one
   // account's writes are never sent with another's token. Chosen before sync starts.
   if (account)
     await client.useNamespace(`account:${account.name}`, {
       credentials: { authToken: account.token },
     });
-  followNetwork(client);
-  return { client, sync, account, todos, actions: todoActions(todos), shared };
+  followNetwork(sync);
+  return { client, sync, strategy, storage, account, todos, actions: todoActions(todos), shared };
 }
 
 /**
@@ -82,8 +105,8 @@ export async function startTodoApp(): Promise<TodoApp> {
  * alone would notice late. The browser's own offline and online events stop sync at once (the
  * indicator says offline, writes wait in storage) and start it again without a backoff delay.
  */
-function followNetwork(client: LocalFirstClient): void {
-  window.addEventListener('offline', () => void client.stop());
-  window.addEventListener('online', () => void client.start());
-  if (navigator.onLine) void client.start();
+function followNetwork(sync: TabSync): void {
+  window.addEventListener('offline', () => void sync.stop());
+  window.addEventListener('online', () => void sync.start());
+  if (navigator.onLine) void sync.start();
 }

@@ -14,26 +14,47 @@ export class TodoListView {
   ) {}
 
   render(todos: readonly Todo[]): void {
-    const current = new Set<string>();
-    let previous: Element | null = null;
-    for (const todo of todos) {
-      current.add(todo.id);
+    const current = new Set(todos.map((todo) => todo.id));
+    for (const [id, row] of this.rows) {
+      if (current.has(id)) continue;
+      row.element.remove();
+      this.rows.delete(id);
+    }
+    const placed = todos.map((todo) => {
       let row = this.rows.get(todo.id);
       if (!row) {
         row = new TodoRow(this.actions);
         this.rows.set(todo.id, row);
       }
       row.show(todo);
+      return row.element;
+    });
+    // A row being edited stays where it is in the document: moving it would blur its editor,
+    // and the blur would save a half-typed title. The other rows are placed around it.
+    const anchor = todos.findIndex((todo) => this.rows.get(todo.id)?.isEditing);
+    if (anchor < 0) {
+      this.placeAfter(null, placed);
+      return;
+    }
+    const editing = placed[anchor]!;
+    if (!editing.isConnected) this.list.append(editing);
+    let next: Element = editing;
+    for (let i = anchor - 1; i >= 0; i--) {
+      const row = placed[i]!;
+      if (row.nextElementSibling !== next) this.list.insertBefore(row, next);
+      next = row;
+    }
+    this.placeAfter(editing, placed.slice(anchor + 1));
+  }
+
+  /** Puts `rows` in order right after `previous` (at the start when null), moving only strays. */
+  private placeAfter(previous: Element | null, rows: readonly Element[]): void {
+    for (const row of rows) {
       const expected: Element | null = previous
         ? previous.nextElementSibling
         : this.list.firstElementChild;
-      if (expected !== row.element) this.list.insertBefore(row.element, expected);
-      previous = row.element;
-    }
-    for (const [id, row] of this.rows) {
-      if (current.has(id)) continue;
-      row.element.remove();
-      this.rows.delete(id);
+      if (expected !== row) this.list.insertBefore(row, expected);
+      previous = row;
     }
   }
 }
@@ -55,6 +76,11 @@ class TodoRow {
   });
   private todo: Todo | undefined;
   private editing = false;
+
+  /** Whether the title's editor is open. */
+  get isEditing(): boolean {
+    return this.editing;
+  }
 
   constructor(private readonly actions: TodoActions) {
     const edit = element('button', {

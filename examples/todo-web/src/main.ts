@@ -95,7 +95,7 @@ function showSharedLists(container: HTMLElement, lists: readonly SharedList[]): 
 
 async function main(): Promise<void> {
   const app = await startTodoApp();
-  showConnection(byTestId('connection'), app.sync.stateChanges);
+  showConnection(byTestId('connection'), app.sync.connection);
   showPending(byTestId('pending'), app.client);
   showAccounts(byTestId('accounts'), app);
   showList(byTestId('todo-list'), byTestId('todo-count'), app);
@@ -107,6 +107,10 @@ async function main(): Promise<void> {
   app.client.rejections.subscribe((rejection) =>
     reportError(new Error(`${rejection.repository}: ${rejection.message}`)),
   );
+  // Which tab holds the store and the socket for all of them (devtools, tests).
+  app.storage.leading.subscribe((leading) => {
+    document.body.dataset.leader = String(leading);
+  });
   // Tests (and the curious) can tell a page that is ready from one still loading.
   document.body.dataset.ready = 'true';
 }

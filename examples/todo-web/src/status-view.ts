@@ -4,7 +4,6 @@ import type {
   Subscribable,
   Unsubscribe,
 } from '@local-first/core';
-import { reportError } from './report.js';
 
 /** What the indicator says for each state of the strategy; `state` goes to `data-state`. */
 const CONNECTION_LABELS: Record<ConnectionState, { state: string; text: string }> = {
@@ -27,20 +26,16 @@ export function showConnection(
   });
 }
 
-/** Shows how many local changes the server has not acknowledged yet. */
+/**
+ * Shows how many local changes the server has not acknowledged yet. The count is the client's
+ * own (`pendingCount`): kept from what each transaction commits in any tab, never re-read.
+ */
 export function showPending(element: HTMLElement, client: LocalFirstClient): Unsubscribe {
-  // Counts are read asynchronously and may finish out of order; only the newest is shown.
-  let latest = 0;
-  const refresh = async () => {
-    const asked = ++latest;
-    const count = (await client.getPendingEvents()).length;
-    if (asked !== latest) return;
+  return client.pendingCount.subscribe((count) => {
     element.dataset.count = String(count);
     element.textContent =
       count === 0
         ? 'All changes synced'
         : `${count} ${count === 1 ? 'change' : 'changes'} waiting to sync`;
-  };
-  refresh().catch(reportError);
-  return client.pendingChanges.subscribe(() => refresh().catch(reportError));
+  });
 }

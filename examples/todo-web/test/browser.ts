@@ -30,11 +30,12 @@ export async function buildApp(outDir: string): Promise<void> {
   });
 }
 
-/** Headless Chromium with nothing running beside the pages. */
-export function launchChromium(): Promise<Browser> {
+/** Headless Chromium with nothing running beside the pages; `args` are more switches. */
+export function launchChromium(args: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
+      ...args,
       '--no-sandbox',
       '--headless',
       '--disable-gpu',

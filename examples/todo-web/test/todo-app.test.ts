@@ -76,22 +76,23 @@ describe.skipIf(!present)('the todo app, in Chromium against the sync server', (
     ]);
   });
 
-  it('gives a second window of the same browser storage of its own', {
+  it('makes a second tab of the same browser part of the same device', {
     timeout: 60_000,
   }, async () => {
-    const second = await openDevice(browser, 'laptop-window-2', server.url, laptop.context);
+    const second = await openDevice(browser, 'laptop-tab-2', server.url, laptop.context);
     try {
-      // The storage adapter wants one writer per store: each window holds a slot with a Web Lock.
+      // One tab leads (it holds the lock and the socket); the other goes through it.
       const held = await second.page.evaluate(async () =>
-        ((await navigator.locks.query()).held ?? []).map((lock) => lock.name).sort(),
+        ((await navigator.locks.query()).held ?? []).map((lock) => lock.name),
       );
-      expect(held).toEqual(['local-first-todo/slot_0', 'local-first-todo/slot_1']);
+      expect(held).toEqual(['local-first-todo']);
       await connection(second, 'connected');
       await waitForSameRows(laptop, second);
-      await add(second, 'From the second window');
-      await item(laptop, 'From the second window').waitFor({ timeout: WAIT_MS });
-      await remove(laptop, 'From the second window');
+      await add(second, 'From the second tab');
+      await item(laptop, 'From the second tab').waitFor({ timeout: WAIT_MS });
+      await remove(laptop, 'From the second tab');
       await pending(laptop, 0);
+      await pending(second, 0);
       await waitForSameRows(laptop, phone);
     } finally {
       await second.page.close();
