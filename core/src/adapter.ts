@@ -170,3 +170,10 @@ export {
   validateRemoteEvents,
 } from './validation.js';
 export { type SyncProgress, waitUntilSynced } from './when-synced.js';
+export {
+  claimWriterLock,
+  DEFAULT_WRITER_WAIT_MS,
+  environmentLocks,
+  type WriterLock,
+  type WriterLocks,
+} from './writer-lock.js';

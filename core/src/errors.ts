@@ -21,6 +21,11 @@ export const ERROR_CODES = {
   duplicateEvent: 'duplicate_event',
   /** A storage operation failed; the cause holds the backend's own error. */
   storageFailure: 'storage_failure',
+  /**
+   * Another writer holds the store (another tab or window of the app over the same browser
+   * storage): this adapter is refused rather than let two writers corrupt it.
+   */
+  storageLocked: 'storage_locked',
   /** The adapter does not support the requested operation (see its capabilities). */
   unsupported: 'unsupported',
   /** A query is malformed (unknown operator, bad value for the operator). */

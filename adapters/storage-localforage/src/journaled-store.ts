@@ -1,6 +1,6 @@
 import { ERROR_CODES, LocalFirstError } from '@local-first/core';
 import { inChunks } from './chunks.js';
-import { JOURNAL_KEY } from './keys.js';
+import { JOURNAL_KEY, WRITER_KEY } from './keys.js';
 
 /**
  * The part of a localforage instance the adapter uses. `localforage.createInstance(…)` fits;
@@ -77,6 +77,8 @@ export class JournaledStore {
   private readonly cache = new Map<string, unknown>();
   /** Set when a failed commit could not be undone: only `recover()` on a reopen can. */
   private broken: unknown;
+  /** This writer's token, once it `claim()`ed the store. */
+  private owner: string | undefined;
 
   constructor(
     private readonly store: LocalForageLike,
@@ -113,10 +115,33 @@ export class JournaledStore {
     await wrap('recover', () => this.undo(journal.before));
   }
 
+  /**
+   * Where there are no Web Locks to keep a second writer out: marks the store as this
+   * writer's. From then on each commit first checks that the mark is still its own, and is
+   * refused with `storage_locked` once a newer writer has claimed the store: the newest one
+   * wins, and an older one (a tab that lost the lead while frozen) writes nothing more.
+   */
+  async claim(token: string): Promise<void> {
+    await wrap('claiming the store', () => this.store.setItem(WRITER_KEY, token));
+    this.owner = token;
+  }
+
+  private async assertOwner(): Promise<void> {
+    if (this.owner === undefined) return;
+    const holder = await wrap('read', () => this.store.getItem<unknown>(WRITER_KEY));
+    if (holder === this.owner) return;
+    throw new LocalFirstError(
+      ERROR_CODES.storageLocked,
+      'another writer (another tab or window of this app) took this store over; nothing was written',
+      { details: { key: WRITER_KEY } },
+    );
+  }
+
   async commit(tx: KvTransaction): Promise<void> {
     this.assertUsable();
     const changes = [...tx.writes];
     if (changes.length === 0) return;
+    await this.assertOwner();
     if (changes.length === 1) {
       const [key, value] = changes[0]!;
       try {

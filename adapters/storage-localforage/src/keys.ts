@@ -18,6 +18,9 @@ function key(kind: string, ...parts: (string | number)[]): string {
 /** The rollback journal of the commit in progress; there is one per store. */
 export const JOURNAL_KEY = 'journal';
 
+/** Where Web Locks are missing: the token of the adapter that writes the store now. */
+export const WRITER_KEY = 'writer';
+
 export const keys = {
   /** A record: `StoredRecord`. */
   record: (ns: string, repository: string, id: string) => key('r', ns, repository, id),

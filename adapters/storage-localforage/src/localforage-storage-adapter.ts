@@ -8,8 +8,10 @@ import {
   type StoredEvent,
   type StoredRecord,
   type SyncStatus,
+  uuidv7,
 } from '@local-first/core';
 import {
+  claimWriterLock,
   duplicateEventError,
   type EventQuery,
   evaluateQuery,
@@ -17,6 +19,8 @@ import {
   type StorageTransaction,
   storageClosedError,
   validateQuery,
+  type WriterLock,
+  type WriterLocks,
 } from '@local-first/core/adapter';
 import { inChunks } from './chunks.js';
 import { Indexes, type StoredEventEntry } from './indexes.js';
@@ -25,6 +29,16 @@ import { isIndexKey, keys } from './keys.js';
 
 /** Entries per page of the id and log indexes: an append rewrites one page of this size. */
 export const DEFAULT_INDEX_PAGE_SIZE = 512;
+
+/** The writer lock of a store: named after its database and object store, when it tells them. */
+function lockNameOf(store: LocalForageLike): string {
+  const config = (
+    store as { config?: () => { name?: unknown; storeName?: unknown } | undefined }
+  ).config?.();
+  const name = typeof config?.name === 'string' ? config.name : 'localforage';
+  const storeName = typeof config?.storeName === 'string' ? config.storeName : 'keyvaluepairs';
+  return `local-first:localforage:${name}/${storeName}`;
+}
 
 /** Options of `LocalForageStorageAdapter`. */
 export interface LocalForageStorageOptions {
@@ -36,6 +50,16 @@ export interface LocalForageStorageOptions {
   localforage: LocalForageLike;
   /** Default `DEFAULT_INDEX_PAGE_SIZE`. */
   indexPageSize?: number;
+  /**
+   * Keeps a second writer out of the store (another tab or window over the same IndexedDB).
+   * With Web Locks (`navigator.locks`, on HTTPS and localhost) the adapter holds the lock
+   * `lockName` from `open()` to `close()`; a second adapter's `open()` waits up to `waitMs`
+   * (default 10 s) for it, then rejects with `storage_locked`. Without them it marks the store
+   * as its own at `open()`, and a commit of an older writer is refused with `storage_locked`.
+   * `locks: null` forces the mark, for tests. Several tabs should share one store through
+   * `@local-first/tabs`, which makes this a safety net.
+   */
+  writer?: { lockName?: string; locks?: WriterLocks | null; waitMs?: number };
 }
 
 /**
@@ -57,6 +81,9 @@ export class LocalForageStorageAdapter implements StorageAdapter {
   private current = DEFAULT_NAMESPACE;
   private opening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  private readonly writer: NonNullable<LocalForageStorageOptions['writer']>;
+  private readonly lockName: string;
+  private lock: WriterLock | undefined;
 
   constructor(options: LocalForageStorageOptions) {
     const store = options?.localforage;
@@ -75,6 +102,8 @@ export class LocalForageStorageAdapter implements StorageAdapter {
     }
     this.pageSize = pageSize;
     this.store = new JournaledStore(store, isIndexKey);
+    this.writer = options.writer ?? {};
+    this.lockName = this.writer.lockName ?? lockNameOf(store);
   }
 
   get namespace(): string {
@@ -87,9 +116,15 @@ export class LocalForageStorageAdapter implements StorageAdapter {
     this.opening ??= (async () => {
       if (!this.queue.beginOpen()) return;
       try {
+        this.lock = await claimWriterLock(this.lockName, this.writer);
+        // No lock to hold: mark the store first, so an older writer commits nothing more
+        // while this one recovers what a crash may have left.
+        if (this.lock.mechanism === 'none') await this.store.claim(uuidv7());
         await this.store.recover();
         this.queue.endOpen(true);
       } catch (error) {
+        this.lock?.release();
+        this.lock = undefined;
         this.queue.endOpen(false);
         this.opening = undefined;
         throw error;
@@ -111,7 +146,7 @@ export class LocalForageStorageAdapter implements StorageAdapter {
 
   close(): Promise<void> {
     // Refuse new calls at once; localforage has nothing to release.
-    const shutdown = () => this.queue.close(async () => {});
+    const shutdown = () => this.queue.close(async () => this.lock?.release());
     const stillOpening = this.opening !== undefined && !this.queue.isOpen;
     this.closing ??= (
       stillOpening ? this.opening!.catch(() => undefined).then(shutdown) : shutdown()

@@ -1,4 +1,4 @@
-import { ERROR_CODES, LocalFirstError } from '@local-first/core';
+import { ERROR_CODES, LocalFirstError, uuidv7 } from '@local-first/core';
 import type { Persister } from './types.js';
 
 /** The object store that holds the database file, unless the options name another. */
@@ -21,6 +21,12 @@ export interface IndexedDbPersisterOptions {
 /**
  * Keeps the database file as one value in IndexedDB. Each save is one readwrite transaction
  * with strict durability, so a save is all or nothing and a crash keeps the previous file.
+ *
+ * One writer at a time: `load()` marks the file as this persister's (beside it, under
+ * `<key>:writer`, in the same transaction), and each save checks the mark in its own
+ * transaction before it writes. A persister whose file another one loaded since (another tab
+ * or window of the app, each holding its own copy in memory) is refused with `storage_locked`
+ * and writes nothing, so an older copy never overwrites a newer one.
  */
 export class IndexedDbPersister implements Persister {
   private readonly factory: IDBFactory;
@@ -28,6 +34,8 @@ export class IndexedDbPersister implements Persister {
   private readonly storeName: string;
   private readonly key: string;
   private connection: Promise<IDBDatabase> | undefined;
+  /** The mark this persister left at `load()`; its saves need it to still be there. */
+  private owner: string | undefined;
 
   constructor(options: IndexedDbPersisterOptions) {
     if (!options || typeof options.databaseName !== 'string' || options.databaseName === '') {
@@ -48,9 +56,13 @@ export class IndexedDbPersister implements Persister {
 
   async load(): Promise<Uint8Array | undefined> {
     const db = await this.database();
-    const transaction = db.transaction(this.storeName, 'readonly');
-    const request = transaction.objectStore(this.storeName).get(this.key);
+    const transaction = db.transaction(this.storeName, 'readwrite');
+    const store = transaction.objectStore(this.storeName);
+    const request = store.get(this.key);
+    const owner = uuidv7();
+    store.put(owner, this.writerKey);
     await done(transaction);
+    this.owner = owner;
     const value: unknown = request.result;
     if (value instanceof Uint8Array) return value;
     if (value instanceof ArrayBuffer) return new Uint8Array(value);
@@ -60,8 +72,33 @@ export class IndexedDbPersister implements Persister {
   async save(bytes: Uint8Array): Promise<void> {
     const db = await this.database();
     const transaction = db.transaction(this.storeName, 'readwrite', { durability: 'strict' });
-    transaction.objectStore(this.storeName).put(bytes, this.key);
-    await done(transaction);
+    const store = transaction.objectStore(this.storeName);
+    let refused = false;
+    if (this.owner === undefined) store.put(bytes, this.key);
+    else {
+      const mark = store.get(this.writerKey);
+      mark.onsuccess = () => {
+        if (mark.result === this.owner) store.put(bytes, this.key);
+        else {
+          refused = true;
+          transaction.abort();
+        }
+      };
+    }
+    try {
+      await done(transaction);
+    } catch (error) {
+      if (!refused) throw error;
+      throw new LocalFirstError(
+        ERROR_CODES.storageLocked,
+        'another writer (another tab or window of this app) loaded this database since; nothing was saved',
+        { details: { databaseName: this.databaseName, key: this.key } },
+      );
+    }
+  }
+
+  private get writerKey(): string {
+    return `${this.key}:writer`;
   }
 
   async close(): Promise<void> {

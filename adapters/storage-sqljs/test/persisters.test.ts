@@ -58,6 +58,23 @@ describe('IndexedDbPersister on fake-indexeddb', () => {
     await second.close();
   });
 
+  it('refuses the save of a copy that another persister loaded after it: storage_locked', async () => {
+    const indexedDB = new IDBFactory();
+    const first = new IndexedDbPersister({ databaseName: 'app', indexedDB });
+    await first.load();
+    await first.save(BYTES);
+    // A second tab loads the file and holds its own copy from then on.
+    const second = new IndexedDbPersister({ databaseName: 'app', indexedDB });
+    expect(await second.load()).toEqual(BYTES);
+    await expect(first.save(BYTES.subarray(0, 2))).rejects.toMatchObject({
+      code: 'storage_locked',
+    });
+    await second.save(BYTES.subarray(0, 4));
+    expect(await second.load()).toEqual(BYTES.subarray(0, 4));
+    await first.close();
+    await second.close();
+  });
+
   it('adds its object store to a database that already exists without it', async () => {
     const indexedDB = new IDBFactory();
     const one = new IndexedDbPersister({ databaseName: 'app', storeName: 'one', indexedDB });
