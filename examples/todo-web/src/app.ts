@@ -47,8 +47,14 @@ export interface TodoApp {
   shared: SharedList[];
 }
 
-/** The app's name for its tabs, its IndexedDB database and its election. */
-const APP_NAME = 'local-first-todo';
+/**
+ * The app's name for its tabs, its IndexedDB store and its election: one group of tabs per
+ * account, so that the tab leading for alice never holds bob's changes, which only a socket
+ * signed in as bob may push.
+ */
+export function tabGroup(account: Account | undefined): string {
+  return account ? `local-first-todo:${account.name}` : 'local-first-todo';
+}
 
 /**
  * Opens local storage (the account's own namespace, when signed in), then syncs whenever the
@@ -74,11 +80,12 @@ export async function startTodoApp(): Promise<TodoApp> {
     authToken: new URLSearchParams(window.location.search).get('token') ?? undefined,
     ...SYNC_TIMINGS,
   });
+  const group = tabGroup(account);
   const storage = new TabStorageAdapter({
-    name: APP_NAME,
+    name: group,
     open: () =>
       new LocalForageStorageAdapter({
-        localforage: localforage.createInstance({ name: APP_NAME, storeName: 'store' }),
+        localforage: localforage.createInstance({ name: group, storeName: 'store' }),
       }),
   });
   const client = new LocalFirstClient({
@@ -87,7 +94,7 @@ export async function startTodoApp(): Promise<TodoApp> {
     syncStrategies: [strategy],
   });
   await client.initialize();
-  const sync = new TabSync({ name: APP_NAME, client, storage });
+  const sync = new TabSync({ name: group, client, storage });
   // A tab that goes lets the next one lead at once instead of after its lease runs out.
   window.addEventListener('pagehide', () => void client.dispose());
   // Each account's data, pending writes and cursors stay in a namespace of its own, so one

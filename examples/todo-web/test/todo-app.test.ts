@@ -81,11 +81,12 @@ describe.skipIf(!present)('the todo app, in Chromium against the sync server', (
   }, async () => {
     const second = await openDevice(browser, 'laptop-tab-2', server.url, laptop.context);
     try {
-      // One tab leads (it holds the lock and the socket); the other goes through it.
+      // One tab leads (it holds the election's lock, the store's writer lock and the socket);
+      // the other goes through it.
       const held = await second.page.evaluate(async () =>
-        ((await navigator.locks.query()).held ?? []).map((lock) => lock.name),
+        ((await navigator.locks.query()).held ?? []).map((lock) => lock.name).sort(),
       );
-      expect(held).toEqual(['local-first-todo']);
+      expect(held).toEqual(['local-first-todo', 'local-first:localforage:local-first-todo/store']);
       await connection(second, 'connected');
       await waitForSameRows(laptop, second);
       await add(second, 'From the second tab');
