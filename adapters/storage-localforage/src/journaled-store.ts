@@ -1,5 +1,6 @@
 import { ERROR_CODES, LocalFirstError } from '@local-first/core';
 import { inChunks } from './chunks.js';
+import { IndexedDbCommits } from './indexeddb-commits.js';
 import { JOURNAL_KEY, WRITER_KEY } from './keys.js';
 
 /**
@@ -50,6 +51,28 @@ export class KvTransaction {
     return value as T | undefined;
   }
 
+  /** `get` of many keys; on IndexedDB the ones not at hand are read in one transaction. */
+  async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    const values: (T | undefined)[] = new Array(keys.length);
+    const unread: number[] = [];
+    keys.forEach((key, index) => {
+      if (!this.writes.has(key)) {
+        unread.push(index);
+        return;
+      }
+      const value = this.writes.get(key);
+      values[index] = value === REMOVED ? undefined : (value as T);
+    });
+    const read = await this.store.readMany(unread.map((index) => keys[index]!));
+    unread.forEach((index, at) => {
+      const value = read[at];
+      const key = keys[index]!;
+      if (!this.seen.has(key)) this.seen.set(key, value === undefined ? REMOVED : value);
+      values[index] = value as T | undefined;
+    });
+    return values;
+  }
+
   set(key: string, value: unknown): void {
     this.writes.set(key, value);
   }
@@ -80,9 +103,13 @@ export class JournaledStore {
   /** This writer's token, once it `claim()`ed the store. */
   private owner: string | undefined;
 
+  /** Commits in one IndexedDB transaction each, once `recover()` found the IndexedDB driver. */
+  private commits: IndexedDbCommits | undefined;
+
   constructor(
     private readonly store: LocalForageLike,
     private readonly cacheable: (key: string) => boolean,
+    private readonly batched = true,
   ) {}
 
   begin(): KvTransaction {
@@ -100,9 +127,31 @@ export class JournaledStore {
     return found;
   }
 
+  /** Reads the committed values of many keys: one IndexedDB transaction on that driver. */
+  async readMany(keys: readonly string[]): Promise<unknown[]> {
+    this.assertUsable();
+    const commits = this.commits;
+    if (!commits) return inChunks(keys, (key) => this.read(key));
+    const values: unknown[] = new Array(keys.length);
+    const missing: number[] = [];
+    keys.forEach((key, index) => {
+      if (this.cache.has(key)) values[index] = this.cache.get(key);
+      else missing.push(index);
+    });
+    if (missing.length === 0) return values;
+    const read = await commits.getMany(missing.map((index) => keys[index]!));
+    missing.forEach((index, at) => {
+      const key = keys[index]!;
+      values[index] = read[at];
+      if (this.cacheable(key)) this.cache.set(key, read[at]);
+    });
+    return values;
+  }
+
   /** Undoes a commit that a crash interrupted. Call once, before anything else. */
   async recover(): Promise<void> {
     await wrap('ready', async () => this.store.ready?.());
+    if (this.batched) this.commits ??= IndexedDbCommits.of(this.store);
     const journal = await wrap('read', () => this.store.getItem<unknown>(JOURNAL_KEY));
     if (journal === null || journal === undefined) return;
     if (!isJournal(journal)) {
@@ -141,6 +190,10 @@ export class JournaledStore {
     this.assertUsable();
     const changes = [...tx.writes];
     if (changes.length === 0) return;
+    if (this.commits) {
+      await this.commitAtOnce(this.commits, changes);
+      return;
+    }
     await this.assertOwner();
     if (changes.length === 1) {
       const [key, value] = changes[0]!;
@@ -178,6 +231,28 @@ export class JournaledStore {
       throw failure('the transaction failed midway and was rolled back', error);
     }
     for (const [key, value] of changes) this.remember(key, value);
+  }
+
+  /** The IndexedDB driver's commit: one transaction, no journal, the mark checked inside. */
+  private async commitAtOnce(
+    commits: IndexedDbCommits,
+    changes: [string, Pending][],
+  ): Promise<void> {
+    try {
+      await commits.commit(
+        changes.map(([key, value]) => ({ key, value, removed: value === REMOVED })),
+        this.owner === undefined ? undefined : { key: WRITER_KEY, token: this.owner },
+      );
+    } catch (error) {
+      for (const [key] of changes) this.cache.delete(key);
+      throw failure('the commit failed; nothing was written', error);
+    }
+    for (const [key, value] of changes) this.remember(key, value);
+  }
+
+  /** Closes what the commits hold open. */
+  async close(): Promise<void> {
+    await this.commits?.close();
   }
 
   /** Writes before-images back, then drops the journal that held them. */

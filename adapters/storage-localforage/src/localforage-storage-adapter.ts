@@ -22,7 +22,6 @@ import {
   type WriterLock,
   type WriterLocks,
 } from '@local-first/core/adapter';
-import { inChunks } from './chunks.js';
 import { Indexes, type StoredEventEntry } from './indexes.js';
 import { JournaledStore, type KvTransaction, type LocalForageLike } from './journaled-store.js';
 import { isIndexKey, keys } from './keys.js';
@@ -146,7 +145,11 @@ export class LocalForageStorageAdapter implements StorageAdapter {
 
   close(): Promise<void> {
     // Refuse new calls at once; localforage has nothing to release.
-    const shutdown = () => this.queue.close(async () => this.lock?.release());
+    const shutdown = () =>
+      this.queue.close(async () => {
+        await this.store.close();
+        this.lock?.release();
+      });
     const stillOpening = this.opening !== undefined && !this.queue.isOpen;
     this.closing ??= (
       stillOpening ? this.opening!.catch(() => undefined).then(shutdown) : shutdown()
@@ -241,6 +244,8 @@ export class LocalForageStorageAdapter implements StorageAdapter {
       };
     };
     const readEvent = (eventId: string) => kv.get<StoredEventEntry>(keys.event(ns, eventId));
+    const readEvents = (eventIds: readonly string[]) =>
+      kv.getMany<StoredEventEntry>(eventIds.map((eventId) => keys.event(ns, eventId)));
     return {
       getRecord: guard(async (repository: string, id: string) => {
         const found = await kv.get<StoredRecord>(keys.record(ns, repository, id));
@@ -248,8 +253,8 @@ export class LocalForageStorageAdapter implements StorageAdapter {
       }),
       getRecords: guard(async (repository: string, ids: readonly string[]) => {
         const unique = [...new Set(ids)];
-        const records = await inChunks(unique, (id) =>
-          kv.get<StoredRecord>(keys.record(ns, repository, id)),
+        const records = await kv.getMany<StoredRecord>(
+          unique.map((id) => keys.record(ns, repository, id)),
         );
         const found = new Map<string, StoredRecord>();
         records.forEach((item, index) => {
@@ -260,8 +265,8 @@ export class LocalForageStorageAdapter implements StorageAdapter {
       queryRecords: guard(async (repository: string, query: QuerySpec) => {
         validateQuery(query);
         const ids = await indexes.ids(repository);
-        const records = await inChunks(ids, (id) =>
-          kv.get<StoredRecord>(keys.record(ns, repository, id)),
+        const records = await kv.getMany<StoredRecord>(
+          ids.map((id) => keys.record(ns, repository, id)),
         );
         const present = records.filter((item): item is StoredRecord => item !== undefined);
         return evaluateQuery(present, query).map((item) => structuredClone(item));
@@ -273,12 +278,12 @@ export class LocalForageStorageAdapter implements StorageAdapter {
       hasEvent: guard(async (eventId: string) => (await readEvent(eventId)) !== undefined),
       getEvents: guard(async (query: EventQuery = {}) => {
         const ids = await indexes.eventIds(query, query.limit ?? Number.POSITIVE_INFINITY);
-        const entries = await inChunks(ids, readEvent);
+        const entries = await readEvents(ids);
         return entries.map((entry) => structuredClone(entry!.event));
       }),
       getEventStatuses: guard(async (eventIds: readonly string[]) => {
         const unique = [...new Set(eventIds)];
-        const entries = await inChunks(unique, readEvent);
+        const entries = await readEvents(unique);
         const found = new Map<string, SyncStatus>();
         entries.forEach((entry, index) => {
           if (entry !== undefined) found.set(unique[index]!, entry.event.syncStatus);
@@ -293,7 +298,7 @@ export class LocalForageStorageAdapter implements StorageAdapter {
       }),
       putRecords: guard(async (repository: string, records: readonly StoredRecord[]) => {
         const unique = [...new Set(records.map((record) => record.id))];
-        const before = await inChunks(unique, (id) => kv.get(keys.record(ns, repository, id)));
+        const before = await kv.getMany(unique.map((id) => keys.record(ns, repository, id)));
         await indexes.addIds(
           repository,
           unique.filter((_, index) => before[index] === undefined),
@@ -311,7 +316,7 @@ export class LocalForageStorageAdapter implements StorageAdapter {
       }),
       appendEvents: guard(async (events: readonly StoredEvent[]) => {
         // Every id is checked before the first write, so a duplicate leaves the log as it was.
-        const known = await inChunks(events, (event) => readEvent(event.eventId));
+        const known = await readEvents(events.map((event) => event.eventId));
         const taken = new Set<string>();
         events.forEach(({ eventId }, index) => {
           if (known[index] !== undefined || taken.has(eventId)) throw duplicateEventError(eventId);
@@ -326,8 +331,12 @@ export class LocalForageStorageAdapter implements StorageAdapter {
         });
       }),
       setEventStatus: guard(async (eventIds: readonly string[], status: SyncStatus) => {
-        for (const eventId of eventIds) {
-          const entry = await readEvent(eventId);
+        const entries = await readEvents(eventIds);
+        const done = new Set<string>();
+        for (const [index, eventId] of eventIds.entries()) {
+          // Read again when an id repeats: its first turn may have changed it.
+          const entry = done.has(eventId) ? await readEvent(eventId) : entries[index];
+          done.add(eventId);
           if (!entry || entry.event.syncStatus === status) continue;
           await indexes.setStatus(entry.seq, status);
           kv.set(keys.event(ns, eventId), {

@@ -72,7 +72,11 @@ export function describeJournal(localforage: LocalForage): void {
         const instance = () => localforage.createInstance({ name, storeName: 'kv', driver });
         const open = async (faults?: Faults) => {
           const store = new FaultyStore(instance(), faults);
-          const adapter = new LocalForageStorageAdapter({ localforage: store });
+          // A process that dies frees its Web Lock; an adapter abandoned here would keep it.
+          const adapter = new LocalForageStorageAdapter({
+            localforage: store,
+            writer: { locks: null },
+          });
           await adapter.open();
           return { adapter, store };
         };

@@ -59,9 +59,9 @@ afterEach(async () => {
   for (const adapter of opened.splice(0)) await adapter.close().catch(() => undefined);
 });
 
-function sharedStore() {
+function sharedStore(driver: string = localforage.INDEXEDDB) {
   const name = `writer-${++names}`;
-  return localforage.createInstance({ name, storeName: 'kv' });
+  return localforage.createInstance({ name, storeName: 'kv', driver });
 }
 
 function adapterOver(store: LocalForage, writer: LocalForageStorageOptions['writer']) {
@@ -86,21 +86,29 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('a second writer of one store is refused', () => {
-  it('without Web Locks, the newer writer wins and an older one writes nothing more', async () => {
-    const store = sharedStore();
-    const older = adapterOver(store, { locks: null });
-    await older.open();
-    await older.putRecord('tasks', record('a'));
-    const newer = adapterOver(store, { locks: null });
-    await newer.open();
+  it.each([
+    ['IndexedDB, the mark checked in the commit transaction', localforage.INDEXEDDB],
+    ['localStorage, the mark checked before the journal', localforage.LOCALSTORAGE],
+  ])(
+    'without Web Locks, the newer writer wins and an older one writes nothing more (%s)',
+    async (_, driver) => {
+      const store = sharedStore(driver);
+      const older = adapterOver(store, { locks: null });
+      await older.open();
+      await older.putRecord('tasks', record('a'));
+      const newer = adapterOver(store, { locks: null });
+      await newer.open();
 
-    expect(await refusal(older.putRecord('tasks', record('lost')))).toBe(ERROR_CODES.storageLocked);
-    expect(
-      await refusal(older.transaction(async (tx) => tx.putRecord('tasks', record('lost-too')))),
-    ).toBe(ERROR_CODES.storageLocked);
-    await newer.putRecord('tasks', record('b'));
-    expect(await ids(newer, ['a', 'b', 'lost', 'lost-too'])).toEqual(['a', 'b']);
-  });
+      expect(await refusal(older.putRecord('tasks', record('lost')))).toBe(
+        ERROR_CODES.storageLocked,
+      );
+      expect(
+        await refusal(older.transaction(async (tx) => tx.putRecord('tasks', record('lost-too')))),
+      ).toBe(ERROR_CODES.storageLocked);
+      await newer.putRecord('tasks', record('b'));
+      expect(await ids(newer, ['a', 'b', 'lost', 'lost-too'])).toEqual(['a', 'b']);
+    },
+  );
 
   it('with Web Locks, a second open waits for the first writer, then is refused', async () => {
     const locks = new Locks();

@@ -72,6 +72,8 @@ export class TabLeadership {
   private abort: AbortController | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private claiming: Promise<void> | undefined;
+  /** A leader that said it resigned: the next claim may take the lease from it. */
+  private resigned: string | undefined;
 
   constructor(private readonly options: TabLeadershipOptions) {
     if (typeof options?.name !== 'string' || options.name === '') {
@@ -126,11 +128,13 @@ export class TabLeadership {
     if (this.lease) {
       const lease = this.lease;
       this.leading.set(false);
+      // Said first, in this task: a page that is going may not live to see its release land,
+      // and the others may take the lease from a tab that said so.
+      this.channel?.postMessage({ type: RESIGNED, tabId: this.tabId });
       // A claim under way may still win: give the lease up again once it is answered (never
       // waited for: a frozen store must not hold the page's shutdown).
       void this.claiming?.then(() => lease.release(this.tabId).catch(() => undefined));
       await lease.release(this.tabId).catch(() => undefined);
-      this.channel?.postMessage({ type: RESIGNED, tabId: this.tabId });
       this.channel?.close();
     } else this.leading.set(false);
   }
@@ -154,21 +158,28 @@ export class TabLeadership {
     this.lease = this.options.lease ?? new IndexedDbLease(this.options.name);
     this.channel = this.options.channel ?? openChannel(`${this.options.name}:leadership`);
     this.channel?.addEventListener('message', (event) => {
-      const data = event.data as { type?: string } | null;
-      if (data?.type === RESIGNED) this.tryLease();
+      const data = event.data as { type?: string; tabId?: unknown } | null;
+      if (data?.type !== RESIGNED) return;
+      if (typeof data.tabId === 'string') this.resigned = data.tabId;
+      this.tryLease();
     });
     this.tryLease();
     this.timer = setInterval(() => this.tryLease(), this.renewMs);
   }
 
-  /** Takes or renews the lease; one attempt at a time. */
+  /** Takes or renews the lease; one attempt at a time (a resignation heard waits for the next). */
   private tryLease(): void {
-    if (this.stopped || this.claiming || !this.lease) return;
+    if (this.stopped || !this.lease) return;
+    if (this.claiming) {
+      if (this.resigned !== undefined) void this.claiming.then(() => this.tryLease());
+      return;
+    }
     const lease = this.lease;
     this.claiming = lease
-      .claim(this.tabId, this.now() + this.leaseMs, this.now())
+      .claim(this.tabId, this.now() + this.leaseMs, this.now(), this.resigned)
       .then(
         (held) => {
+          if (held) this.resigned = undefined;
           if (!this.stopped) this.leading.set(held);
         },
         () => {

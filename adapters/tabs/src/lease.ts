@@ -7,9 +7,11 @@ import { ERROR_CODES, LocalFirstError } from '@local-first/core';
 export interface LeaseStore {
   /**
    * Gives the lease to `holder` until `until` if nobody holds it, its holder's time ran out
-   * (`until <= now`) or `holder` has it already; resolves whether `holder` holds it now.
+   * (`until <= now`), `holder` has it already, or its holder is `resigned` (a tab that said it
+   * gave the lease up: its page is going, and its own release may never land); resolves
+   * whether `holder` holds it now.
    */
-  claim(holder: string, until: number, now: number): Promise<boolean>;
+  claim(holder: string, until: number, now: number, resigned?: string): Promise<boolean>;
   /** Gives the lease up if `holder` has it. */
   release(holder: string): Promise<void>;
 }
@@ -35,12 +37,16 @@ export class IndexedDbLease implements LeaseStore {
     private readonly factory: IDBFactory | undefined = globalThis.indexedDB,
   ) {}
 
-  claim(holder: string, until: number, now: number): Promise<boolean> {
+  claim(holder: string, until: number, now: number, resigned?: string): Promise<boolean> {
     return this.inTransaction((store, done) => {
       const read = store.get(this.name);
       read.onsuccess = () => {
         const current = read.result as LeaseRecord | undefined;
-        const free = !current || current.until <= now || current.holder === holder;
+        const free =
+          !current ||
+          current.until <= now ||
+          current.holder === holder ||
+          (resigned !== undefined && current.holder === resigned);
         if (free) store.put({ holder, until } satisfies LeaseRecord, this.name);
         done(free);
       };

@@ -94,6 +94,7 @@ describe('without Web Locks: a lease in IndexedDB', () => {
   const leaseTabs = (
     count: number,
     wrap: (lease: LeaseStore, index: number) => LeaseStore = (l) => l,
+    leaseMs = 400,
   ) => {
     const indexedDB = new IDBFactory();
     const name = `app-${Math.random()}`;
@@ -103,7 +104,7 @@ describe('without Web Locks: a lease in IndexedDB', () => {
         tabId: `tab${index}`,
         locks: null,
         lease: wrap(new IndexedDbLease(name, indexedDB), index),
-        leaseMs: 400,
+        leaseMs,
         renewMs: 100,
       });
       started.push(leadership);
@@ -127,11 +128,37 @@ describe('without Web Locks: a lease in IndexedDB', () => {
     );
   });
 
+  it('a leader whose page goes before its release lands still hands over at once', async () => {
+    let dying = -1;
+    const tabs = leaseTabs(
+      3,
+      (lease, index) => ({
+        claim: (holder, until, now, resigned) => lease.claim(holder, until, now, resigned),
+        // The page is gone before IndexedDB answers: the release never lands.
+        release: (holder) =>
+          dying === index ? new Promise<void>(() => {}) : lease.release(holder),
+      }),
+      60_000,
+    );
+    for (const tab of tabs) tab.start();
+    await until(tabs, (leading) => leading.filter(Boolean).length === 1, 'one leader');
+    dying = tabs.findIndex((tab) => tab.isLeader);
+    void tabs[dying]!.stop();
+    // The lease runs a minute: only the resignation can have moved it.
+    await until(
+      tabs,
+      (leading) => leading.filter(Boolean).length === 1 && !leading[dying],
+      'another leader, from the resignation alone',
+    );
+  });
+
   it('a leader that freezes loses the lease once it has run out, to one other tab', async () => {
     let frozen = -1;
     const tabs = leaseTabs(3, (lease, index) => ({
-      claim: (holder, until, now) =>
-        frozen === index ? new Promise<boolean>(() => {}) : lease.claim(holder, until, now),
+      claim: (holder, until, now, resigned) =>
+        frozen === index
+          ? new Promise<boolean>(() => {})
+          : lease.claim(holder, until, now, resigned),
       release: (holder) => lease.release(holder),
     }));
     for (const tab of tabs) tab.start();

@@ -1,5 +1,6 @@
 /** How big each scenario is: the full run of `pnpm bench`, and a tiny one for the smoke test. */
 import { DEFAULT_PUSH_DELAY_MS, DEFAULT_SYNC_INTERVAL_MS } from '@local-first/periodic';
+import type { BrowserSizes } from '../browser/run-browser.js';
 import type { FanOutSizes } from './scenarios/fanout.js';
 import type { LatencySizes } from './scenarios/latency.js';
 import type { LoadSizes } from './scenarios/load.js';
@@ -26,6 +27,8 @@ export interface BenchConfig {
   periodic: PeriodicSizes;
   /** Watches and batched writes: records of each run, records per batch, runs of each. */
   watch: WatchSizes;
+  /** Real Chromium: catch-up sizes, local writes, changes per tab before a handover. */
+  browser: BrowserSizes;
 }
 
 export const FULL_CONFIG: BenchConfig = {
@@ -54,6 +57,7 @@ export const FULL_CONFIG: BenchConfig = {
     idleMs: 60_000,
   },
   watch: { records: 100_000, batch: 1_000, runs: 3 },
+  browser: { catchUp: [10_000, 100_000], localWrites: 10_000, handoverChanges: 200 },
 };
 
 /** Proves the harness works end to end in a few seconds; its figures mean nothing. */
@@ -76,6 +80,7 @@ export const SMOKE_CONFIG: BenchConfig = {
   },
   periodic: { intervalMs: 100, pushDelayMs: 10, readers: 3, writes: 2, idleMs: 300 },
   watch: { records: 300, batch: 100, runs: 1 },
+  browser: { catchUp: [200], localWrites: 50, handoverChanges: 10 },
 };
 
 /**
@@ -128,6 +133,11 @@ export function configFromEnvironment(environment = process.env): {
       },
       // Batches stay 1,000 records; fewer of them.
       watch: { ...FULL_CONFIG.watch, records: scaled(FULL_CONFIG.watch.records, 1_000) },
+      browser: {
+        catchUp: FULL_CONFIG.browser.catchUp.map((records) => scaled(records, 200)),
+        localWrites: scaled(FULL_CONFIG.browser.localWrites, 50),
+        handoverChanges: scaled(FULL_CONFIG.browser.handoverChanges, 10),
+      },
     },
   };
 }
