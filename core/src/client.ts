@@ -141,6 +141,7 @@ export class LocalFirstClient {
       inUse: () => this.storage.namespace,
       enter: async (namespace) => {
         this.assertReady();
+        this.writes.closeGroup(); // later writes land in the namespace entered
         await this.storage.useNamespace(namespace);
         await this.loadIdentity();
       },
@@ -370,6 +371,7 @@ export class LocalFirstClient {
    * end, so awaiting it inside never returns.
    */
   transaction<R>(work: (tx: ClientTransaction) => Promise<R>): Promise<R> {
+    this.writes.closeGroup(); // single writes asked for after this come after it
     return this.writes.transaction(work);
   }
 
@@ -434,9 +436,8 @@ export class LocalFirstClient {
 
   /**
    * How many of this device's changes the servers have not acknowledged yet, in the current
-   * namespace: read once, then kept from what each transaction commits (no read per write),
-   * the other tabs' commits included. A subscriber hears the current count first, then each
-   * change. This is the number for a "3 changes waiting to sync" indicator.
+   * namespace, kept from each commit (the other tabs' too) with no read per write: for a
+   * "3 changes waiting to sync" indicator. A subscriber hears the current count first.
    */
   get pendingCount(): CountSignal {
     return this.tally.signal;

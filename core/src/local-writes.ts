@@ -67,6 +67,31 @@ export interface LocalWritesOptions {
   pendingChanged(): void;
 }
 
+interface GroupedWrite {
+  repository: string;
+  changes: readonly LocalChange[];
+  options: WriteOptions;
+  resolve(events: StoredEvent[]): void;
+  reject(error: unknown): void;
+}
+
+type Outcome =
+  | { events: StoredEvent[]; error?: undefined }
+  | { events?: undefined; error: unknown };
+
+/** Errors a write raises before it stores anything: they fail that write alone. */
+const REFUSED_ALONE = new Set<string>([
+  ERROR_CODES.eventTooLarge,
+  ERROR_CODES.invalidRecord,
+  ERROR_CODES.invalidEvent,
+  ERROR_CODES.invalidArgument,
+  ERROR_CODES.unknownRepository,
+]);
+
+function refusedAlone(error: unknown): boolean {
+  return error instanceof LocalFirstError && REFUSED_ALONE.has(error.code);
+}
+
 /**
  * The client's local writes: each runs in one storage transaction, then the watches hear of
  * it once and the strategies get its events together.
@@ -74,16 +99,63 @@ export interface LocalWritesOptions {
 export class LocalWrites {
   /** Per repository, the check its local writes pass before they are stored. */
   private readonly checks = new Map<string, ((event: StoredEvent) => void) | undefined>();
+  /** The writes whose transaction the storage has not begun yet; more may join them. */
+  private open: GroupedWrite[] | undefined;
 
   constructor(private readonly options: LocalWritesOptions) {}
 
-  /** Stores changes of one repository as one transaction. */
+  /**
+   * Stores changes of one repository. Writes asked for while the storage has not begun the
+   * transaction of an earlier one go into that transaction with it, in the order asked (a
+   * burst of single upserts is one commit, one emission, one push); each resolves with its own
+   * events once that transaction committed. A write refused on its own (too large to push, not
+   * a record) is refused alone, before it stored anything; a failure of the storage fails
+   * every write of the transaction.
+   */
   write(
     repository: string,
     changes: readonly LocalChange[],
     options: WriteOptions,
   ): Promise<StoredEvent[]> {
-    return this.transaction((tx) => tx.writeMany(repository, changes, options));
+    return new Promise<StoredEvent[]>((resolve, reject) => {
+      const write: GroupedWrite = { repository, changes, options, resolve, reject };
+      if (this.open) {
+        this.open.push(write);
+        return;
+      }
+      const group = [write];
+      this.open = group;
+      this.transaction(async (tx) => {
+        // The storage began: later writes wait for the next transaction.
+        if (this.open === group) this.open = undefined;
+        const outcomes: Outcome[] = [];
+        for (const { repository, changes, options } of group) {
+          try {
+            outcomes.push({ events: await tx.writeMany(repository, changes, options) });
+          } catch (error) {
+            if (!refusedAlone(error)) throw error;
+            outcomes.push({ error });
+          }
+        }
+        return outcomes;
+      }).then(
+        (outcomes) =>
+          group.forEach((write, index) => {
+            const outcome = outcomes[index]!;
+            if (outcome.events) write.resolve(outcome.events);
+            else write.reject(outcome.error);
+          }),
+        (error: unknown) => {
+          if (this.open === group) this.open = undefined;
+          for (const write of group) write.reject(error);
+        },
+      );
+    });
+  }
+
+  /** Later writes go into a transaction of their own (something else was asked of storage). */
+  closeGroup(): void {
+    this.open = undefined;
   }
 
   /** Runs `work` over one storage transaction; see `LocalFirstClient.transaction`. */
