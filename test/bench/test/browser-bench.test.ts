@@ -28,6 +28,11 @@ describe.skipIf(!present)('pnpm bench, browser group', () => {
       expect(run.result.ms).toBeGreaterThan(0);
       expect(run.result.floorMs).toBeGreaterThan(0);
     }
+    expect(results.yjs.catchUp.map((run) => run.records)).toEqual(sizes.catchUp);
+    expect(results.yjs.localWrites.map((run) => run.mode)).toEqual([
+      'one-by-one',
+      'one-transaction',
+    ]);
     expect(results.handover.map((run) => run.mechanism)).toEqual(['locks', 'lease']);
     for (const run of results.handover) expect(run.pendingAfter).toBe(sizes.handoverChanges * 2);
     const table = renderBrowserTable(results);

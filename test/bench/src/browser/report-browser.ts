@@ -17,6 +17,9 @@ export interface BrowserRow {
   ms: number;
   floorMs?: number;
   longestTaskMs?: number;
+  /** Yjs with y-websocket and y-indexeddb doing the same, and its longest task. */
+  yjsMs?: number;
+  yjsLongestTaskMs?: number;
   note?: string;
   target?: { text: string; met: boolean };
 }
@@ -30,7 +33,10 @@ export function browserRows(results: BrowserResults): BrowserRow[] {
   for (const { storage, records, result } of results.catchUp) {
     const targeted = records === largest;
     const ratio = result.ms / result.floorMs;
+    const yjs = results.yjs.catchUp.find((run) => run.records === records);
     rows.push({
+      yjsMs: yjs?.ms,
+      yjsLongestTaskMs: yjs?.longTasks.maxMs,
       label: `catch-up of ${n(records)} into ${STORAGE[storage]}`,
       ms: result.ms,
       floorMs: result.floorMs,
@@ -48,7 +54,10 @@ export function browserRows(results: BrowserResults): BrowserRow[] {
     });
   }
   for (const { storage, records, mode, result } of results.localWrites) {
+    const yjs = results.yjs.localWrites.find((run) => run.records === records && run.mode === mode);
     rows.push({
+      yjsMs: yjs?.ms,
+      yjsLongestTaskMs: yjs?.longTasks.maxMs,
       label: `${n(records)} local writes ${mode === 'one-by-one' ? 'one by one' : 'in one transaction'}, ${STORAGE[storage]}`,
       ms: result.ms,
       floorMs: result.floorMs,
@@ -94,7 +103,7 @@ export function renderBrowserTable(results: BrowserResults, rows = browserRows(r
   ]);
   const all = [header, ...body];
   const widths = header.map((_, column) => Math.max(...all.map((line) => line[column]!.length)));
-  const numeric = new Set([1, 2, 3, 4]);
+  const numeric = new Set([1, 2, 3, 4, 5, 6]);
   const line = (cells: string[]) =>
     `| ${cells
       .map((cell, column) =>
@@ -104,7 +113,7 @@ export function renderBrowserTable(results: BrowserResults, rows = browserRows(r
   return [
     `Browser, Chromium ${results.chromium} headless, profile on disk; the floor is raw IndexedDB ` +
       'doing the same puts (a record and an event per change, one transaction per page of 1,000 ' +
-      "or per batch); long tasks are the page's, over 50 ms",
+      "or per batch); long tasks are the page's, over 50 ms; Yjs is y-websocket into y-indexeddb",
     line(header),
     line(widths.map((width) => '-'.repeat(width))),
     ...body.map(line),

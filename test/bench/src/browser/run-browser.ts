@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_PAGE_EVENTS } from '@local-first/core/adapter';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build, defaultClientConditions } from 'vite';
-import { OurServer } from '../sync/processes.js';
+import { OurServer, YjsServer } from '../sync/processes.js';
+import { yjsPush } from '../sync/scenarios/push.js';
 import { connectOurDevice, makeRecord } from '../sync/workload.js';
 import type { LongTasks } from './page/long-tasks.js';
 import type { Bench, BrowserStorage } from './page/page.js';
@@ -57,6 +58,16 @@ export interface BrowserResults {
     result: Measured;
   }[];
   handover: Handover[];
+  /** The Yjs peer: y-websocket into y-indexeddb, the same sizes. */
+  yjs: {
+    catchUp: { records: number; ms: number; longTasks: LongTasks }[];
+    localWrites: {
+      records: number;
+      mode: 'one-by-one' | 'one-transaction';
+      ms: number;
+      longTasks: LongTasks;
+    }[];
+  };
 }
 
 /** Builds the page, as an app's bundle is built, into `outDir`. */
@@ -157,6 +168,7 @@ export async function runBrowser(
   const staticDir = join(work, 'page');
   await buildPage(staticDir);
   const server = await OurServer.start('sqlite', ['--static', staticDir]);
+  const yjsServer = await YjsServer.start();
   const browser = await launch();
   try {
     const url = `${server.origin}/`;
@@ -166,6 +178,7 @@ export async function runBrowser(
       catchUp: [],
       localWrites: [],
       handover: [],
+      yjs: { catchUp: [], localWrites: [] },
     };
     for (const records of sizes.catchUp) {
       const repository = `browser-${records}`;
@@ -183,6 +196,12 @@ export async function runBrowser(
           result: { ms: run.syncMs, floorMs, longTasks: run.longTasks, closeMs: run.closeMs },
         });
       }
+      log(`browser: Yjs, seeding ${records} records, then its catch-up into y-indexeddb`);
+      await yjsPush(yjsServer, records, repository);
+      const yjs = await call(page, 'yjsCatchUp', { url: yjsServer.url, room: repository });
+      if (yjs.count !== records)
+        throw new Error(`Yjs catch-up: the document holds ${yjs.count} of ${records} records`);
+      results.yjs.catchUp.push({ records, ms: yjs.syncMs, longTasks: yjs.longTasks });
     }
     for (const storage of ['localforage', 'sqljs'] as const) {
       for (const mode of ['one-by-one', 'one-transaction'] as const) {
@@ -201,6 +220,16 @@ export async function runBrowser(
           result: { ms: run.ms, floorMs, longTasks: run.longTasks, closeMs: run.closeMs },
         });
       }
+    }
+    for (const mode of ['one-by-one', 'one-transaction'] as const) {
+      log(`browser: Yjs, ${sizes.localWrites} local writes ${mode} into y-indexeddb`);
+      const yjs = await call(page, 'yjsLocalWrites', { changes: sizes.localWrites, mode });
+      results.yjs.localWrites.push({
+        records: sizes.localWrites,
+        mode,
+        ms: yjs.ms,
+        longTasks: yjs.longTasks,
+      });
     }
     await page.close();
     log('browser: leader handover, with Web Locks');
@@ -221,6 +250,7 @@ export async function runBrowser(
   } finally {
     await browser.close().catch(() => undefined);
     await server.stop();
+    await yjsServer.stop();
     await rm(work, { recursive: true, force: true });
   }
 }

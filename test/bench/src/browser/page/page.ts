@@ -15,6 +15,7 @@ import initSqlJs from 'sql.js';
 import wasmUrl from 'sql.js/dist/sql-wasm-browser.wasm?url';
 import { watchLongTasks } from './long-tasks.js';
 import { rawFloor } from './raw-floor.js';
+import { yjsCatchUp, yjsLocalWrites } from './yjs.js';
 
 interface BenchRecord {
   id: string;
@@ -147,7 +148,17 @@ async function tabState() {
   return { leadingAt: tab!.leadingAt, pending: pending.length };
 }
 
-const bench = { catchUp, localWrites, rawFloor, openTab, tabWrites, tabState, untilLeading };
+const bench = {
+  catchUp,
+  localWrites,
+  rawFloor,
+  openTab,
+  tabWrites,
+  tabState,
+  untilLeading,
+  yjsCatchUp,
+  yjsLocalWrites,
+};
 export type Bench = typeof bench;
 (window as unknown as { bench: Bench }).bench = bench;
 document.body.dataset.ready = 'true';
