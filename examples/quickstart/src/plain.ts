@@ -35,6 +35,6 @@ await todos.delete('2');
 await client.settled();
 
 console.log('done:', await todos.query().where('done', '==', true).get());
-console.log('waiting to sync:', (await todos.getPendingEvents()).length, 'events');
+console.log('waiting to sync:', client.pendingCount.value, 'events');
 stop();
 await client.dispose();
