@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM, CHROMIUM_ARGS } from '@local-first/test-services';
 import { type Browser, chromium } from 'playwright-core';
 import { build } from 'vite';
 
 export const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-// Debian's Chromium (see .ci/system-deps.sh); never a browser downloaded by Playwright.
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM };
 
 /** True when Chromium is installed; otherwise says loudly which test is skipped and why. */
 export function chromiumPresent(what: string): boolean {
@@ -34,15 +34,6 @@ export async function buildApp(outDir: string): Promise<void> {
 export function launchChromium(args: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      ...args,
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+    args: [...args, ...CHROMIUM_ARGS],
   });
 }

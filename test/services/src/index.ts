@@ -1,3 +1,4 @@
+export { CHROMIUM, CHROMIUM_ARGS } from './chromium.js';
 export { captureUncaught, modelSeed } from './model.js';
 export {
   DEBIAN_POSTGRES_ROOT,

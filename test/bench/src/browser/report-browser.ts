@@ -3,6 +3,7 @@
  * the same puts, the ratio, the longest task of the page meanwhile, and the targets of the
  * issue "The browser as users have it".
  */
+import { tableLines } from '../sync/report.js';
 import type { BrowserResults } from './run-browser.js';
 
 /** Catch-up into IndexedDB: at most this many times the raw floor. */
@@ -87,6 +88,8 @@ export function renderBrowserTable(results: BrowserResults, rows = browserRows(r
     'raw IndexedDB ms',
     '÷floor',
     'longest task ms',
+    'Yjs ms',
+    'Yjs longest task',
     'target',
     'met',
     'note',
@@ -97,25 +100,16 @@ export function renderBrowserTable(results: BrowserResults, rows = browserRows(r
     row.floorMs === undefined ? '' : n(Math.round(row.floorMs)),
     row.floorMs === undefined ? '' : `${(row.ms / row.floorMs).toFixed(2)}×`,
     row.longestTaskMs === undefined ? '' : String(row.longestTaskMs),
+    row.yjsMs === undefined ? '' : n(Math.round(row.yjsMs)),
+    row.yjsLongestTaskMs === undefined ? '' : String(row.yjsLongestTaskMs),
     row.target?.text ?? '',
     row.target ? (row.target.met ? 'met' : 'MISSED') : '',
     row.note ?? '',
   ]);
-  const all = [header, ...body];
-  const widths = header.map((_, column) => Math.max(...all.map((line) => line[column]!.length)));
-  const numeric = new Set([1, 2, 3, 4, 5, 6]);
-  const line = (cells: string[]) =>
-    `| ${cells
-      .map((cell, column) =>
-        numeric.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
-      )
-      .join(' | ')} |`;
   return [
     `Browser, Chromium ${results.chromium} headless, profile on disk; the floor is raw IndexedDB ` +
       'doing the same puts (a record and an event per change, one transaction per page of 1,000 ' +
       "or per batch); long tasks are the page's, over 50 ms; Yjs is y-websocket into y-indexeddb",
-    line(header),
-    line(widths.map((width) => '-'.repeat(width))),
-    ...body.map(line),
+    ...tableLines(header, body, [1, 2, 3, 4, 5, 6]),
   ].join('\n');
 }

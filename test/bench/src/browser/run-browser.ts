@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_PAGE_EVENTS } from '@local-first/core/adapter';
+import { CHROMIUM, CHROMIUM_ARGS } from '@local-first/test-services';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build, defaultClientConditions } from 'vite';
 import { OurServer, YjsServer } from '../sync/processes.js';
@@ -20,7 +21,8 @@ import type { LongTasks } from './page/long-tasks.js';
 import type { Bench, BrowserStorage } from './page/page.js';
 
 const PAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'page');
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export { CHROMIUM };
 
 export interface BrowserSizes {
   /** Records caught up, one run each. */
@@ -103,22 +105,12 @@ async function seed(server: OurServer, repository: string, records: number): Pro
   }
 }
 
-const FLAGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 /** A browser with a profile on disk (IndexedDB on disk, as a user has it), and its folder. */
 async function launch(extra: readonly string[] = []) {
   const profile = await mkdtemp(join(tmpdir(), 'lf-bench-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: [...FLAGS, ...extra],
+    args: [...CHROMIUM_ARGS, ...extra],
   });
   return {
     context,

@@ -3,7 +3,7 @@
  * with one, and the Yjs peer's where it has one; targets from the issue "Reactive queries
  * that scale".
  */
-import type { Target } from './report.js';
+import { type Target, tableLines } from './report.js';
 import type { Runs, WatchOnlyResults } from './run.js';
 import type { PushPair, WatchResults, WatchRun } from './scenarios/watch.js';
 import { FILTER_LIMIT, type WriteApi } from './watch-roles.js';
@@ -250,15 +250,6 @@ export function renderWatchTable(
     row.target?.text ?? '',
     row.target ? (row.target.met ? 'met' : 'MISSED') : '',
   ]);
-  const all = [header, ...body];
-  const widths = header.map((_, column) => Math.max(...all.map((line) => line[column]!.length)));
-  const numeric = new Set([1, 2, 3, 4, 5, 6]);
-  const line = (cells: string[]) =>
-    `| ${cells
-      .map((cell, column) =>
-        numeric.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
-      )
-      .join(' | ')} |`;
   const targets = rows.filter((row) => row.target);
   const met = targets.filter((row) => row.target!.met).length;
   const { machine, scale, watch } = run;
@@ -268,9 +259,7 @@ export function renderWatchTable(
       `group ${(watch.durationMs / 1000).toFixed(0)} s; ` +
       `targets met: ${met} of ${targets.length}`,
     '',
-    line(header),
-    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
-    ...body.map(line),
+    ...tableLines(header, body, [1, 2, 3, 4, 5, 6]),
     '',
     ...watchNotes(watch).map((note) => `- ${note}`),
   ].join('\n');

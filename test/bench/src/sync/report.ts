@@ -361,25 +361,13 @@ export function renderTable(results: BenchResults, rows: Row[]): string {
     row.target?.text ?? '',
     row.target ? (row.target.met ? 'met' : 'MISSED') : '',
   ]);
-  const all = [header, ...body];
-  const widths = header.map((_, column) => Math.max(...all.map((line) => line[column]!.length)));
-  const numeric = new Set([2, 3, 4, 5, 6]);
-  const line = (cells: string[]) =>
-    `| ${cells
-      .map((cell, column) =>
-        numeric.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
-      )
-      .join(' | ')} |`;
-  const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
   const met = rows.filter((row) => row.target?.met).length;
   const targets = rows.filter((row) => row.target).length;
   return [
     `Sync benchmark, ${results.startedAt}, ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; ` +
       `whole run ${(results.durationMs / 1000).toFixed(0)} s; targets met: ${met} of ${targets}`,
     '',
-    line(header),
-    rule,
-    ...body.map(line),
+    ...tableLines(header, body, [2, 3, 4, 5, 6]),
     '',
     ...notes(results).map((note) => `- ${note}`),
   ].join('\n');
@@ -427,4 +415,26 @@ export function renderSvg(rows: Row[]): string {
     .join('');
   const caption = `<text x="8" y="${height - 10}" font-size="11" fill="#555">each row scaled to its largest value; ✓ target met, ✗ missed</text>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${caption}${legend}${parts.join('')}</svg>\n`;
+}
+
+/** A Markdown table, columns padded to one width; `numeric` columns are aligned right. */
+export function tableLines(
+  header: readonly string[],
+  body: readonly string[][],
+  numeric: readonly number[],
+): string[] {
+  const all = [header, ...body];
+  const widths = header.map((_, column) => Math.max(...all.map((line) => line[column]!.length)));
+  const right = new Set(numeric);
+  const line = (cells: readonly string[]) =>
+    `| ${cells
+      .map((cell, column) =>
+        right.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
+      )
+      .join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+    ...body.map(line),
+  ];
 }
