@@ -2,6 +2,7 @@ import { ERROR_CODES, LocalFirstError } from './errors.js';
 
 /** The part of the Web Locks API (`navigator.locks`) a writer lock uses. */
 export interface WriterLocks {
+  /** Asks for the lock `name`; `callback` runs while it is held, and its promise holds it. */
   request(
     name: string,
     options: { mode?: 'exclusive'; signal?: AbortSignal },
@@ -13,6 +14,7 @@ export interface WriterLocks {
 export interface WriterLock {
   /** How the hold is kept: a Web Lock, or nothing where the browser has none. */
   readonly mechanism: 'locks' | 'none';
+  /** Gives the lock up; the next writer waiting for it gets it. */
   release(): void;
 }
 

@@ -4,5 +4,6 @@ export {
   DEFAULT_INDEX_PAGE_SIZE,
   LocalForageStorageAdapter,
   type LocalForageStorageOptions,
+  type WriterOptions,
 } from './localforage-storage-adapter.js';
 export { localForageStorageModule } from './module.js';

@@ -58,7 +58,17 @@ export interface LocalForageStorageOptions {
    * `locks: null` forces the mark, for tests. Several tabs should share one store through
    * `@local-first/tabs`, which makes this a safety net.
    */
-  writer?: { lockName?: string; locks?: WriterLocks | null; waitMs?: number };
+  writer?: WriterOptions;
+}
+
+/** How `LocalForageStorageAdapter` keeps a second writer out (see its `writer` option). */
+export interface WriterOptions {
+  /** The Web Lock's name. Default `local-first:localforage:<name>/<storeName>`. */
+  lockName?: string;
+  /** The Web Locks API. Default `navigator.locks`; `null` forces the writer's mark. */
+  locks?: WriterLocks | null;
+  /** How long a second `open()` waits for the lock before `storage_locked`. Default 10 s. */
+  waitMs?: number;
 }
 
 /**

@@ -7,6 +7,8 @@ export {
 export { IndexedDbLease, type LeaseStore } from './lease.js';
 export { TabStorageAdapter, type TabStorageOptions } from './tab-storage.js';
 export {
+  type AggregateState,
+  type ConnectionSignal,
   type LeadingStore,
   type SyncedClient,
   TabSync,

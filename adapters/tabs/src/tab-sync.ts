@@ -4,9 +4,24 @@ import type { ChannelLike } from './leadership.js';
 
 /** The part of `LocalFirstClient` that `TabSync` drives. */
 export interface SyncedClient {
+  /** Starts the client's strategies. */
   start(): Promise<void>;
+  /** Stops them. */
   stop(): Promise<void>;
-  readonly connectionChanges: Subscribable<{ aggregate: ConnectionState }>;
+  /** The client's connection state, the current one first. */
+  readonly connectionChanges: Subscribable<AggregateState>;
+}
+
+/** The part of `ClientConnectionState` that `TabSync` tells the other tabs. */
+export interface AggregateState {
+  /** The least advanced state among the client's strategies. */
+  aggregate: ConnectionState;
+}
+
+/** A connection state that is there at once and follows every change. */
+export interface ConnectionSignal extends Subscribable<ConnectionState> {
+  /** The state now. */
+  readonly value: ConnectionState;
 }
 
 /** The part of `TabStorageAdapter` that `TabSync` follows. */
@@ -85,7 +100,7 @@ export class TabSync {
   }
 
   /** How the tab that leads is connected (this tab's own state when it leads). */
-  get connection(): Subscribable<ConnectionState> & { readonly value: ConnectionState } {
+  get connection(): ConnectionSignal {
     return this.state;
   }
 
