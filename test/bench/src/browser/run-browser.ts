@@ -6,7 +6,7 @@
  * the page meanwhile; and a leading tab closing while another takes over.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +146,26 @@ function call<K extends keyof BenchFunctions>(
   ) as Promise<Awaited<ReturnType<BenchFunctions[K]>>>;
 }
 
+/**
+ * Runs `work` under the page's CPU profiler when `BENCH_BROWSER_PROF=DIR` is set, and writes
+ * the profile to `DIR/<name>.cpuprofile` (read it with `src/sync/profile-summary.ts`).
+ */
+async function profiled<T>(page: Page, name: string, work: () => Promise<T>): Promise<T> {
+  const directory = process.env.BENCH_BROWSER_PROF;
+  if (!directory) return work();
+  const session = await page.context().newCDPSession(page);
+  await session.send('Profiler.enable');
+  await session.send('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.send('Profiler.stop');
+    await mkdir(directory, { recursive: true });
+    await writeFile(join(directory, `${name}.cpuprofile`), JSON.stringify(profile));
+    await session.detach();
+  }
+}
+
 /** Whether Chromium is here to run the group. */
 export function chromiumPresent(): boolean {
   return existsSync(CHROMIUM);
@@ -178,7 +198,9 @@ export async function runBrowser(
       await seed(server, repository, records);
       for (const storage of ['localforage', 'sqljs'] as const) {
         log(`browser: catch-up of ${records} into ${storage}`);
-        const run = await call(page, 'catchUp', { storage, repository, expected: records });
+        const run = await profiled(page, `catchup-${storage}-${records}`, () =>
+          call(page, 'catchUp', { storage, repository, expected: records }),
+        );
         if (run.count !== records)
           throw new Error(`catch-up into ${storage}: ${run.count} of ${records} events stored`);
         const floorMs = await call(page, 'rawFloor', records, DEFAULT_MAX_PAGE_EVENTS);
