@@ -4,6 +4,33 @@ import { join } from 'node:path';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexedDbPersister } from '../src/index.js';
+
+/** Opens the persister's database as another program would, and runs `work` on its store. */
+function onStore<T>(
+  indexedDB: IDBFactory,
+  mode: IDBTransactionMode,
+  work: (store: IDBObjectStore) => IDBRequest<T>,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const opening = indexedDB.open('app');
+    opening.onsuccess = () => {
+      const db = opening.result;
+      const request = work(db.transaction('sqljs', mode).objectStore('sqljs'));
+      request.onsuccess = () => {
+        db.close();
+        resolve(request.result);
+      };
+      request.onerror = () => reject(request.error);
+    };
+    opening.onerror = () => reject(opening.error);
+  });
+}
+
+const keysOf = async (indexedDB: IDBFactory) =>
+  (await onStore(indexedDB, 'readonly', (store) => store.getAllKeys())).map(String).sort();
+const putRaw = (indexedDB: IDBFactory, key: string, value: unknown) =>
+  onStore(indexedDB, 'readwrite', (store) => store.put(value, key));
+
 import { NodeFilePersister } from '../src/node.js';
 
 const BYTES = Uint8Array.from({ length: 4096 }, (_, index) => (index * 7) % 256);
@@ -73,6 +100,34 @@ describe('IndexedDbPersister on fake-indexeddb', () => {
     expect(await second.load()).toEqual(BYTES.subarray(0, 4));
     await first.close();
     await second.close();
+  });
+
+  it('keeps a large file in chunks, drops the chunks a smaller one no longer needs, reads a whole one', async () => {
+    const indexedDB = new IDBFactory();
+    const large = new Uint8Array(16 * 2 + 5).map((_, i) => i % 251);
+    const persister = new IndexedDbPersister({ databaseName: 'app', indexedDB, chunkBytes: 16 });
+    await persister.load();
+    await persister.save(large);
+    expect(await keysOf(indexedDB)).toEqual([
+      'database',
+      'database:chunk:0',
+      'database:chunk:1',
+      'database:chunk:2',
+      'database:writer',
+    ]);
+    const again = new IndexedDbPersister({ databaseName: 'app', indexedDB, chunkBytes: 16 });
+    expect(await again.load()).toEqual(large);
+    const small = BYTES.subarray(0, 10);
+    await again.save(small);
+    expect(await keysOf(indexedDB)).toEqual(['database', 'database:chunk:0', 'database:writer']);
+    expect(await again.load()).toEqual(small);
+    await persister.close();
+    await again.close();
+    // A file an earlier version saved whole, as one value under the key.
+    await putRaw(indexedDB, 'database', BYTES.subarray(0, 3));
+    const older = new IndexedDbPersister({ databaseName: 'app', indexedDB });
+    expect(await older.load()).toEqual(BYTES.subarray(0, 3));
+    await older.close();
   });
 
   it('adds its object store to a database that already exists without it', async () => {
