@@ -114,6 +114,7 @@ export class TabLeadership {
     if (this.stopped) throw new LocalFirstError(ERROR_CODES.closed, 'this leadership was stopped');
     if (this.started) return;
     this.started = true;
+    page()?.addEventListener('pagehide', this.onPageHide);
     if (this.locks) this.requestLock(this.locks);
     else this.joinLease();
   }
@@ -122,6 +123,7 @@ export class TabLeadership {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    page()?.removeEventListener('pagehide', this.onPageHide);
     clearInterval(this.timer);
     this.abort?.abort();
     this.release?.();
@@ -138,6 +140,14 @@ export class TabLeadership {
       this.channel?.close();
     } else this.leading.set(false);
   }
+
+  /**
+   * A page that goes for good resigns at once, before the app's own shutdown runs; one kept in
+   * the back-forward cache may come back, and stays in the election.
+   */
+  private readonly onPageHide = (event: Event): void => {
+    if (!(event as Event & { persisted?: boolean }).persisted) void this.stop();
+  };
 
   private requestLock(locks: LockManagerLike): void {
     this.abort = new AbortController();
@@ -191,6 +201,15 @@ export class TabLeadership {
         this.claiming = undefined;
       });
   }
+}
+
+/** The page's events, where there is a page. */
+function page(): Pick<Window, 'addEventListener' | 'removeEventListener'> | undefined {
+  const scope = globalThis as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
+  return typeof scope.addEventListener === 'function' &&
+    typeof scope.removeEventListener === 'function'
+    ? (scope as Pick<Window, 'addEventListener' | 'removeEventListener'>)
+    : undefined;
 }
 
 function openChannel(name: string): ChannelLike | undefined {

@@ -122,11 +122,6 @@ export class TabStorageAdapter implements StorageAdapter {
       else this.follow();
     });
     this.leadership.start();
-    // A page that goes hands the lead over at once, before the app's own shutdown runs.
-    (globalThis as { addEventListener?: typeof addEventListener }).addEventListener?.(
-      'pagehide',
-      this.onPageHide,
-    );
     if (!this.leadership.isLeader) this.post({ kind: 'hello', from: this.tabId });
     this.helloTimer = setInterval(() => {
       if (!this.leader && !this.leaderTab) this.post({ kind: 'hello', from: this.tabId });
@@ -134,8 +129,6 @@ export class TabStorageAdapter implements StorageAdapter {
     await this.untilLeaderKnown();
     if (this.closing) throw storageClosedError();
   }
-
-  private readonly onPageHide = (): void => void this.leadership.stop();
 
   /** A call on this adapter: refused before `open()` and once `close()` began; awaited by it. */
   private entry<T>(call: () => Promise<T>): Promise<T> {
@@ -391,10 +384,6 @@ export class TabStorageAdapter implements StorageAdapter {
     this.closed = true;
     clearInterval(this.helloTimer);
     this.channel.removeEventListener('message', this.onMessage);
-    (globalThis as { removeEventListener?: typeof removeEventListener }).removeEventListener?.(
-      'pagehide',
-      this.onPageHide,
-    );
     for (const pending of this.pending.values()) pending.reject(storageClosedError());
     this.pending.clear();
     this.leader = undefined;

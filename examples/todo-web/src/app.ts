@@ -95,8 +95,11 @@ export async function startTodoApp(): Promise<TodoApp> {
   });
   await client.initialize();
   const sync = new TabSync({ name: group, client, storage });
-  // A tab that goes lets the next one lead at once instead of after its lease runs out.
-  window.addEventListener('pagehide', () => void client.dispose());
+  // A tab that goes for good lets the next one lead at once instead of after its lease runs
+  // out; one kept in the back-forward cache may come back, and keeps its client.
+  window.addEventListener('pagehide', (event) => {
+    if (!event.persisted) void client.dispose();
+  });
   // Each account's data, pending writes and cursors stay in a namespace of its own, so one
   // account's writes are never sent with another's token. Chosen before sync starts.
   if (account)

@@ -126,7 +126,9 @@ async function openTab(options: { app: string }) {
   });
   tab = opened;
   // A tab that goes gives the lead up at once (with the lease, rather than when it runs out).
-  addEventListener('pagehide', () => void client.dispose());
+  addEventListener('pagehide', (event) => {
+    if (!event.persisted) void client.dispose();
+  });
   return { leading: storage.isLeader };
 }
 
