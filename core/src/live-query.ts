@@ -56,12 +56,12 @@ export class LiveQuery {
 
   /** The window the app sees: `offset`, then at most `limit` items. */
   results(): ChangedRow['item'][] {
-    const end = this.needed ?? this.rows.length;
-    const items = new Array<ChangedRow['item']>(
-      Math.max(0, Math.min(end, this.rows.length) - this.start),
-    );
+    const end = Math.min(this.needed ?? this.rows.length, this.rows.length);
+    if (end <= this.start) return [];
+    // A slice is one block copy; the rows are then swapped for their items in place.
+    const items = this.rows.slice(this.start, end) as unknown as ChangedRow['item'][];
     for (let index = 0; index < items.length; index++)
-      items[index] = this.rows[this.start + index]!.item;
+      items[index] = (items[index] as unknown as ChangedRow).item;
     return items;
   }
 
@@ -112,9 +112,15 @@ export class LiveQuery {
       touched = index;
     }
     if (this.matches(row) && this.belongs(row)) {
-      const index = this.insertionPoint(row);
+      const last = this.rows[this.rows.length - 1];
+      // After the last row (ids that grow, the newest first in a `desc` order): one comparison.
+      const index =
+        last === undefined || this.compare(last, row) < 0
+          ? this.rows.length
+          : this.insertionPoint(row);
       row.keep?.();
-      this.rows.splice(index, 0, row);
+      if (index === this.rows.length) this.rows.push(row);
+      else this.rows.splice(index, 0, row);
       this.byId.set(row.record.id, row);
       touched = Math.min(touched, index);
     }
