@@ -79,12 +79,14 @@ type Outcome =
   | { events: StoredEvent[]; error?: undefined }
   | { events?: undefined; error: unknown };
 
-/** Errors a write raises before it stores anything: they fail that write alone. */
+/**
+ * Errors the client raises before a write stores anything (a strategy's size check, a record
+ * that is not JSON, a repository it does not know): they fail that write alone. A storage
+ * adapter raises none of them, so a write failing with one left nothing half-written.
+ */
 const REFUSED_ALONE = new Set<string>([
   ERROR_CODES.eventTooLarge,
   ERROR_CODES.invalidRecord,
-  ERROR_CODES.invalidEvent,
-  ERROR_CODES.invalidArgument,
   ERROR_CODES.unknownRepository,
 ]);
 

@@ -48,7 +48,13 @@ export class PendingTally {
         this.publish();
       },
       (error) => {
-        if (read === this.reads) this.buffered = undefined;
+        if (read === this.reads) {
+          // The count read before stays, followed by what committed since.
+          const buffered = this.buffered ?? [];
+          this.buffered = undefined;
+          for (const log of buffered) this.apply(log);
+          this.publish();
+        }
         this.onError(error);
       },
     );
