@@ -145,11 +145,7 @@ export class LocalFirstClient {
         await this.storage.useNamespace(namespace);
         await this.loadIdentity();
       },
-      entered: () => {
-        this.feeds.reset();
-        this.tally.reload();
-        this.pending.emit();
-      },
+      entered: () => this.reread(),
       running: () => this.running,
     });
     this.writes = new LocalWrites({
@@ -335,22 +331,25 @@ export class LocalFirstClient {
   private readonly resolverOf = (name: string): ConflictResolver | undefined =>
     this.repositories.get(name)?.resolveConflict as ConflictResolver | undefined;
 
+  /** Watches and the pending count read the store again (another namespace, missed commits). */
+  private reread(): void {
+    this.feeds.reset();
+    this.tally.reload();
+    this.pending.emit();
+  }
+
   /** Every commit, made here or heard of from the store: for the watches and the tally. */
   private committed(log: ChangeLog): void {
     this.feeds.committed(log);
     this.tally.committed(log);
   }
 
-  /**
-   * A commit another client made over the same store: the watches and the pending count follow
-   * it, and its pending local events go to the strategies (running only in the leading tab).
-   */
+  /** Another client's commit over the same store: the watches, the count, the strategies. */
   private ingest(commit: ExternalCommit): void {
     if (this.phase !== 'ready' || commit.namespace !== this.storage.namespace) return;
+    if (commit.resync) return this.reread();
     this.committed(ChangeLog.of(commit));
-    const pending = commit.appended.filter(
-      (event) => event.local && event.syncStatus === 'pending',
-    );
+    const pending = commit.appended.filter((e) => e.local && e.syncStatus === 'pending');
     if (pending.length > 0 || commit.statuses.length > 0) this.pending.emit();
     this.writes.push(pending, commit.namespace);
   }

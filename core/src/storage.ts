@@ -43,6 +43,11 @@ export interface ExternalCommit {
   appended: StoredEvent[];
   /** The sync statuses it set (acknowledged, failed, pending again), in order. */
   statuses: StatusChange[];
+  /**
+   * Commits may have been missed (the tab that led went away between a commit and telling the
+   * others): every watch and count reads the store again; the other fields are empty.
+   */
+  resync?: boolean;
 }
 
 /** Events a transaction set to one sync status. */

@@ -129,3 +129,13 @@ export function forwardingTransaction(
   }
   return tx as unknown as StorageTransaction;
 }
+
+/** A call sent to the leader, waiting for its reply. */
+export interface Pending {
+  message: CallMessage;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** The leader changed under a transaction: it is run again with the new one. */
+export class LeaderChanged extends Error {}

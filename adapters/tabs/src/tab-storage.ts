@@ -24,6 +24,8 @@ import {
   forwardingTransaction,
   fromWire,
   isTabMessage,
+  LeaderChanged,
+  type Pending,
   type TabMessage,
   toWire,
 } from './protocol.js';
@@ -43,15 +45,6 @@ export interface TabStorageOptions {
   /** How often a follower asks again who leads while nobody answers. Default 500 ms. */
   helloMs?: number;
 }
-
-interface Pending {
-  message: CallMessage;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
-/** The leader changed under a transaction: it is run again with the new one. */
-class LeaderChanged extends Error {}
 
 /**
  * A `StorageAdapter` shared by the tabs of an app. The tab that leads (`TabLeadership`) holds
@@ -162,6 +155,7 @@ export class TabStorageAdapter implements StorageAdapter {
     this.post({ kind: 'leader', from: this.tabId });
     this.leaderFound();
     this.leads.set(true);
+    this.resync();
     // Calls sent to the tab that led before are answered by nobody now: make them here; a
     // transaction opened there is gone with it, and runs again.
     for (const [id, pending] of this.pending) {
@@ -228,6 +222,7 @@ export class TabStorageAdapter implements StorageAdapter {
     if (this.leader || tab === this.leaderTab) return;
     this.leaderTab = tab;
     this.leaderFound();
+    this.resync();
     for (const pending of this.pending.values()) {
       if (pending.message.tx !== undefined) {
         this.pending.delete(pending.message.id);
@@ -266,6 +261,20 @@ export class TabStorageAdapter implements StorageAdapter {
     const { value, commit } = await this.leader.serve(message);
     if (commit) this.announce(message.from, commit);
     return value;
+  }
+
+  /**
+   * A new leader: the one before may have committed something it never got to tell (a page
+   * that unloads stops its scripts, not IndexedDB), so this tab's client reads again.
+   */
+  private resync(): void {
+    this.commits.emit({
+      namespace: this.current,
+      records: [],
+      appended: [],
+      statuses: [],
+      resync: true,
+    });
   }
 
   /** Tells every tab (and this one's client, when it was not this tab's) what committed. */

@@ -104,6 +104,25 @@ describe('the tabs of one browser share one store through the tab that leads', (
     ]);
   });
 
+  it('a commit the leader never got to tell reaches every tab once the next one leads', async () => {
+    const browser = app();
+    const [first, second, third] = [
+      await browser.open(),
+      await browser.open(),
+      await browser.open(),
+    ];
+    const view = latest(third.todos.query().watch());
+    const counts = latest(third.client.pendingCount);
+    await view.until((items) => items.length === 0, 'the empty list');
+    // The page unloads between the commit and the message: IndexedDB has it, no tab heard.
+    first.channel.sever();
+    await first.todos.upsert({ id: 'untold', title: 'committed, never announced' });
+    first.crash();
+    await view.until((items) => ids(items) === 'untold', 'the untold write in the watch');
+    await counts.until((count) => count === 1, 'the untold write counted');
+    expect(second.storage.isLeader).toBe(true);
+  });
+
   it('a transaction cut off by a handover runs again with the next leader, once', async () => {
     const browser = app();
     const [first, second] = [await browser.open(), await browser.open()];
