@@ -347,7 +347,7 @@ export class LocalFirstClient {
   /** Another client's commit over the same store: the watches, the count, the strategies. */
   private ingest(commit: ExternalCommit): void {
     if (this.phase !== 'ready' || commit.namespace !== this.storage.namespace) return;
-    if (commit.resync) return this.reread();
+    if (commit.resync) return void this.reread();
     this.committed(ChangeLog.of(commit));
     const pending = commit.appended.filter((e) => e.local && e.syncStatus === 'pending');
     if (pending.length > 0 || commit.statuses.length > 0) this.pending.emit();
