@@ -114,11 +114,6 @@ export class ChangeLog {
     return this.touched.size === 0 && this.appended.length === 0 && this.statuses.length === 0;
   }
 
-  /** Whether it set the sync status of some events. */
-  get statusChanged(): boolean {
-    return this.statuses.length > 0;
-  }
-
   /** The repositories it cleared (records, events and all). */
   get cleared(): string[] {
     return [...this.touched].filter(([, entry]) => entry.cleared).map(([name]) => name);

@@ -1,11 +1,11 @@
 import { ERROR_CODES, LocalFirstError } from './errors.js';
 
-/** The part of the Web Locks API (`navigator.locks`) a writer lock uses. */
+/** The part of the Web Locks API (`navigator.locks`) that writer locks and tab elections use. */
 export interface WriterLocks {
   /** Asks for the lock `name`; `callback` runs while it is held, and its promise holds it. */
   request(
     name: string,
-    options: { mode?: 'exclusive'; signal?: AbortSignal },
+    options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal },
     callback: (lock: unknown) => Promise<void>,
   ): Promise<unknown>;
 }

@@ -1,16 +1,14 @@
 import { ERROR_CODES, LocalFirstError } from '@local-first/core';
-import { StateSignal, type Subscribable } from '@local-first/core/adapter';
+import {
+  environmentLocks,
+  StateSignal,
+  type Subscribable,
+  type WriterLocks,
+} from '@local-first/core/adapter';
 import { IndexedDbLease, type LeaseStore } from './lease.js';
 
-/** The part of the Web Locks API (`navigator.locks`) that leadership uses. */
-export interface LockManagerLike {
-  /** Asks for the lock `name`; `callback` runs while it is held, and its promise holds it. */
-  request(
-    name: string,
-    options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal },
-    callback: (lock: unknown) => Promise<void>,
-  ): Promise<unknown>;
-}
+/** The part of the Web Locks API (`navigator.locks`) that leadership uses (core's `WriterLocks`). */
+export type LockManagerLike = WriterLocks;
 
 /** The part of `BroadcastChannel` that leadership and the tab hub use. */
 export interface ChannelLike {
@@ -80,9 +78,7 @@ export class TabLeadership {
       throw new LocalFirstError(ERROR_CODES.invalidArgument, 'TabLeadership needs a name');
     }
     this.tabId = options.tabId ?? randomTabId();
-    const navigatorLocks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator
-      ?.locks;
-    this.locks = options.locks === undefined ? (navigatorLocks ?? null) : options.locks;
+    this.locks = options.locks === undefined ? environmentLocks() : options.locks;
     this.leaseMs = options.leaseMs ?? 3_000;
     this.renewMs = options.renewMs ?? 1_000;
     this.now = options.now ?? Date.now;
