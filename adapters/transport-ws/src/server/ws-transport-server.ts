@@ -37,12 +37,6 @@ interface Accepted {
   info: IncomingConnectionInfo;
 }
 
-interface Tracked {
-  connection: WebSocketConnection;
-  socket: WebSocket;
-  closed: Promise<void>;
-}
-
 /**
  * The raw WebSocket transport's server half, on `ws` in `noServer` mode: it answers upgrades of
  * its path on the given HTTP server and hands each connection over as a `TransportConnection`.
@@ -54,7 +48,8 @@ export class WsTransportServer implements TransportServer {
   private readonly closeTimeoutMs: number;
   private readonly wss: WebSocketServer;
   private readonly accepted = new Emitter<Accepted>();
-  private readonly open = new Set<Tracked>();
+  /** Each open connection and its socket (no promise per connection: they add up at 10,000). */
+  private readonly open = new Map<WebSocketConnection, WebSocket>();
   private closing: Promise<void> | undefined;
 
   constructor(options: WsTransportServerOptions) {
@@ -96,10 +91,8 @@ export class WsTransportServer implements TransportServer {
       sharedBytes: true,
       coalesceWrites: true,
     });
-    const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
-    const tracked: Tracked = { connection, socket, closed };
-    this.open.add(tracked);
-    void closed.then(() => this.open.delete(tracked));
+    this.open.set(connection, socket);
+    connection.onClose(() => this.open.delete(connection));
     this.accepted.emit({
       connection,
       info: {
@@ -113,7 +106,8 @@ export class WsTransportServer implements TransportServer {
   private async shutDown(code: number, reason: string): Promise<void> {
     this.http.off('upgrade', this.onUpgrade);
     await Promise.all(
-      [...this.open].map(async ({ connection, socket, closed }) => {
+      [...this.open].map(async ([connection, socket]) => {
+        const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
         connection.close(code, reason);
         // A peer that never answers the closing handshake must not hold the shutdown.
         const timer = setTimeout(() => socket.terminate(), this.closeTimeoutMs);

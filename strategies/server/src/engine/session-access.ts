@@ -1,6 +1,15 @@
 import type { RepositoryAccess } from './access.js';
 import type { AuthenticatedUser } from './auth.js';
 import type { SyncEngine } from './engine.js';
+import { SmallMap } from './small-map.js';
+
+interface Readable {
+  readonly asked: Promise<boolean>;
+  known?: boolean;
+}
+
+/** The entry of a repository the user was found to read: one for every connection. */
+const READABLE: Readable = Object.freeze({ asked: Promise.resolve(true), known: true });
 
 /**
  * One connection's view of access: the engine's answers per repository name, cached until
@@ -10,17 +19,17 @@ import type { SyncEngine } from './engine.js';
  */
 export class SessionAccess {
   /** Access per repository as the client names it: asked once, until `forget`. */
-  private readonly byName = new Map<string, Promise<RepositoryAccess>>();
+  private readonly byName = new SmallMap<string, Promise<RepositoryAccess>>();
   /**
    * Whether the user reads a stored repository, for broadcasts: cached like `byName`, `known`
    * once the answer has arrived, for the broadcast's synchronous path.
    */
-  private readonly readable = new Map<string, { asked: Promise<boolean>; known?: boolean }>();
+  private readonly readable = new SmallMap<string, Readable>();
   /**
    * The repositories this connection was sent or pushed events of (client name → stored name):
    * the client has a copy of each.
    */
-  private readonly granted = new Map<string, string>();
+  private readonly granted = new SmallMap<string, string>();
 
   constructor(
     private readonly engine: SyncEngine,
@@ -37,8 +46,7 @@ export class SessionAccess {
     asked.then(
       (access) => {
         if (this.byName.get(repository) !== asked || !access.read) return;
-        if (!this.readable.has(access.stored))
-          this.readable.set(access.stored, { asked: Promise.resolve(true), known: true });
+        if (!this.readable.has(access.stored)) this.readable.set(access.stored, READABLE);
       },
       () => {
         if (this.byName.get(repository) === asked) this.byName.delete(repository);
@@ -53,7 +61,7 @@ export class SessionAccess {
     if (policy.neverReads(this.user()!, stored)) return Promise.resolve(false);
     const cached = this.readable.get(stored);
     if (cached) return cached.asked;
-    const entry: { asked: Promise<boolean>; known?: boolean } = {
+    const entry: Readable = {
       asked: this.accessTo(policy.nameOf(stored)).then(
         (access) => access.read && access.stored === stored,
       ),

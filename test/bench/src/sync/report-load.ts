@@ -1,5 +1,6 @@
 /** The rows and notes of the load scenarios (sections 8–10 of the table). */
-import type { Row } from './report.js';
+import { formatRatio, formatValue, type Row, tableLines } from './report.js';
+import type { LoadOnlyResults } from './run.js';
 import type { LoadResults } from './run-load.js';
 import { MB } from './stats.js';
 
@@ -136,4 +137,30 @@ export function loadNotes(load: LoadResults): string[] {
       'RSS each is the settled server RSS with them open minus before, after a collection. The process needs one file ' +
       'descriptor per connection: `ulimit -n` at least the connections plus a hundred (this machine: see `ulimit -n`).',
   ];
+}
+
+/** The load group's own table (`BENCH_ONLY=load`): ours beside Yjs where it applies. */
+export function renderLoadTable(run: LoadOnlyResults, rows: Row[] = loadRows(run.load)): string {
+  const header = ['#', 'measurement', 'ours', 'Yjs', '÷Yjs', 'target', 'met'];
+  const body = rows.map((row) => [
+    row.section,
+    row.label,
+    formatValue(row.ours, row.unit),
+    formatValue(row.yjs, row.unit),
+    formatRatio(row.ours, row.yjs),
+    row.target?.text ?? '',
+    row.target ? (row.target.met ? 'met' : 'MISSED') : '',
+  ]);
+  const targets = rows.filter((row) => row.target);
+  const met = targets.filter((row) => row.target!.met).length;
+  const { machine, scale } = run;
+  return [
+    `Load, ${run.startedAt}, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}` +
+      `${scale === 1 ? '' : ` (SCALED RUN, BENCH_SCALE=${scale})`}; ` +
+      `group ${(run.durationMs / 1000).toFixed(0)} s; targets met: ${met} of ${targets.length}`,
+    '',
+    ...tableLines(header, body, [2, 3, 4]),
+    '',
+    ...loadNotes(run.load).map((note) => `- ${note}`),
+  ].join('\n');
 }

@@ -314,7 +314,7 @@ export function notes(results: BenchResults): string[] {
   return lines;
 }
 
-function formatValue(value: number | undefined, unit: Row['unit']): string {
+export function formatValue(value: number | undefined, unit: Row['unit']): string {
   if (value === undefined || !Number.isFinite(value)) return '—';
   switch (unit) {
     case 'ms':
@@ -333,7 +333,7 @@ function formatValue(value: number | undefined, unit: Row['unit']): string {
   }
 }
 
-function formatRatio(ours: number | undefined, baseline: number | undefined): string {
+export function formatRatio(ours: number | undefined, baseline: number | undefined): string {
   if (ours === undefined || baseline === undefined || !(baseline > 0)) return '';
   return `${(ours / baseline).toFixed(2)}×`;
 }

@@ -73,6 +73,12 @@ export type WatchOnlyResults = Pick<
   'startedAt' | 'durationMs' | 'scale' | 'machine' | 'config' | 'watch'
 >;
 
+/** A run of the load group alone (`BENCH_ONLY=load`). */
+export type LoadOnlyResults = Pick<
+  BenchResults,
+  'startedAt' | 'durationMs' | 'scale' | 'machine' | 'config' | 'load'
+>;
+
 /** Three server processes on one private PostgreSQL: ours over ws, writer on the first node. */
 async function nodesLatency(config: BenchConfig): Promise<NodesResult> {
   const unavailable = postgresUnavailableReason();
@@ -152,6 +158,24 @@ export async function runWatchOnly(
     machine: machine(),
     config,
     watch,
+  };
+}
+
+/** The load group alone: `BENCH_ONLY=load`. */
+export async function runLoadOnly(
+  config: BenchConfig,
+  options: RunOptions = {},
+): Promise<LoadOnlyResults> {
+  const began = performance.now();
+  const startedAt = new Date().toISOString();
+  const load = await runLoad(config, stepper(options));
+  return {
+    startedAt,
+    durationMs: performance.now() - began,
+    scale: options.scale ?? 1,
+    machine: machine(),
+    config,
+    load,
   };
 }
 
