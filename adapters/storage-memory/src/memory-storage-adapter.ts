@@ -19,6 +19,7 @@ import {
   type StorageTransaction,
   toStoredEvent,
 } from '@local-first/core/adapter';
+import { UndoLog } from './undo-log.js';
 
 /** The data of one namespace. Map insertion order is the event log's append order. */
 interface NamespaceData {
@@ -88,7 +89,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
 
   transaction<T>(work: (tx: StorageTransaction) => Promise<T>): Promise<T> {
     return this.run(async () => {
-      const undo: (() => void)[] = [];
+      const undo = new UndoLog();
       const life = { ended: false };
       const tx = this.view(undo, life);
       try {
@@ -97,7 +98,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
         return result;
       } catch (error) {
         life.ended = true;
-        for (const step of undo.reverse()) step();
+        undo.replay();
         throw error;
       }
     });
@@ -173,7 +174,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
   }
 
   /** Direct access to the current namespace; writes log their inverse into `undo` when given. */
-  private view(undo?: (() => void)[], life?: { ended: boolean }): MemoryView {
+  private view(undo?: UndoLog, life?: { ended: boolean }): MemoryView {
     return new MemoryView(this.data(), this.copy, undo, life);
   }
 }
@@ -195,7 +196,7 @@ class MemoryView implements StorageTransaction {
     private readonly data: NamespaceData,
     /** `undefined` when the adapter was made with `clone: false`: values are kept as given. */
     private readonly cloning: (<T>(value: T) => T) | undefined,
-    private readonly undo: (() => void)[] | undefined,
+    private readonly undo: UndoLog | undefined,
     private readonly life: { ended: boolean } | undefined,
   ) {
     this.copy = cloning ?? ((value) => value);
@@ -286,13 +287,19 @@ class MemoryView implements StorageTransaction {
 
   async appendEvents(events: readonly StoredEvent[]): Promise<void> {
     this.guard();
-    const ids = new Set<string>();
-    for (const event of events) {
-      if (this.data.events.has(event.eventId) || ids.has(event.eventId))
-        throw duplicateEventError(event.eventId);
-      ids.add(event.eventId);
+    const stored = this.data.events;
+    const mark = this.undo?.mark ?? 0;
+    for (let index = 0; index < events.length; index++) {
+      const { eventId } = events[index]!;
+      if (stored.has(eventId)) {
+        // Nothing of the batch stays: the ones stored so far were new, so deleting them is
+        // their undo (an id repeated in the batch is found here too, stored a moment ago).
+        for (let back = 0; back < index; back++) stored.delete(events[back]!.eventId);
+        this.undo?.truncate(mark);
+        throw duplicateEventError(eventId);
+      }
+      this.storeEvent(events[index]!);
     }
-    for (const event of events) this.storeEvent(event);
   }
 
   async setEventStatus(eventIds: readonly string[], status: SyncStatus): Promise<void> {
@@ -302,7 +309,7 @@ class MemoryView implements StorageTransaction {
       if (!event || event.syncStatus === status) continue;
       const previous = event.syncStatus;
       event.syncStatus = status;
-      this.undo?.push(() => {
+      this.undo?.step(() => {
         event.syncStatus = previous;
       });
     }
@@ -314,7 +321,7 @@ class MemoryView implements StorageTransaction {
     const previous = meta.get(key);
     if (value === undefined) meta.delete(key);
     else meta.set(key, value);
-    this.undo?.push(() => (previous === undefined ? meta.delete(key) : meta.set(key, previous)));
+    this.undo?.step(() => (previous === undefined ? meta.delete(key) : meta.set(key, previous)));
   }
 
   async clearRepository(repository: string): Promise<void> {
@@ -323,7 +330,7 @@ class MemoryView implements StorageTransaction {
     const table = records.get(repository);
     if (table) {
       records.delete(repository);
-      this.undo?.push(() => records.set(repository, table));
+      this.undo?.step(() => records.set(repository, table));
     }
     const doomed = [...events.values()].filter((event) => event.repository === repository);
     if (doomed.length === 0) return;
@@ -331,7 +338,7 @@ class MemoryView implements StorageTransaction {
     const before = this.undo ? [...events] : undefined;
     for (const event of doomed) events.delete(event.eventId);
     if (before)
-      this.undo!.push(() => {
+      this.undo!.step(() => {
         events.clear();
         for (const [eventId, event] of before) events.set(eventId, event);
       });
@@ -377,14 +384,14 @@ class MemoryView implements StorageTransaction {
           }
         : record,
     );
-    this.undo?.push(() => (previous ? table.set(record.id, previous) : table.delete(record.id)));
+    this.undo?.record(table, record.id, previous);
   }
 
   private storeEvent(event: StoredEvent): void {
     const { events } = this.data;
     const stored = this.cloning ? toStoredEvent(event, event, this.copyData(event.data)) : event;
     events.set(event.eventId, stored);
-    this.undo?.push(() => events.delete(event.eventId));
+    this.undo?.event(events, event.eventId);
   }
 }
 

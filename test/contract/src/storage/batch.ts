@@ -92,6 +92,39 @@ export function describeBatchMethods(harness: StorageHarness): void {
       expect(eventIds(await harness.adapter.getEvents())).toEqual(['e-1']);
     });
 
+    it('inside a transaction, a refused appendEvents leaves none of its batch; the rest commits or rolls back whole', async (context) => {
+      onlyWith(context, 'appendEvents');
+      await harness.adapter.appendEvent(event('e-1'));
+      await harness.adapter.transaction(async (tx: StorageTransaction) => {
+        await tx.appendEvent(event('e-2'));
+        await expectCode(
+          tx.appendEvents!([event('e-3'), event('e-1')]),
+          ERROR_CODES.duplicateEvent,
+        );
+        await expectCode(
+          tx.appendEvents!([event('e-4'), event('e-5'), event('e-4')]),
+          ERROR_CODES.duplicateEvent,
+        );
+        expect(await tx.hasEvent('e-3')).toBe(false);
+        expect(await tx.hasEvent('e-4')).toBe(false);
+        await tx.appendEvents!([event('e-3')]);
+      });
+      expect(eventIds(await harness.adapter.getEvents())).toEqual(['e-1', 'e-2', 'e-3']);
+      const failure = new Error('stop here');
+      await expect(
+        harness.adapter.transaction(async (tx: StorageTransaction) => {
+          await tx.appendEvents!([event('e-6')]);
+          await expectCode(
+            tx.appendEvents!([event('e-7'), event('e-6')]),
+            ERROR_CODES.duplicateEvent,
+          );
+          await tx.appendEvents!([event('e-7')]);
+          throw failure;
+        }),
+      ).rejects.toBe(failure);
+      expect(eventIds(await harness.adapter.getEvents())).toEqual(['e-1', 'e-2', 'e-3']);
+    });
+
     it('inside a transaction, batch writes are seen by batch reads and rolled back with it', async (context) => {
       onlyWith(context, 'appendEvents');
       onlyWith(context, 'putRecords');
