@@ -59,7 +59,11 @@ interface Corkable {
   uncork(): void;
 }
 
-// Sockets corked during this turn of the event loop, uncorked together once its I/O is done.
+// Sockets corked during this task of the event loop, uncorked together once the task and every
+// promise reaction it set off have run (a tick queued from a reaction runs after them all):
+// the acks of one group commit and its broadcasts leave in one write per socket, and a lone
+// ack leaves at once, not a whole turn of the event loop later as with setImmediate.
+// (Server side only: browsers never coalesce.)
 const corked = new Set<Corkable>();
 let uncorkScheduled = false;
 
@@ -76,7 +80,7 @@ function holdWrites(socket: Corkable): void {
   corked.add(socket);
   if (uncorkScheduled) return;
   uncorkScheduled = true;
-  setImmediate(uncorkAll);
+  process.nextTick(uncorkAll);
 }
 
 /** `ws`'s Node-style events (`WebSocket` of the `ws` package). */

@@ -69,6 +69,40 @@ describe('WsTransportServer', () => {
     expect(await server.close()).toBeUndefined();
   });
 
+  it("holds a task's writes back together and lets them go once its promise reactions ran, not a turn later", async () => {
+    const server = await start();
+    const corked: number[] = [];
+    server.onConnection((connection) => {
+      connection.onMessage(() => {
+        const tcp = (connection as unknown as { socket: { _socket: { writableCorked: number } } })
+          .socket._socket;
+        // As a server session answers: in promise reactions.
+        void Promise.resolve().then(() => {
+          connection.send({ type: 'first' });
+          corked.push(tcp.writableCorked);
+          // Queued after the uncork: it runs once the reactions below have run. With the uncork
+          // on the next turn of the event loop (setImmediate), the socket is still held then.
+          process.nextTick(() => corked.push(tcp.writableCorked));
+          // A reply a later reaction sends joins the same write.
+          return Promise.resolve().then(() => connection.send({ type: 'second' }));
+        });
+      });
+    });
+    const client = new WebSocket(`ws://127.0.0.1:${port}/sync`);
+    const received: string[] = [];
+    const both = new Promise<void>((resolve) =>
+      client.on('message', (data) => {
+        received.push(JSON.parse(String(data)).type);
+        if (received.length === 2) resolve();
+      }),
+    );
+    await new Promise((resolve) => client.once('open', resolve));
+    client.send(JSON.stringify({ type: 'ping' }));
+    await both;
+    client.close();
+    expect({ received, corked }).toEqual({ received: ['first', 'second'], corked: [1, 0] });
+  });
+
   it('binds the server half as a transport server of the container', async () => {
     ({ http, port } = await listen());
     const container = createLocalFirstContainer(wsTransportServerModule({ server: http }));
