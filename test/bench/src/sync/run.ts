@@ -143,22 +143,32 @@ function machine(): BenchResults['machine'] {
   };
 }
 
-/** The watch group alone: `BENCH_ONLY=watch`. */
-export async function runWatchOnly(
+/** One group run alone, with the run's header (time, machine, configuration). */
+async function alone<T>(
   config: BenchConfig,
-  options: RunOptions = {},
-): Promise<WatchOnlyResults> {
+  options: RunOptions,
+  group: (step: ReturnType<typeof stepper>) => Promise<T>,
+) {
   const began = performance.now();
   const startedAt = new Date().toISOString();
-  const watch = await runWatch(config.watch, stepper(options));
-  return {
+  const result = await group(stepper(options));
+  const header = {
     startedAt,
     durationMs: performance.now() - began,
     scale: options.scale ?? 1,
     machine: machine(),
     config,
-    watch,
   };
+  return { header, result };
+}
+
+/** The watch group alone: `BENCH_ONLY=watch`. */
+export async function runWatchOnly(
+  config: BenchConfig,
+  options: RunOptions = {},
+): Promise<WatchOnlyResults> {
+  const { header, result } = await alone(config, options, (step) => runWatch(config.watch, step));
+  return { ...header, watch: result };
 }
 
 /** The load group alone: `BENCH_ONLY=load`. */
@@ -166,17 +176,8 @@ export async function runLoadOnly(
   config: BenchConfig,
   options: RunOptions = {},
 ): Promise<LoadOnlyResults> {
-  const began = performance.now();
-  const startedAt = new Date().toISOString();
-  const load = await runLoad(config, stepper(options));
-  return {
-    startedAt,
-    durationMs: performance.now() - began,
-    scale: options.scale ?? 1,
-    machine: machine(),
-    config,
-    load,
-  };
+  const { header, result } = await alone(config, options, (step) => runLoad(config, step));
+  return { ...header, load: result };
 }
 
 export async function runBenchmark(
