@@ -28,6 +28,25 @@ export interface BrowserRow {
 const n = (value: number) => value.toLocaleString('en-US');
 const STORAGE = { localforage: 'localforage on IndexedDB', sqljs: 'sql.js + IndexedDB persister' };
 
+type Measured = BrowserResults['catchUp'][number]['result'];
+type YjsRun = { ms: number; longTasks: { maxMs: number } } | undefined;
+
+/** A row's figures: ours, the floor, Yjs's, and the save on close of sql.js. */
+function measuredRow(label: string, storage: string, result: Measured, yjs: YjsRun): BrowserRow {
+  return {
+    yjsMs: yjs?.ms,
+    yjsLongestTaskMs: yjs?.longTasks.maxMs,
+    label,
+    ms: result.ms,
+    floorMs: result.floorMs,
+    longestTaskMs: result.longTasks.maxMs,
+    note:
+      storage === 'sqljs'
+        ? `then ${Math.round(result.closeMs ?? 0)} ms to save on close`
+        : undefined,
+  };
+}
+
 export function browserRows(results: BrowserResults): BrowserRow[] {
   const rows: BrowserRow[] = [];
   const largest = Math.max(...results.catchUp.map((run) => run.records));
@@ -36,16 +55,7 @@ export function browserRows(results: BrowserResults): BrowserRow[] {
     const ratio = result.ms / result.floorMs;
     const yjs = results.yjs.catchUp.find((run) => run.records === records);
     rows.push({
-      yjsMs: yjs?.ms,
-      yjsLongestTaskMs: yjs?.longTasks.maxMs,
-      label: `catch-up of ${n(records)} into ${STORAGE[storage]}`,
-      ms: result.ms,
-      floorMs: result.floorMs,
-      longestTaskMs: result.longTasks.maxMs,
-      note:
-        storage === 'sqljs'
-          ? `then ${Math.round(result.closeMs ?? 0)} ms to save on close`
-          : undefined,
+      ...measuredRow(`catch-up of ${n(records)} into ${STORAGE[storage]}`, storage, result, yjs),
       target: targeted
         ? {
             text: `≤ ${CATCH_UP_OVER_FLOOR}× floor, no task > ${LONGEST_TASK_MS} ms`,
@@ -56,18 +66,10 @@ export function browserRows(results: BrowserResults): BrowserRow[] {
   }
   for (const { storage, records, mode, result } of results.localWrites) {
     const yjs = results.yjs.localWrites.find((run) => run.records === records && run.mode === mode);
-    rows.push({
-      yjsMs: yjs?.ms,
-      yjsLongestTaskMs: yjs?.longTasks.maxMs,
-      label: `${n(records)} local writes ${mode === 'one-by-one' ? 'one by one' : 'in one transaction'}, ${STORAGE[storage]}`,
-      ms: result.ms,
-      floorMs: result.floorMs,
-      longestTaskMs: result.longTasks.maxMs,
-      note:
-        storage === 'sqljs'
-          ? `then ${Math.round(result.closeMs ?? 0)} ms to save on close`
-          : undefined,
-    });
+    const how = mode === 'one-by-one' ? 'one by one' : 'in one transaction';
+    rows.push(
+      measuredRow(`${n(records)} local writes ${how}, ${STORAGE[storage]}`, storage, result, yjs),
+    );
   }
   for (const run of results.handover) {
     const lost = run.written - run.pendingAfter;
