@@ -1,3 +1,4 @@
+import type { RecordData } from './model.js';
 import { matchesClause, type QuerySpec, recordComparator } from './query.js';
 import type { ChangedRow, RecordChangeSet } from './record-changes.js';
 
@@ -14,12 +15,15 @@ export type LiveUpdate = 'changed' | 'unchanged' | 'reload';
  * instead of being read again. It holds the matching rows in the query's order from the first
  * one: all of them, or for a `limit` the first `offset + limit` and some slack. Only when
  * removals leave fewer than the window needs, and more may exist, does it ask to be reloaded.
- * The rows' items are frozen, so the arrays it hands out share them without a copy.
+ * The rows' items are frozen, so the arrays it hands out share them without a copy; they are
+ * kept beside the rows, so an emission is one copy of a slice and reads no row.
  */
 export class LiveQuery {
   private readonly compare: (a: ChangedRow, b: ChangedRow) => number;
   /** Matching rows in query order, from the first match. */
   private rows: ChangedRow[] = [];
+  /** `rows[i].item` at `i`: the window is handed out as one copy of a slice of it. */
+  private items: RecordData[] = [];
   private readonly byId = new Map<string, ChangedRow>();
   /** Whether `rows` holds every match (else more may sort after the last held). */
   private complete = false;
@@ -49,20 +53,17 @@ export class LiveQuery {
   load(rows: ChangedRow[]): void {
     if (!this.sorted(rows)) rows.sort(this.compare);
     this.rows = rows;
+    this.items = rows.map((row) => row.item);
     this.byId.clear();
     for (const row of rows) this.byId.set(row.record.id, row);
     this.complete = this.held === undefined || rows.length < this.held;
   }
 
   /** The window the app sees: `offset`, then at most `limit` items. */
-  results(): ChangedRow['item'][] {
+  results(): RecordData[] {
     const end = Math.min(this.needed ?? this.rows.length, this.rows.length);
     if (end <= this.start) return [];
-    // A slice is one block copy; the rows are then swapped for their items in place.
-    const items = this.rows.slice(this.start, end) as unknown as ChangedRow['item'][];
-    for (let index = 0; index < items.length; index++)
-      items[index] = (items[index] as unknown as ChangedRow).item;
-    return items;
+    return this.items.slice(this.start, end);
   }
 
   /** Patches the rows with one committed transaction's changes. */
@@ -72,6 +73,7 @@ export class LiveQuery {
     let touched = Number.POSITIVE_INFINITY;
     if (changes.cleared && this.rows.length > 0) {
       this.rows = [];
+      this.items = [];
       this.byId.clear();
       touched = 0;
     }
@@ -80,6 +82,7 @@ export class LiveQuery {
     else for (const row of changes.rows) touched = Math.min(touched, this.patch(row));
     if (this.held !== undefined && this.rows.length > this.held) {
       for (const row of this.rows.splice(this.held)) this.byId.delete(row.record.id);
+      this.items.length = this.held;
       this.complete = false;
     }
     if (!this.complete && this.needed !== undefined && this.rows.length < this.needed)
@@ -108,6 +111,7 @@ export class LiveQuery {
     if (old) {
       const index = this.indexOf(old);
       this.rows.splice(index, 1);
+      this.items.splice(index, 1);
       this.byId.delete(row.record.id);
       touched = index;
     }
@@ -119,8 +123,13 @@ export class LiveQuery {
           ? this.rows.length
           : this.insertionPoint(row);
       row.keep?.();
-      if (index === this.rows.length) this.rows.push(row);
-      else this.rows.splice(index, 0, row);
+      if (index === this.rows.length) {
+        this.rows.push(row);
+        this.items.push(row.item);
+      } else {
+        this.rows.splice(index, 0, row);
+        this.items.splice(index, 0, row.item);
+      }
       this.byId.set(row.record.id, row);
       touched = Math.min(touched, index);
     }
@@ -151,20 +160,34 @@ export class LiveQuery {
       this.byId.set(row.record.id, row);
     }
     touched = Math.min(touched, first);
+    const items = this.items;
     if (!at) {
-      for (const row of incoming) rows.push(row);
+      for (const row of incoming) {
+        rows.push(row);
+        items.push(row.item);
+      }
       return touched;
     }
-    const merged = new Array<ChangedRow>(rows.length + incoming.length);
+    const size = rows.length + incoming.length;
+    const merged = new Array<ChangedRow>(size);
+    const mergedItems = new Array<RecordData>(size);
     let out = 0;
     let from = 0;
     for (let index = 0; index < incoming.length; index++) {
       const until = at[index]!;
-      while (from < until) merged[out++] = rows[from++]!;
+      while (from < until) {
+        mergedItems[out] = items[from]!;
+        merged[out++] = rows[from++]!;
+      }
+      mergedItems[out] = incoming[index]!.item;
       merged[out++] = incoming[index]!;
     }
-    while (from < rows.length) merged[out++] = rows[from++]!;
+    while (from < rows.length) {
+      mergedItems[out] = items[from]!;
+      merged[out++] = rows[from++]!;
+    }
     this.rows = merged;
+    this.items = mergedItems;
     return touched;
   }
 
@@ -187,16 +210,24 @@ export class LiveQuery {
     if (gone.length === 0) return Number.POSITIVE_INFINITY;
     gone.sort((a, b) => a - b);
     if (gone.length <= MERGE_ABOVE) {
-      for (let index = gone.length - 1; index >= 0; index--) this.rows.splice(gone[index]!, 1);
+      for (let index = gone.length - 1; index >= 0; index--) {
+        this.rows.splice(gone[index]!, 1);
+        this.items.splice(gone[index]!, 1);
+      }
       return gone[0]!;
     }
     const kept: ChangedRow[] = [];
+    const keptItems: RecordData[] = [];
     let next = 0;
     for (let index = 0; index < this.rows.length; index++) {
       if (gone[next] === index) next++;
-      else kept.push(this.rows[index]!);
+      else {
+        kept.push(this.rows[index]!);
+        keptItems.push(this.items[index]!);
+      }
     }
     this.rows = kept;
+    this.items = keptItems;
     return gone[0]!;
   }
 
